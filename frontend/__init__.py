@@ -1,0 +1,1 @@
+"""The web frontend (Flask + Socket.IO); arrives with its own issue."""

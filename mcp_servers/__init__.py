@@ -1,0 +1,1 @@
+"""Our own MCP servers and the discovery service."""

@@ -1,0 +1,46 @@
+"""The FastAPI application: routers, error handlers, middleware."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
+
+from fastapi import APIRouter, FastAPI
+
+from orchestrator.api.errors import install_error_handlers
+from orchestrator.api.middleware import BodyLimit
+from orchestrator.api.routes import auth, catalog, conversations, health, keys, runs, ws
+from orchestrator.api.telemetry import RequestMetrics
+from orchestrator.telemetry import Metrics
+
+__all__ = ["build_api"]
+
+API_PREFIX = "/api/v1"
+
+
+def build_api(
+    lifespan: Callable[[FastAPI], AbstractAsyncContextManager[None]],
+    *,
+    max_request_bytes: int,
+    version: str,
+) -> FastAPI:
+    app = FastAPI(
+        title="Assistant",
+        version=version,
+        description=(
+            "A self-hosted AI assistant: conversations, streaming runs with MCP tools, "
+            'and an OpenAI-compatible API. Errors are `{"error": {"type", "message", "detail"?}}`.'
+        ),
+        lifespan=lifespan,
+    )
+    metrics = Metrics()
+    app.state.metrics = metrics
+    install_error_handlers(app)
+    api = APIRouter(prefix=API_PREFIX)
+    for module in (auth, keys, conversations, runs, catalog, ws):
+        api.include_router(module.router)
+    app.include_router(api)
+    app.include_router(health.router)
+    app.add_middleware(BodyLimit, max_bytes=max_request_bytes)
+    app.add_middleware(RequestMetrics, metrics=metrics)
+    return app

@@ -1,0 +1,47 @@
+"""Dependencies of the routes: the services and the authenticated caller."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from orchestrator.auth import Principal
+from orchestrator.domain import Forbidden, Unauthorized
+from orchestrator.runtime.services import Services
+
+__all__ = ["AdminUser", "CurrentUser", "ServicesDep"]
+
+_bearer = HTTPBearer(
+    auto_error=False,
+    description="An access token from POST /api/v1/auth/token, or an API key (sk-asst-...).",
+)
+
+
+def _services(request: Request) -> Services:
+    return request.app.state.services
+
+
+ServicesDep = Annotated[Services, Depends(_services)]
+
+
+async def _current_user(
+    services: ServicesDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Principal:
+    if credentials is None:
+        raise Unauthorized("Send Authorization: Bearer <access token or API key>.")
+    return await services.auth.authenticate(credentials.credentials)
+
+
+CurrentUser = Annotated[Principal, Depends(_current_user)]
+
+
+async def _admin_user(user: CurrentUser) -> Principal:
+    if not user.is_admin:
+        raise Forbidden("Only an admin can do this.")
+    return user
+
+
+AdminUser = Annotated[Principal, Depends(_admin_user)]

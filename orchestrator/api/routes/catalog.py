@@ -1,0 +1,50 @@
+"""What the assistant offers: tools, models, and usage so far."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from orchestrator.api.deps import CurrentUser, ServicesDep
+from orchestrator.api.errors import error_responses
+from orchestrator.api.schemas import ModelList, ModelOut, ToolList, ToolOut, UsageOut, UsageRow
+from orchestrator.domain import Forbidden
+from orchestrator.llm import NOT_CONFIGURED_MESSAGE
+
+router = APIRouter(tags=["catalog"])
+
+
+@router.get("/tools", response_model=ToolList, responses=error_responses(401))
+async def list_tools(user: CurrentUser, services: ServicesDep) -> ToolList:
+    """Every tool this user's runs may call, namespaced per server."""
+    return ToolList(
+        items=[ToolOut.of(spec) for spec in await services.tools.list_tools(user.user_id)]
+    )
+
+
+@router.get("/models", response_model=ModelList, responses=error_responses(401))
+async def list_models(user: CurrentUser, services: ServicesDep) -> ModelList:
+    """The model runs use by default, and whether one is configured at all."""
+    settings = services.settings.openai
+    if not services.model_configured:
+        return ModelList(items=[], configured=False, message=NOT_CONFIGURED_MESSAGE)
+    provider = "openai" if settings.base_url is None else settings.base_url
+    return ModelList(
+        items=[ModelOut(id=settings.model, provider=provider, default=True)], configured=True
+    )
+
+
+@router.get("/usage", response_model=UsageOut, responses=error_responses(401, 403, 422))
+async def usage(
+    user: CurrentUser,
+    services: ServicesDep,
+    all_users: Annotated[
+        bool, Query(alias="all", description="Every user's usage (admins only).")
+    ] = False,
+) -> UsageOut:
+    """Runs and tokens per user and model."""
+    if all_users and not user.is_admin:
+        raise Forbidden("Only an admin can see every user's usage.")
+    rows = await services.runs_store.usage(None if all_users else user.user_id)
+    return UsageOut(items=[UsageRow.model_validate(row) for row in rows])

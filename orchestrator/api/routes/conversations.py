@@ -1,0 +1,195 @@
+"""Conversations: list, search, create, read, rename, delete, export; post a message."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+from uuid import UUID
+
+from fastapi import APIRouter, Query, Request, Response
+from fastapi.responses import JSONResponse, PlainTextResponse
+
+from orchestrator.api.deps import CurrentUser, ServicesDep
+from orchestrator.api.errors import error_responses
+from orchestrator.api.schemas import (
+    ConversationCreate,
+    ConversationDetail,
+    ConversationOut,
+    ConversationPage,
+    ConversationRename,
+    MessageCreate,
+    MessageOut,
+    RunAccepted,
+)
+from orchestrator.api.sse import event_stream
+from orchestrator.domain import InvalidInput, Message, Role, TextPart, text_of
+
+router = APIRouter(prefix="/conversations", tags=["conversations"])
+
+_SSE_RESPONSE = {
+    200: {
+        "description": "With `Accept: text/event-stream`: the run's events as they happen.",
+        "content": {"text/event-stream": {"schema": {"type": "string"}}},
+    }
+}
+
+
+@router.get("", response_model=ConversationPage, responses=error_responses(401, 422))
+async def list_conversations(
+    user: CurrentUser,
+    services: ServicesDep,
+    q: Annotated[
+        str | None, Query(max_length=200, description="Search titles and messages.")
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    cursor: Annotated[str | None, Query(max_length=500)] = None,
+) -> ConversationPage:
+    page = await services.conversations.list_conversations(
+        user.user_id, query=q.strip() if q else None, limit=limit, cursor=cursor
+    )
+    return ConversationPage(
+        items=[ConversationOut.of(c) for c in page.items], next_cursor=page.next_cursor
+    )
+
+
+@router.post(
+    "",
+    response_model=ConversationOut,
+    status_code=201,
+    responses=error_responses(400, 401, 413, 422),
+)
+async def create_conversation(
+    user: CurrentUser, services: ServicesDep, body: ConversationCreate | None = None
+) -> ConversationOut:
+    title = ((body.title if body else None) or "").strip() or "New conversation"
+    return ConversationOut.of(await services.conversations.create_conversation(user.user_id, title))
+
+
+@router.get(
+    "/{conversation_id}",
+    response_model=ConversationDetail,
+    responses=error_responses(401, 404, 422),
+)
+async def get_conversation(
+    conversation_id: UUID, user: CurrentUser, services: ServicesDep
+) -> ConversationDetail:
+    conversation = await services.conversations.get_conversation(user.user_id, str(conversation_id))
+    messages = await services.conversations.messages(conversation.id)
+    return ConversationDetail(
+        **ConversationOut.of(conversation).model_dump(),
+        messages=[MessageOut.of(m) for m in messages],
+    )
+
+
+@router.patch(
+    "/{conversation_id}",
+    response_model=ConversationOut,
+    responses=error_responses(400, 401, 404, 413, 422),
+)
+async def rename_conversation(
+    conversation_id: UUID, body: ConversationRename, user: CurrentUser, services: ServicesDep
+) -> ConversationOut:
+    return ConversationOut.of(
+        await services.conversations.rename_conversation(
+            user.user_id, str(conversation_id), body.title
+        )
+    )
+
+
+@router.delete("/{conversation_id}", status_code=204, responses=error_responses(401, 404, 409, 422))
+async def delete_conversation(
+    conversation_id: UUID, user: CurrentUser, services: ServicesDep
+) -> Response:
+    await services.conversations.delete_conversation(user.user_id, str(conversation_id))
+    return Response(status_code=204)
+
+
+def _markdown(title: str, messages: list[Message]) -> str:
+    lines = [f"# {title}", ""]
+    for message in messages:
+        if message.role is Role.TOOL:
+            lines += [
+                f"**Tool result** ({message.name})",
+                "",
+                "```",
+                text_of(message.content),
+                "```",
+                "",
+            ]
+            continue
+        lines += [f"**{message.role.value.capitalize()}**", ""]
+        if message.text:
+            lines += [message.text, ""]
+        for call in message.tool_calls:
+            lines += [f"*Calls `{call.name}`* `{call.arguments}`", ""]
+    return "\n".join(lines)
+
+
+@router.get(
+    "/{conversation_id}/export",
+    response_model=ConversationDetail,
+    responses={
+        200: {
+            "content": {"text/markdown": {"schema": {"type": "string"}}},
+            "description": "The conversation.",
+        },
+        **error_responses(401, 404, 422),
+    },
+)
+async def export_conversation(
+    conversation_id: UUID,
+    user: CurrentUser,
+    services: ServicesDep,
+    format: Annotated[Literal["json", "markdown"], Query()] = "json",
+) -> Response:
+    """The whole conversation as JSON or Markdown, as a download."""
+    conversation = await services.conversations.get_conversation(user.user_id, str(conversation_id))
+    messages = await services.conversations.messages(conversation.id)
+    extension = "md" if format == "markdown" else "json"
+    disposition = f'attachment; filename="conversation-{conversation.id}.{extension}"'
+    if format == "markdown":
+        return PlainTextResponse(
+            _markdown(conversation.title, messages),
+            media_type="text/markdown; charset=utf-8",
+            headers={"Content-Disposition": disposition},
+        )
+    detail = ConversationDetail(
+        **ConversationOut.of(conversation).model_dump(),
+        messages=[MessageOut.of(m) for m in messages],
+    )
+    return JSONResponse(
+        detail.model_dump(mode="json"), headers={"Content-Disposition": disposition}
+    )
+
+
+@router.post(
+    "/{conversation_id}/messages",
+    status_code=202,
+    response_model=RunAccepted,
+    responses={**_SSE_RESPONSE, **error_responses(400, 401, 404, 409, 413, 422)},
+)
+async def post_message(
+    conversation_id: UUID,
+    body: MessageCreate,
+    request: Request,
+    user: CurrentUser,
+    services: ServicesDep,
+) -> Response:
+    """Add a user message and start a run that answers it.
+
+    With `Accept: text/event-stream` the response is the run's event stream; otherwise
+    `202 {"run_id"}` and the events are at `GET /api/v1/runs/{run_id}/events`.
+    """
+    parts = body.parts()
+    size = sum(len(part.text) for part in parts if isinstance(part, TextPart))
+    limit = services.settings.max_message_chars
+    if size > limit:
+        raise InvalidInput(f"The message is {size} characters long; the limit is {limit}.")
+    run = await services.runs.start(
+        user.user_id, str(conversation_id), parts, model=body.model, tool_names=body.tools
+    )
+    if "text/event-stream" in request.headers.get("accept", ""):
+        return event_stream(services.runs.events(user.user_id, run.id, 0, owned=True))
+    return JSONResponse(
+        RunAccepted(run_id=run.id, conversation_id=run.conversation_id).model_dump(),
+        status_code=202,
+    )

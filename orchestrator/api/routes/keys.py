@@ -1,0 +1,35 @@
+"""API keys: create (the secret is shown once), list, delete."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from fastapi import APIRouter, Response
+
+from orchestrator.api.deps import CurrentUser, ServicesDep
+from orchestrator.api.errors import error_responses
+from orchestrator.api.schemas import ApiKeyCreate, ApiKeyCreated, ApiKeyOut
+
+router = APIRouter(prefix="/keys", tags=["keys"])
+
+
+@router.get("", response_model=list[ApiKeyOut], responses=error_responses(401))
+async def list_keys(user: CurrentUser, services: ServicesDep) -> list[ApiKeyOut]:
+    records = await services.users.list_api_keys(user.user_id)
+    return [ApiKeyOut.model_validate(record.model_dump()) for record in records]
+
+
+@router.post(
+    "", response_model=ApiKeyCreated, status_code=201, responses=error_responses(400, 401, 413, 422)
+)
+async def create_key(
+    user: CurrentUser, services: ServicesDep, body: ApiKeyCreate | None = None
+) -> ApiKeyCreated:
+    record, secret = await services.auth.create_api_key(user.user_id, (body or ApiKeyCreate()).name)
+    return ApiKeyCreated.model_validate({**record.model_dump(), "key": secret})
+
+
+@router.delete("/{key_id}", status_code=204, responses=error_responses(401, 404, 422))
+async def delete_key(key_id: UUID, user: CurrentUser, services: ServicesDep) -> Response:
+    await services.auth.delete_api_key(user.user_id, str(key_id))
+    return Response(status_code=204)

@@ -1,0 +1,225 @@
+"""The run events over a WebSocket, for clients that prefer one connection.
+
+Authenticate with an `Authorization: Bearer` header, or (browsers cannot set headers) with
+a first message `{"type": "auth", "token": "..."}`. Then send JSON commands, each with an
+optional `ref` echoed in the answer:
+
+- `{"type": "send", "conversation_id", "content", "model"?, "tools"?}` starts a run and
+  follows it; the answer is `{"type": "run", "run_id", "conversation_id"}`.
+- `{"type": "subscribe", "run_id", "after"?}` follows a run from an event id.
+- `{"type": "cancel", "run_id"}`, `{"type": "approve" | "deny", "tool_call_id"}`,
+  `{"type": "input", "run_id", "id", "action", "content"?}`.
+
+Events arrive as `{"type": "event", "run_id", "id", "event", "data"}`; failures of a
+command as `{"type": "error", "ref"?, "error": {"type", "message"}}`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import uuid
+from typing import Any
+
+from fastapi import APIRouter, WebSocket, WebSocketDisconnect
+from pydantic import ValidationError
+
+from orchestrator.api.schemas import InputAnswer, MessageCreate
+from orchestrator.auth import Principal
+from orchestrator.domain import AssistantError, ElicitationAnswer, InvalidInput, Unauthorized
+from orchestrator.runtime.services import Services
+
+router = APIRouter()
+
+logger = logging.getLogger(__name__)
+
+_AUTH_SECONDS = 10.0
+_MAX_MESSAGE_BYTES = 1_048_576
+
+
+def _uuid(value: Any, field: str) -> str:
+    try:
+        return str(uuid.UUID(str(value)))
+    except ValueError:
+        raise InvalidInput(f"`{field}` must be a UUID.") from None
+
+
+class _Session:
+    def __init__(self, websocket: WebSocket, services: Services, user: Principal) -> None:
+        self.ws = websocket
+        self.services = services
+        self.user = user
+        self.follows: dict[str, asyncio.Task[None]] = {}
+        self.send_lock = asyncio.Lock()
+
+    async def send(self, message: dict[str, Any]) -> None:
+        async with self.send_lock:
+            await self.ws.send_json(message)
+
+    async def follow(self, run_id: str, after: int, *, owned: bool = False) -> None:
+        try:
+            async for event in self.services.runs.events(
+                self.user.user_id, run_id, after, owned=owned
+            ):
+                await self.send(
+                    {
+                        "type": "event",
+                        "run_id": run_id,
+                        "id": event.seq,
+                        "event": event.name,
+                        "data": event.data,
+                    }
+                )
+        except AssistantError as error:
+            await self.send(
+                {"type": "error", "error": {"type": error.code, "message": error.message}}
+            )
+        except (WebSocketDisconnect, RuntimeError):
+            pass
+        finally:
+            self.follows.pop(run_id, None)
+
+    def start_following(self, run_id: str, after: int, *, owned: bool = False) -> None:
+        if run_id not in self.follows:
+            self.follows[run_id] = asyncio.create_task(self.follow(run_id, after, owned=owned))
+
+    async def handle(self, command: dict[str, Any]) -> None:
+        kind = command.get("type")
+        ref = command.get("ref")
+        runs = self.services.runs
+        user_id = self.user.user_id
+        if kind == "send":
+            body = MessageCreate.model_validate(
+                {key: command[key] for key in ("content", "model", "tools") if key in command}
+            )
+            conversation_id = _uuid(command.get("conversation_id"), "conversation_id")
+            run = await runs.start(
+                user_id, conversation_id, body.parts(), model=body.model, tool_names=body.tools
+            )
+            await self.send(
+                {"type": "run", "ref": ref, "run_id": run.id, "conversation_id": conversation_id}
+            )
+            self.start_following(run.id, 0, owned=True)
+        elif kind == "subscribe":
+            run_id = _uuid(command.get("run_id"), "run_id")
+            after = command.get("after", 0)
+            if not isinstance(after, int) or after < 0:
+                raise InvalidInput("`after` must be a non-negative integer.")
+            await runs.get(user_id, run_id)
+            self.start_following(run_id, after, owned=True)
+        elif kind == "cancel":
+            run = await runs.cancel(user_id, _uuid(command.get("run_id"), "run_id"))
+            await self.send(
+                {"type": "cancelled", "ref": ref, "run_id": run.id, "status": run.status.value}
+            )
+        elif kind in ("approve", "deny"):
+            call_id = str(command.get("tool_call_id", ""))
+            run_id = runs.decide(user_id, call_id, kind == "approve")
+            await self.send(
+                {"type": "decided", "ref": ref, "tool_call_id": call_id, "run_id": run_id}
+            )
+        elif kind == "input":
+            answer = InputAnswer.model_validate(
+                {key: command[key] for key in ("id", "action", "content") if key in command}
+            )
+            await runs.answer_input(
+                user_id,
+                _uuid(command.get("run_id"), "run_id"),
+                answer.id,
+                ElicitationAnswer(action=answer.action, content=answer.content),
+            )
+            await self.send({"type": "answered", "ref": ref, "id": answer.id})
+        else:
+            raise InvalidInput(f"Unknown command type {kind!r}.")
+
+    async def close(self) -> None:
+        for task in list(self.follows.values()):
+            task.cancel()
+        for task in list(self.follows.values()):
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+
+async def _authenticate(websocket: WebSocket, services: Services) -> Principal:
+    header = websocket.headers.get("authorization", "")
+    if header.lower().startswith("bearer "):
+        return await services.auth.authenticate(header[7:].strip())
+    async with asyncio.timeout(_AUTH_SECONDS):
+        first = await websocket.receive_json()
+    if (
+        not isinstance(first, dict)
+        or first.get("type") != "auth"
+        or not isinstance(first.get("token"), str)
+    ):
+        raise Unauthorized('Authenticate first: {"type": "auth", "token": "..."}.')
+    return await services.auth.authenticate(first["token"])
+
+
+@router.websocket("/ws")
+async def events_socket(websocket: WebSocket) -> None:
+    services: Services = websocket.app.state.services
+    await websocket.accept()
+    try:
+        user = await _authenticate(websocket, services)
+    except (AssistantError, TimeoutError, ValueError) as error:
+        message = (
+            error.message
+            if isinstance(error, AssistantError)
+            else "Authentication timed out or was malformed."
+        )
+        await websocket.send_json(
+            {"type": "error", "error": {"type": "unauthorized", "message": message}}
+        )
+        await websocket.close(code=4401)
+        return
+    except WebSocketDisconnect:
+        return
+    session = _Session(websocket, services, user)
+    await session.send({"type": "ready", "user_id": user.user_id})
+    try:
+        while True:
+            raw = await websocket.receive_text()
+            ref = None
+            try:
+                if len(raw) > _MAX_MESSAGE_BYTES:
+                    raise InvalidInput("The message is too large.")
+                command = _parse(raw)
+                ref = command.get("ref")
+                await session.handle(command)
+            except AssistantError as error:
+                await session.send(
+                    {
+                        "type": "error",
+                        "ref": ref,
+                        "error": {"type": error.code, "message": error.message},
+                    }
+                )
+            except ValidationError as error:
+                first = error.errors()[0] if error.errors() else {}
+                where = ".".join(str(part) for part in first.get("loc", ()))
+                await session.send(
+                    {
+                        "type": "error",
+                        "ref": ref,
+                        "error": {
+                            "type": "invalid_input",
+                            "message": f"{where}: {first.get('msg')}",
+                        },
+                    }
+                )
+    except WebSocketDisconnect:
+        pass
+    finally:
+        await session.close()
+
+
+def _parse(raw: str) -> dict[str, Any]:
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        raise InvalidInput("Commands are JSON objects.") from None
+    if not isinstance(value, dict):
+        raise InvalidInput("Commands are JSON objects.")
+    return value

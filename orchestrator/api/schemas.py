@@ -1,0 +1,317 @@
+"""Request and response bodies of the HTTP API (they are the OpenAPI document)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from orchestrator.domain import (
+    ContentPart,
+    Conversation,
+    ImagePart,
+    Message,
+    Run,
+    TextPart,
+    ToolCall,
+    ToolSpec,
+    Usage,
+)
+
+__all__ = [
+    "ApiKeyCreate",
+    "ApiKeyCreated",
+    "ApiKeyOut",
+    "ConversationCreate",
+    "ConversationDetail",
+    "ConversationOut",
+    "ConversationPage",
+    "ConversationRename",
+    "DecisionOut",
+    "Health",
+    "InputAnswer",
+    "MessageCreate",
+    "MessageOut",
+    "ModelList",
+    "Readiness",
+    "RefreshRequest",
+    "RunAccepted",
+    "RunOut",
+    "TokenRequest",
+    "TokenResponse",
+    "ToolList",
+    "ToolOut",
+    "UsageOut",
+    "UserOut",
+]
+
+_Strict = ConfigDict(extra="forbid")
+
+
+class TokenRequest(BaseModel):
+    model_config = _Strict
+    email: str = Field(min_length=3, max_length=320)
+    password: str = Field(min_length=1, max_length=1024)
+
+
+class RefreshRequest(BaseModel):
+    model_config = _Strict
+    refresh_token: str = Field(min_length=1, max_length=4096)
+
+
+class TokenResponse(BaseModel):
+    access_token: str
+    refresh_token: str
+    token_type: Literal["bearer"] = "bearer"  # noqa: S105 - the OAuth token type
+    expires_in: int = Field(description="Seconds until the access token expires.")
+
+
+class UserOut(BaseModel):
+    id: str
+    email: str
+    is_admin: bool
+
+
+class ApiKeyCreate(BaseModel):
+    model_config = _Strict
+    name: str = Field(default="default", min_length=1, max_length=100)
+
+
+class ApiKeyOut(BaseModel):
+    id: str
+    name: str
+    prefix: str = Field(description="The first characters of the key, to recognise it.")
+    created_at: datetime
+    last_used_at: datetime | None = None
+
+
+class ApiKeyCreated(ApiKeyOut):
+    key: str = Field(description="The secret. Shown once: store it now.")
+
+
+class ConversationCreate(BaseModel):
+    model_config = _Strict
+    title: str | None = Field(default=None, max_length=200)
+
+
+class ConversationRename(BaseModel):
+    model_config = _Strict
+    title: str = Field(min_length=1, max_length=200)
+
+    @field_validator("title")
+    @classmethod
+    def _not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("must not be blank")
+        return value.strip()
+
+
+class ConversationOut(BaseModel):
+    id: str
+    title: str
+    created_at: datetime
+    updated_at: datetime
+    message_count: int
+
+    @classmethod
+    def of(cls, conversation: Conversation) -> ConversationOut:
+        return cls(
+            id=conversation.id,
+            title=conversation.title,
+            created_at=conversation.created_at,
+            updated_at=conversation.updated_at,
+            message_count=conversation.message_count,
+        )
+
+
+class ConversationPage(BaseModel):
+    items: list[ConversationOut]
+    next_cursor: str | None = Field(default=None, description="Pass as `cursor` for the next page.")
+
+
+class MessageOut(BaseModel):
+    id: str
+    role: str
+    content: list[ContentPart]
+    tool_calls: list[ToolCall] = Field(default_factory=list[ToolCall])
+    tool_call_id: str | None = None
+    name: str | None = None
+    model: str | None = None
+    usage: Usage | None = None
+    status: str
+    is_error: bool = False
+    created_at: datetime | None = None
+
+    @classmethod
+    def of(cls, message: Message) -> MessageOut:
+        return cls(
+            id=message.id,
+            role=message.role.value,
+            content=message.content,
+            tool_calls=message.tool_calls,
+            tool_call_id=message.tool_call_id,
+            name=message.name,
+            model=message.model,
+            usage=message.usage,
+            status=message.status.value,
+            is_error=message.is_error,
+            created_at=message.created_at,
+        )
+
+
+class ConversationDetail(ConversationOut):
+    messages: list[MessageOut]
+
+
+UserPart = Annotated[TextPart | ImagePart, Field(discriminator="type")]
+
+
+class MessageCreate(BaseModel):
+    model_config = _Strict
+    content: str | list[UserPart] = Field(
+        description="The message: text, or a list of text and image parts."
+    )
+    model: str | None = Field(default=None, min_length=1, max_length=200)
+    tools: list[Annotated[str, Field(min_length=1, max_length=64)]] | None = Field(
+        default=None,
+        max_length=256,
+        description="Names of the tools this run may use (GET /api/v1/tools); all when omitted.",
+    )
+
+    def parts(self) -> list[ContentPart]:
+        if isinstance(self.content, str):
+            return [TextPart(text=self.content)]
+        return list(self.content)
+
+    @field_validator("content")
+    @classmethod
+    def _not_empty(
+        cls, value: str | list[TextPart | ImagePart]
+    ) -> str | list[TextPart | ImagePart]:
+        if isinstance(value, str):
+            if not value.strip():
+                raise ValueError("must not be empty")
+            return value.replace("\x00", "\ufffd")
+        if not value:
+            raise ValueError("must not be empty")
+        has_content = False
+        for part in value:
+            if isinstance(part, TextPart):
+                has_content = has_content or bool(part.text.strip())
+            else:
+                if not part.data and not part.url:
+                    raise ValueError("an image needs `data` (base64) or `url`")
+                if part.url and not part.url.startswith(("https://", "http://", "data:")):
+                    raise ValueError("an image url must be http(s) or a data: URL")
+                has_content = True
+        if not has_content:
+            raise ValueError("must not be empty")
+        return value
+
+
+class RunAccepted(BaseModel):
+    run_id: str
+    conversation_id: str
+
+
+class RunOut(BaseModel):
+    id: str
+    conversation_id: str
+    status: str
+    model: str
+    created_at: datetime
+    finished_at: datetime | None = None
+    error: dict[str, Any] | None = None
+    usage: Usage
+    last_event_id: int
+
+    @classmethod
+    def of(cls, run: Run) -> RunOut:
+        return cls(
+            id=run.id,
+            conversation_id=run.conversation_id,
+            status=run.status.value,
+            model=run.model,
+            created_at=run.created_at,
+            finished_at=run.finished_at,
+            error=run.error,
+            usage=run.usage,
+            last_event_id=run.last_event_id,
+        )
+
+
+class DecisionOut(BaseModel):
+    tool_call_id: str
+    run_id: str
+    approved: bool
+
+
+class InputAnswer(BaseModel):
+    model_config = _Strict
+    id: str = Field(
+        min_length=1, max_length=100, description="The `id` of the input.required event."
+    )
+    action: Literal["accept", "decline", "cancel"]
+    content: dict[str, Any] | None = None
+
+
+class ToolOut(BaseModel):
+    name: str
+    server: str
+    tool: str
+    description: str
+    parameters: dict[str, Any]
+    policy: str
+    annotations: dict[str, Any]
+    token_cost: int
+
+    @classmethod
+    def of(cls, spec: ToolSpec) -> ToolOut:
+        return cls(
+            name=spec.name,
+            server=spec.server,
+            tool=spec.tool,
+            description=spec.description,
+            parameters=spec.parameters,
+            policy=spec.policy.value,
+            annotations=spec.annotations,
+            token_cost=spec.token_cost,
+        )
+
+
+class ToolList(BaseModel):
+    items: list[ToolOut]
+
+
+class UsageRow(BaseModel):
+    user_id: str
+    model: str
+    runs: int
+    input_tokens: int
+    output_tokens: int
+
+
+class UsageOut(BaseModel):
+    items: list[UsageRow]
+
+
+class ModelOut(BaseModel):
+    id: str
+    provider: str
+    default: bool
+
+
+class ModelList(BaseModel):
+    items: list[ModelOut]
+    configured: bool
+    message: str | None = None
+
+
+class Health(BaseModel):
+    status: Literal["ok"] = "ok"
+
+
+class Readiness(BaseModel):
+    status: Literal["ready", "not_ready"]
+    checks: dict[str, str]

@@ -1,0 +1,18 @@
+"""Authentication: argon2 passwords, JWT access and refresh tokens, hashed API keys."""
+
+from orchestrator.auth.api_keys import KEY_PREFIX
+from orchestrator.auth.passwords import MIN_PASSWORD_LENGTH, hash_password, verify_password
+from orchestrator.auth.service import AuthService, FirstAdmin, Principal
+from orchestrator.auth.tokens import TokenCodec, TokenPair
+
+__all__ = [
+    "KEY_PREFIX",
+    "MIN_PASSWORD_LENGTH",
+    "AuthService",
+    "FirstAdmin",
+    "Principal",
+    "TokenCodec",
+    "TokenPair",
+    "hash_password",
+    "verify_password",
+]

@@ -1,0 +1,38 @@
+"""Password hashing with argon2id, off the event loop."""
+
+from __future__ import annotations
+
+import asyncio
+from functools import cache
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+__all__ = ["hash_password", "verify_password"]
+
+_HASHER = PasswordHasher()
+
+MIN_PASSWORD_LENGTH = 8
+
+
+async def hash_password(password: str) -> str:
+    return await asyncio.to_thread(_HASHER.hash, password)
+
+
+@cache
+def _dummy_hash() -> str:
+    """Verified against when the user does not exist, so that both paths take as long."""
+    return _HASHER.hash("not-a-real-password")
+
+
+async def verify_password(password_hash: str | None, password: str) -> bool:
+    def verify() -> bool:
+        try:
+            return (
+                _HASHER.verify(password_hash or _dummy_hash(), password)
+                and password_hash is not None
+            )
+        except (VerificationError, InvalidHashError):
+            return False
+
+    return await asyncio.to_thread(verify)

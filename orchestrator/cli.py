@@ -1,0 +1,224 @@
+"""The `assistant` command: run the services, manage the database, users and keys."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+import sys
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import httpx
+import typer
+from rich.console import Console
+
+from orchestrator.settings import ConfigError, Settings
+
+__all__ = ["app", "main"]
+
+T = TypeVar("T")
+
+app = typer.Typer(
+    help="A self-hosted AI assistant. `assistant up` runs it locally.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+db_app = typer.Typer(help="The database.", no_args_is_help=True)
+users_app = typer.Typer(help="User accounts.", no_args_is_help=True)
+keys_app = typer.Typer(help="API keys.", no_args_is_help=True)
+serve_app = typer.Typer(help="Run one service (what a container runs).", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(users_app, name="users")
+app.add_typer(keys_app, name="keys")
+app.add_typer(serve_app, name="serve")
+
+console = Console(stderr=True, highlight=False)
+
+
+def _settings() -> Settings:
+    try:
+        settings = Settings()
+        settings.check()
+    except ConfigError as error:
+        console.print(f"[red]Configuration error:[/red] {error}")
+        raise typer.Exit(2) from error
+    return settings
+
+
+def _run(factory: Callable[[], Awaitable[T]]) -> T:
+    from orchestrator.domain import AssistantError
+
+    try:
+        return asyncio.run(factory())  # type: ignore[arg-type]
+    except AssistantError as error:
+        console.print(f"[red]{error.message}[/red]")
+        raise typer.Exit(1) from error
+    except ConfigError as error:
+        console.print(f"[red]Configuration error:[/red] {error}")
+        raise typer.Exit(2) from error
+
+
+def _port_in_use(host: str, port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.settimeout(0.5)
+        return probe.connect_ex((host, port)) == 0
+
+
+def _already_running(url: str) -> bool:
+    try:
+        return httpx.get(f"{url}/healthz", timeout=1.0).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def _serve_orchestrator(settings: Settings, *, banner: bool) -> None:
+    import uvicorn
+
+    from orchestrator.main import create_app
+    from orchestrator.telemetry import configure_logging
+
+    configure_logging(settings.log_level, json_logs=settings.production)
+    host, port = settings.host, settings.port
+    url = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}"  # noqa: S104
+    if _port_in_use("127.0.0.1" if host in ("0.0.0.0", "::") else host, port):  # noqa: S104
+        if _already_running(url):
+            console.print(f"The assistant is already running at {url}.")
+            raise typer.Exit(0)
+        console.print(
+            f"[red]Port {port} is in use by another program.[/red] Set PORT to another port."
+        )
+        raise typer.Exit(1)
+    application = create_app(settings)
+    config = uvicorn.Config(
+        application,
+        host=host,
+        port=port,
+        log_level="warning",
+        proxy_headers=True,
+        timeout_graceful_shutdown=10,
+    )
+    server = uvicorn.Server(config)
+    started = time.monotonic()
+
+    async def serve() -> None:
+        task = asyncio.create_task(server.serve())
+        # uvicorn offers no "started" event to wait on; poll its flag.
+        while not server.started and not task.done():  # noqa: ASYNC110
+            await asyncio.sleep(0.02)
+        if server.started and banner:
+            _print_banner(application.state, url, time.monotonic() - started)
+        await task
+
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(serve())
+    if not server.started:
+        raise typer.Exit(1)
+
+
+def _print_banner(state: Any, url: str, seconds: float) -> None:
+    services = state.services
+    first_admin = getattr(state, "first_admin", None)
+    console.print(
+        f"[green]Ready[/green] in {seconds:.1f} s: [bold]{url}[/bold]  (API docs: {url}/docs)"
+    )
+    if first_admin is not None and first_admin.password is not None:
+        console.print(
+            f"First admin created: [bold]{first_admin.email}[/bold] / "
+            f"[bold]{first_admin.password}[/bold]\n"
+            f"  (also in {first_admin.password_file}; log in with POST {url}/api/v1/auth/token,\n"
+            f"   or create an API key: assistant keys create --user {first_admin.email})"
+        )
+    if not services.model_configured:
+        from orchestrator.llm import NOT_CONFIGURED_MESSAGE
+
+        console.print(f"[yellow]{NOT_CONFIGURED_MESSAGE}[/yellow]")
+    else:
+        console.print(f"Model: {services.settings.openai.model}")
+    console.print("Ctrl-C stops it.")
+
+
+@app.command()
+def up() -> None:
+    """Run the assistant locally (bound to 127.0.0.1) and print its URL."""
+    _serve_orchestrator(_settings(), banner=True)
+
+
+@serve_app.command("orchestrator")
+def serve_orchestrator() -> None:
+    """The orchestrator API on HOST:PORT."""
+    _serve_orchestrator(_settings(), banner=False)
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply the database migrations (embedded server when DATABASE_URL is unset)."""
+    from orchestrator.runtime.services import open_database
+    from orchestrator.store import head_revision
+
+    settings = _settings()
+
+    async def go() -> None:
+        async with open_database(settings, migrate=True):
+            pass
+
+    _run(go)
+    console.print(f"Database at revision {head_revision()}.")
+
+
+def _with_auth(settings: Settings, action: Callable[[Any], Awaitable[T]]) -> T:
+    from orchestrator.auth import AuthService, TokenCodec
+    from orchestrator.runtime.services import open_database
+    from orchestrator.store import SqlUserStore
+
+    async def go() -> T:
+        async with open_database(settings, migrate=True) as (engine, _):
+            codec = TokenCodec(settings.jwt_secret(), access_minutes=15, refresh_days=1)
+            return await action(AuthService(SqlUserStore(engine), codec))
+
+    return _run(go)
+
+
+@users_app.command("create")
+def users_create(
+    email: str,
+    admin: Annotated[bool, typer.Option("--admin", help="Make the user an admin.")] = False,
+    password: Annotated[
+        str | None, typer.Option("--password", help="The password; asked for when omitted.")
+    ] = None,
+) -> None:
+    """Create a user (asks for the password unless --password is given)."""
+    if password is None:
+        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    settings = _settings()
+    user = _with_auth(settings, lambda auth: auth.create_user(email, password, is_admin=admin))
+    console.print(f"Created {'admin' if user.is_admin else 'user'} {user.email} ({user.id}).")
+
+
+@keys_app.command("create")
+def keys_create(
+    user: Annotated[str, typer.Option("--user", help="The email of the key's owner.")],
+    name: Annotated[str, typer.Option("--name", help="A name to recognise the key by.")] = "cli",
+) -> None:
+    """Create an API key; it is printed once, to standard output."""
+    from orchestrator.domain import NotFound
+
+    settings = _settings()
+
+    async def create(auth: Any) -> str:
+        record = await auth.users.by_email(user)
+        if record is None:
+            raise NotFound(f"No user {user}. Create one with: assistant users create {user}")
+        _, secret = await auth.create_api_key(record.id, name)
+        return secret
+
+    secret = _with_auth(settings, create)
+    console.print(f"API key for {user} (shown once):")
+    typer.echo(secret)
+
+
+def main() -> None:
+    sys.path.insert(0, str(Path.cwd()))
+    app()

@@ -1,0 +1,57 @@
+"""A request to a chat model and the events its stream yields."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+from orchestrator.domain.messages import Message, Usage
+from orchestrator.domain.tools import ToolSpec
+
+__all__ = [
+    "ModelEvent",
+    "ModelFinished",
+    "ModelRequest",
+    "TextDelta",
+    "ToolCallRequested",
+    "UsageReported",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class ModelRequest:
+    model: str
+    messages: Sequence[Message]
+    tools: Sequence[ToolSpec] = ()
+    max_output_tokens: int | None = None
+    tool_choice: Literal["auto", "none"] = "auto"
+
+
+@dataclass(frozen=True, slots=True)
+class TextDelta:
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class ToolCallRequested:
+    """A whole tool call, assembled by the adapter from the stream's fragments."""
+
+    provider_id: str
+    name: str
+    arguments: str
+
+
+@dataclass(frozen=True, slots=True)
+class UsageReported:
+    usage: Usage
+
+
+@dataclass(frozen=True, slots=True)
+class ModelFinished:
+    """The model stopped: "stop", "length", "tool_calls" or "content_filter"."""
+
+    reason: str
+
+
+ModelEvent = TextDelta | ToolCallRequested | UsageReported | ModelFinished

@@ -1,0 +1,29 @@
+"""The model used when none is configured: every request says what to set."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+from orchestrator.domain import ModelEvent, ModelLimits, ModelNotConfigured, ModelRequest
+from orchestrator.llm.catalog import model_limits
+from orchestrator.llm.tokenizer import BpeTokenizer, tokenizer_for
+
+__all__ = ["NOT_CONFIGURED_MESSAGE", "UnconfiguredModel"]
+
+NOT_CONFIGURED_MESSAGE = (
+    "No language model is configured. Set OPENAI_API_KEY in .env for OpenAI, or "
+    "OPENAI_BASE_URL for any OpenAI-compatible server (vLLM, Ollama, llama.cpp), "
+    "then restart."
+)
+
+
+class UnconfiguredModel:
+    def limits(self, model: str) -> ModelLimits:
+        return model_limits(model)
+
+    def tokenizer(self, model: str) -> BpeTokenizer:
+        return tokenizer_for(model)
+
+    async def stream(self, request: ModelRequest) -> AsyncIterator[ModelEvent]:
+        raise ModelNotConfigured(NOT_CONFIGURED_MESSAGE)
+        yield  # an async generator, like every model's stream

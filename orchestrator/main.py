@@ -1,0 +1,79 @@
+"""The orchestrator's ASGI app: `create_app(settings)` and the module-level `app`.
+
+`python -m uvicorn orchestrator.main:app --port 8000` serves it. Building the app connects
+nothing; the lifespan opens the database, the model client and the tool hosts, and closes
+them on shutdown.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from importlib.metadata import PackageNotFoundError, version
+
+from fastapi import FastAPI
+
+from orchestrator.api import build_api
+from orchestrator.auth import FirstAdmin
+from orchestrator.domain import ChatModel, ToolHost
+from orchestrator.llm import NOT_CONFIGURED_MESSAGE
+from orchestrator.runtime.services import Services, open_services
+from orchestrator.settings import Settings
+
+__all__ = ["app", "create_app"]
+
+logger = logging.getLogger(__name__)
+
+
+def _version() -> str:
+    try:
+        return version("assistant")
+    except PackageNotFoundError:
+        return "0.0.0"
+
+
+async def _first_admin(settings: Settings, services: Services) -> FirstAdmin | None:
+    """Create the first admin on a fresh database (see the README, "First login")."""
+    password = settings.auth.admin_password
+    if settings.production and password is None:
+        if await services.users.count() == 0:
+            logger.warning(
+                "There are no users. Create an admin with `assistant users create EMAIL --admin`, "
+                "or set ASSISTANT_ADMIN_EMAIL and ASSISTANT_ADMIN_PASSWORD."
+            )
+        return None
+    return await services.auth.ensure_first_admin(
+        settings.data_dir,
+        email=settings.auth.admin_email,
+        password=password.get_secret_value() if password else None,
+    )
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    model: ChatModel | None = None,
+    tools: ToolHost | None = None,
+) -> FastAPI:
+    """The orchestrator app. Settings are read at startup when not given."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        config = settings or Settings()
+        async with open_services(config, model=model, tools=tools) as services:
+            app.state.services = services
+            app.state.first_admin = await _first_admin(config, services)
+            if not services.model_configured and model is None:
+                logger.warning(NOT_CONFIGURED_MESSAGE)
+            yield
+
+    limit = (
+        settings.max_request_bytes
+        if settings
+        else Settings.model_fields["max_request_bytes"].default
+    )
+    return build_api(lifespan, max_request_bytes=limit, version=_version())
+
+
+app = create_app()

@@ -1,0 +1,34 @@
+"""Alembic environment: online migrations on the asyncpg engine or a given connection."""
+
+from __future__ import annotations
+
+import asyncio
+
+from alembic import context
+from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from orchestrator.store.schema import metadata
+
+config = context.config
+
+
+def _migrate(connection: Connection) -> None:
+    context.configure(connection=connection, target_metadata=metadata, compare_type=True)
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+async def _migrate_online() -> None:
+    engine = create_async_engine(config.get_main_option("sqlalchemy.url") or "")
+    async with engine.connect() as connection:
+        await connection.run_sync(_migrate)
+        await connection.commit()
+    await engine.dispose()
+
+
+connection = config.attributes.get("connection")
+if connection is not None:
+    _migrate(connection)
+else:
+    asyncio.run(_migrate_online())

@@ -1,0 +1,106 @@
+"""Questions a run is waiting on (tool approvals, elicitations) and their answers."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from orchestrator.domain import Conflict, ElicitationAnswer, ElicitationRequest, NotFound
+
+__all__ = ["PendingInteractions"]
+
+
+@dataclass(slots=True)
+class _Question:
+    run_id: str
+    user_id: str
+    future: asyncio.Future[Any]
+    kind: str
+    request: Any = None
+
+
+@dataclass(slots=True)
+class _Answered:
+    kind: str
+    user_id: str
+
+
+@dataclass(slots=True)
+class PendingInteractions:
+    """`Interactions` in one process: a future per open question.
+
+    `on_waiting(run_id, waiting)` is told when a run starts and stops waiting on its user.
+    """
+
+    on_waiting: Callable[[str, bool], Awaitable[None]] | None = None
+    _owners: dict[str, str] = field(default_factory=dict[str, str])
+    _open: dict[str, _Question] = field(default_factory=dict[str, _Question])
+    _answered: dict[str, _Answered] = field(default_factory=dict[str, _Answered])
+
+    def register_run(self, run_id: str, user_id: str) -> None:
+        self._owners[run_id] = user_id
+
+    def forget_run(self, run_id: str) -> None:
+        self._owners.pop(run_id, None)
+        for key in [key for key, question in self._open.items() if question.run_id == run_id]:
+            question = self._open.pop(key)
+            if not question.future.done():
+                question.future.cancel()
+
+    async def _ask(self, run_id: str, key: str, kind: str, request: Any = None) -> Any:
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._open[key] = _Question(run_id, self._owners.get(run_id, ""), future, kind, request)
+        if self.on_waiting is not None:
+            await self.on_waiting(run_id, True)
+        try:
+            return await future
+        finally:
+            self._open.pop(key, None)
+            if self.on_waiting is not None and not any(
+                q.run_id == run_id for q in self._open.values()
+            ):
+                await self.on_waiting(run_id, False)
+
+    async def approval(self, run_id: str, call_id: str) -> bool:
+        return bool(await self._ask(run_id, call_id, "approval"))
+
+    async def elicitation(
+        self, run_id: str, request_id: str, request: ElicitationRequest
+    ) -> ElicitationAnswer:
+        return await self._ask(run_id, request_id, "input", request)
+
+    def _resolve(self, user_id: str, key: str, kind: str, value: Any) -> _Question:
+        question = self._open.get(key)
+        if question is None or question.user_id != user_id or question.kind != kind:
+            done = self._answered.get(key)
+            if done is not None and done.user_id == user_id and done.kind == kind:
+                raise Conflict("This question was already answered.")
+            raise NotFound("Nothing is waiting for that answer.")
+        if question.future.done():
+            raise Conflict("This question was already answered.")
+        question.future.set_result(value)
+        if len(self._answered) > 10_000:
+            self._answered.clear()
+        self._answered[key] = _Answered(kind, user_id)
+        return question
+
+    def decide(self, user_id: str, call_id: str, approved: bool) -> str:
+        """Answer a tool approval; returns the run id.
+
+        Raises:
+            NotFound: no such pending call for this user.
+            Conflict: already decided.
+        """
+        return self._resolve(user_id, call_id, "approval", approved).run_id
+
+    def answer(self, user_id: str, run_id: str, request_id: str, answer: ElicitationAnswer) -> None:
+        question = self._open.get(request_id)
+        if question is not None and question.run_id != run_id:
+            raise NotFound("Nothing is waiting for that answer.")
+        self._resolve(user_id, request_id, "input", answer)
+
+    def pending_request(self, request_id: str) -> ElicitationRequest | None:
+        question = self._open.get(request_id)
+        return question.request if question is not None and question.kind == "input" else None

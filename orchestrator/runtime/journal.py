@@ -1,0 +1,94 @@
+"""`RunJournal` on the event bus and the run store.
+
+Events go to the bus at once (clients see them live) and into a buffer that is written to
+the database with each step, and at least every second while a step streams, so a resume
+from another process or after a restart finds them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Sequence
+
+from orchestrator.domain import (
+    EventBus,
+    Message,
+    RunCompleted,
+    RunError,
+    RunEvent,
+    RunOutcome,
+    RunStatus,
+    StoredEvent,
+)
+from orchestrator.store import SqlRunStore
+
+__all__ = ["StoreJournal"]
+
+logger = logging.getLogger(__name__)
+
+_FLUSH_SECONDS = 1.0
+
+
+class StoreJournal:
+    def __init__(
+        self, run_id: str, conversation_id: str, bus: EventBus, store: SqlRunStore
+    ) -> None:
+        self._run_id = run_id
+        self._conversation_id = conversation_id
+        self._bus = bus
+        self._store = store
+        self._pending: list[StoredEvent] = []
+        self._flushed_at = time.monotonic()
+        self._flushing: asyncio.Task[None] | None = None
+
+    def emit(self, event: RunEvent) -> None:
+        self._pending.append(self._bus.publish(self._run_id, event))
+        if self._flushing is None and time.monotonic() - self._flushed_at > _FLUSH_SECONDS:
+            self._flushing = asyncio.create_task(self._flush())
+
+    def _take(self) -> list[StoredEvent]:
+        events, self._pending = self._pending, []
+        self._flushed_at = time.monotonic()
+        return events
+
+    async def _flush(self) -> None:
+        events = self._take()
+        try:
+            await self._store.save_events(self._run_id, events)
+        except Exception:  # a background task's root: keep the events for the next write
+            logger.exception(
+                "Could not save events of run %s; retrying with the next step", self._run_id
+            )
+            self._pending[:0] = events
+        finally:
+            self._flushing = None
+
+    async def _settle(self) -> None:
+        flushing = self._flushing
+        if flushing is not None:
+            await asyncio.shield(flushing)
+
+    async def commit(self, messages: Sequence[Message]) -> None:
+        await self._settle()
+        await self._store.save_step(self._run_id, self._conversation_id, messages, self._take())
+
+    async def finish(self, outcome: RunOutcome) -> None:
+        await self._settle()
+        terminal: RunEvent
+        if outcome.status is RunStatus.FAILED:
+            terminal = RunError(
+                type=outcome.error_type or "internal_error",
+                message=outcome.error_message or "The run failed.",
+            )
+        else:
+            terminal = RunCompleted(status=outcome.status.value)
+        seq = self._bus.last_seq(self._run_id) + 1
+        final = StoredEvent(seq, terminal.name, terminal.payload())
+        try:
+            await self._store.finish_run(self._run_id, outcome, [*self._take(), final])
+        except Exception:  # the client must still hear the end; recovery fixes the row
+            logger.exception("Could not record the end of run %s", self._run_id)
+        self._bus.publish(self._run_id, terminal)
+        self._bus.close(self._run_id)

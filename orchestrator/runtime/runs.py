@@ -1,0 +1,206 @@
+"""Starting, following, cancelling and answering runs.
+
+A run is a background task that outlives the request that started it: a client that
+disconnects does not stop it, only `cancel` does. Its events are read from the bus while it
+is live and from the store afterwards.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
+
+from orchestrator.domain import (
+    Agent,
+    ChatModel,
+    Conflict,
+    ContentPart,
+    ElicitationAnswer,
+    EventBus,
+    InvalidInput,
+    Message,
+    Role,
+    Run,
+    RunControl,
+    RunOutcome,
+    RunStatus,
+    StoredEvent,
+    ToolHost,
+    ToolSpec,
+    Turn,
+    count_message_tokens,
+)
+from orchestrator.runtime.interactions import PendingInteractions
+from orchestrator.runtime.journal import StoreJournal
+from orchestrator.store import SqlConversationStore, SqlRunStore
+
+__all__ = ["RunService"]
+
+logger = logging.getLogger(__name__)
+
+_CANCEL_WAIT_SECONDS = 10.0
+
+
+@dataclass(slots=True)
+class _Active:
+    task: asyncio.Task[None]
+    control: RunControl
+    user_id: str
+    journal: StoreJournal
+
+
+class RunService:
+    def __init__(
+        self,
+        *,
+        agent: Agent,
+        model: ChatModel,
+        tools: ToolHost,
+        conversations: SqlConversationStore,
+        runs: SqlRunStore,
+        bus: EventBus,
+        interactions: PendingInteractions,
+        default_model: str,
+    ) -> None:
+        self._agent = agent
+        self._model = model
+        self._tools = tools
+        self._conversations = conversations
+        self._runs = runs
+        self._bus = bus
+        self._interactions = interactions
+        self._default_model = default_model
+        self._active: dict[str, _Active] = {}
+
+    @property
+    def active_count(self) -> int:
+        return len(self._active)
+
+    async def _select_tools(self, user_id: str, names: Sequence[str] | None) -> list[ToolSpec]:
+        available = list(await self._tools.list_tools(user_id))
+        if names is None:
+            return available
+        by_name = {spec.name: spec for spec in available}
+        unknown = [name for name in names if name not in by_name]
+        if unknown:
+            raise InvalidInput(
+                f"Unknown tools: {', '.join(unknown)}. GET /api/v1/tools lists the available ones.",
+                detail={"unknown_tools": unknown},
+            )
+        return [by_name[name] for name in dict.fromkeys(names)]
+
+    async def start(
+        self,
+        user_id: str,
+        conversation_id: str,
+        content: list[ContentPart],
+        *,
+        model: str | None = None,
+        tool_names: Sequence[str] | None = None,
+    ) -> Run:
+        """Store the user's message and start a run answering it.
+
+        Raises:
+            NotFound: the conversation is not the user's.
+            Conflict: a run is already in progress there.
+            InvalidInput: unknown tools were asked for.
+        """
+        model_name = model or self._default_model
+        tools = await self._select_tools(user_id, tool_names)
+        message = Message(id=str(uuid.uuid4()), role=Role.USER, content=content)
+        message = message.model_copy(
+            update={"token_count": count_message_tokens(message, self._model.tokenizer(model_name))}
+        )
+        run = await self._runs.start_run(user_id, conversation_id, message, model_name)
+        history = await self._conversations.messages(conversation_id)
+        self._bus.open(run.id)
+        self._interactions.register_run(run.id, user_id)
+        journal = StoreJournal(run.id, conversation_id, self._bus, self._runs)
+        control = RunControl()
+        turn = Turn(
+            run_id=run.id,
+            conversation_id=conversation_id,
+            user_id=user_id,
+            model=model_name,
+            history=history,
+            tools=tools,
+        )
+        task = asyncio.create_task(self._execute(turn, journal, control), name=f"run-{run.id}")
+        self._active[run.id] = _Active(task, control, user_id, journal)
+        return run
+
+    async def _execute(self, turn: Turn, journal: StoreJournal, control: RunControl) -> None:
+        try:
+            await self._agent.run(turn, journal, control)
+        except asyncio.CancelledError:
+            pass  # the loop recorded the cancel; the task ends here by design
+        except Exception:  # the root of a background task: record the failure, keep serving
+            logger.exception("Run %s failed", turn.run_id)
+            await journal.finish(
+                RunOutcome(
+                    status=RunStatus.FAILED,
+                    error_type="internal_error",
+                    error_message="The run failed on an internal error; its answer so far is kept.",
+                )
+            )
+        finally:
+            self._active.pop(turn.run_id, None)
+            self._interactions.forget_run(turn.run_id)
+
+    async def get(self, user_id: str, run_id: str) -> Run:
+        return await self._runs.get_run(user_id, run_id)
+
+    async def cancel(self, user_id: str, run_id: str) -> Run:
+        """Stop a run, keeping its partial answer; returns the run as it ended.
+
+        Raises:
+            NotFound: not the user's run.
+            Conflict: the run has already ended.
+        """
+        run = await self._runs.get_run(user_id, run_id)
+        active = self._active.get(run_id)
+        if active is None:
+            if run.status in (RunStatus.RUNNING, RunStatus.WAITING):
+                raise Conflict("The run is not running in this process; try again shortly.")
+            raise Conflict(f"The run has already ended ({run.status.value}).")
+        active.control.reason = "cancelled"
+        active.task.cancel()
+        await asyncio.wait({active.task}, timeout=_CANCEL_WAIT_SECONDS)
+        return await self._runs.get_run(user_id, run_id)
+
+    async def events(
+        self, user_id: str, run_id: str, after: int, *, owned: bool = False
+    ) -> AsyncIterator[StoredEvent]:
+        """The run's events after `after`: live from the bus, else replayed from the store."""
+        if not owned:
+            await self._runs.get_run(user_id, run_id)
+        if self._bus.has(run_id):
+            async for event in self._bus.subscribe(run_id, after):
+                yield event
+            return
+        for event in await self._runs.events(run_id, after):
+            yield event
+
+    def decide(self, user_id: str, call_id: str, approved: bool) -> str:
+        return self._interactions.decide(user_id, call_id, approved)
+
+    async def answer_input(
+        self, user_id: str, run_id: str, request_id: str, answer: ElicitationAnswer
+    ) -> None:
+        await self._runs.get_run(user_id, run_id)
+        self._interactions.answer(user_id, run_id, request_id, answer)
+
+    async def set_waiting(self, run_id: str, waiting: bool) -> None:
+        await self._runs.set_status(run_id, RunStatus.WAITING if waiting else RunStatus.RUNNING)
+
+    async def shutdown(self, grace_seconds: float = 10.0) -> None:
+        """Interrupt every live run, saving what each has written."""
+        active = list(self._active.values())
+        for entry in active:
+            entry.control.reason = "interrupted"
+            entry.task.cancel()
+        if active:
+            await asyncio.wait({entry.task for entry in active}, timeout=grace_seconds)

@@ -1,0 +1,246 @@
+"""The composition root: settings in, connected services out, closed in reverse.
+
+`open_services` is used by the app's lifespan and by the CLI; nothing connects at import.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import uuid
+from collections.abc import AsyncIterator, Sequence
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from orchestrator.auth import AuthService, TokenCodec
+from orchestrator.domain import (
+    Agent,
+    AgentBudget,
+    ChatModel,
+    ToolCallContext,
+    ToolHost,
+    ToolOutcome,
+    ToolSpec,
+    error_outcome,
+)
+from orchestrator.events import InMemoryEventBus
+from orchestrator.llm import NOT_CONFIGURED_MESSAGE, UnconfiguredModel
+from orchestrator.runtime.interactions import PendingInteractions
+from orchestrator.runtime.runs import RunService
+from orchestrator.settings import ConfigError, Settings
+from orchestrator.store import (
+    EmbeddedPostgres,
+    SqlConversationStore,
+    SqlRunStore,
+    SqlUserStore,
+    create_engine,
+    current_revision,
+    head_revision,
+    upgrade,
+)
+
+__all__ = ["NoTools", "Services", "open_database", "open_services"]
+
+logger = logging.getLogger(__name__)
+
+_MODEL_CHECK_SECONDS = 30.0
+
+
+class NoTools:
+    """A tool host with no tools, for when no tool servers are connected."""
+
+    async def list_tools(self, user_id: str) -> Sequence[ToolSpec]:
+        return ()
+
+    async def call_tool(
+        self, spec: ToolSpec, arguments: dict[str, Any], context: ToolCallContext
+    ) -> ToolOutcome:
+        return error_outcome(f"No tool server provides {spec.name}.")
+
+
+@dataclass
+class Services:
+    settings: Settings
+    engine: AsyncEngine
+    auth: AuthService
+    users: SqlUserStore
+    conversations: SqlConversationStore
+    runs_store: SqlRunStore
+    runs: RunService
+    model: ChatModel
+    tools: ToolHost
+    openai_client: Any = None
+    database_url: str = ""
+    _model_check: tuple[float, str | None] = field(default=(0.0, None))
+
+    @property
+    def model_configured(self) -> bool:
+        return self.openai_client is not None
+
+    async def check_database(self) -> str | None:
+        """None when the database answers, else why not."""
+        try:
+            async with asyncio.timeout(3):
+                async with self.engine.connect() as conn:
+                    await conn.execute(text("SELECT 1"))
+        except (OSError, TimeoutError) as error:
+            return f"unreachable: {error}"
+        except Exception as error:  # any driver failure means "not ready"
+            return f"failing: {type(error).__name__}"
+        return None
+
+    async def check_model(self) -> str | None:
+        """None when the model API answers (cached briefly), else what to fix."""
+        if self.openai_client is None:
+            return NOT_CONFIGURED_MESSAGE
+        checked_at, problem = self._model_check
+        if time.monotonic() - checked_at < _MODEL_CHECK_SECONDS:
+            return problem
+        try:
+            async with asyncio.timeout(3):
+                await self.openai_client.models.list()
+            problem = None
+        except TimeoutError:
+            problem = "The model API did not answer within 3 s."
+        except Exception as error:  # the SDK raises many kinds; each means "not reachable"
+            problem = f"The model API is not reachable: {type(error).__name__}: {error}"
+        self._model_check = (time.monotonic(), problem)
+        return problem
+
+
+@asynccontextmanager
+async def open_database(
+    settings: Settings, *, migrate: bool | None = None
+) -> AsyncIterator[tuple[AsyncEngine, str]]:
+    """The engine (and URL) of the configured database, or of an embedded one.
+
+    Migrates when `migrate` is true; by default a development setup migrates itself and a
+    production one refuses to start on an out-of-date schema.
+
+    Raises:
+        ConfigError: production schema out of date.
+    """
+    embedded: EmbeddedPostgres | None = None
+    url = settings.database.url
+    if url is None:
+        embedded = EmbeddedPostgres(settings.data_dir)
+        url = await asyncio.to_thread(embedded.start)
+    engine = create_engine(url, pool_size=settings.database.pool_size)
+    try:
+        should_migrate = (not settings.production) if migrate is None else migrate
+        if should_migrate:
+            if await upgrade(url, engine):
+                logger.info("Database schema upgraded to %s", head_revision())
+        elif await current_revision(engine) != head_revision():
+            raise ConfigError("The database schema is out of date: run `assistant db upgrade`.")
+        yield engine, url
+    finally:
+        await engine.dispose()
+        if embedded is not None:
+            await asyncio.to_thread(embedded.stop)
+
+
+def _model_for(settings: Settings) -> tuple[ChatModel, Any]:
+    config = settings.openai
+    if not config.configured:
+        return UnconfiguredModel(), None
+    from orchestrator.llm.openai_chat import OpenAIChatModel, create_client
+
+    client = create_client(
+        api_key=config.api_key.get_secret_value() if config.api_key else None,
+        base_url=config.base_url,
+        timeout=config.timeout,
+    )
+    model = OpenAIChatModel(
+        client,
+        max_retries=config.max_retries,
+        context_window=config.context_window,
+        max_output_tokens=config.max_tokens,
+        official=config.base_url is None or "api.openai.com" in config.base_url,
+    )
+    return model, client
+
+
+@asynccontextmanager
+async def open_services(
+    settings: Settings,
+    *,
+    model: ChatModel | None = None,
+    tools: ToolHost | None = None,
+    migrate: bool | None = None,
+) -> AsyncIterator[Services]:
+    """Everything the API and the CLI need, connected; closed in reverse on exit.
+
+    `model` and `tools` replace the configured ones (tests pass fakes).
+    """
+    settings.check()
+    async with AsyncExitStack() as stack:
+        engine, url = await stack.enter_async_context(open_database(settings, migrate=migrate))
+        users = SqlUserStore(engine)
+        codec = TokenCodec(
+            settings.jwt_secret(),
+            access_minutes=settings.auth.access_token_minutes,
+            refresh_days=settings.auth.refresh_token_days,
+        )
+        client = None
+        if model is None:
+            model, client = _model_for(settings)
+            if client is not None:
+                stack.push_async_callback(client.close)
+        tools = tools or NoTools()
+        conversations = SqlConversationStore(engine)
+        runs_store = SqlRunStore(engine, conversations)
+        bus = InMemoryEventBus()
+        interactions = PendingInteractions()
+        agent = Agent(
+            model,
+            tools,
+            interactions,
+            new_id=lambda: str(uuid.uuid4()),
+            budget=AgentBudget(
+                max_steps=settings.agent.max_steps,
+                max_run_tokens=settings.agent.max_run_tokens,
+                max_output_tokens=settings.openai.max_tokens,
+                tool_result_max_tokens=settings.agent.tool_result_max_tokens,
+                approval_timeout=settings.agent.approval_timeout,
+                input_timeout=settings.agent.approval_timeout,
+                system_prompt=settings.agent.system_prompt or None,
+            ),
+        )
+        run_service = RunService(
+            agent=agent,
+            model=model,
+            tools=tools,
+            conversations=conversations,
+            runs=runs_store,
+            bus=bus,
+            interactions=interactions,
+            default_model=settings.openai.model,
+        )
+        interactions.on_waiting = run_service.set_waiting
+        if settings.redis_url is None:
+            recovered = await runs_store.recover_unfinished()
+            if recovered:
+                logger.warning("Marked %d runs interrupted by an earlier stop as failed", recovered)
+        services = Services(
+            settings=settings,
+            engine=engine,
+            auth=AuthService(users, codec),
+            users=users,
+            conversations=conversations,
+            runs_store=runs_store,
+            runs=run_service,
+            model=model,
+            tools=tools,
+            openai_client=client,
+            database_url=url,
+        )
+        try:
+            yield services
+        finally:
+            await run_service.shutdown()

@@ -1,0 +1,207 @@
+"""Settings, read once at startup from the environment and `.env`.
+
+Each group reads its own variables (the names in `.env.example`). Tests build their own
+`Settings(...)`. In production mode, startup refuses a missing or placeholder secret; a
+local run generates its own secret and keeps it in the data folder.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = [
+    "AgentSettings",
+    "AuthSettings",
+    "ConfigError",
+    "DatabaseSettings",
+    "MCPSettings",
+    "OpenAISettings",
+    "Settings",
+]
+
+# Tests set ASSISTANT_ENV_FILE="" so that a developer's .env never leaks into them.
+_ENV_FILE = os.environ.get("ASSISTANT_ENV_FILE", ".env") or None
+
+_PLACEHOLDERS = {
+    "",
+    "changeme",
+    "change-me",
+    "change_me",
+    "secret",
+    "your-secret-key",
+    "your_secret_key",
+    "replace-me",
+    "placeholder",
+    "jwt-secret",
+    "xxx",
+}
+
+
+class ConfigError(Exception):
+    """The configuration cannot work; the message says what to set."""
+
+
+def _config(prefix: str = "") -> SettingsConfigDict:
+    return SettingsConfigDict(
+        env_prefix=prefix,
+        env_file=_ENV_FILE,
+        env_ignore_empty=True,
+        extra="ignore",
+        populate_by_name=True,
+    )
+
+
+class OpenAISettings(BaseSettings):
+    """The language model: OpenAI, or any OpenAI-compatible server at `base_url`."""
+
+    model_config = _config("OPENAI_")
+
+    api_key: SecretStr | None = None
+    base_url: str | None = None
+    model: str = "gpt-5"
+    max_tokens: int | None = Field(default=None, gt=0)
+    context_window: int | None = Field(default=None, gt=0)
+    timeout: float = Field(default=600.0, gt=0)
+    max_retries: int = Field(default=3, ge=0)
+
+    @field_validator("api_key", mode="before")
+    @classmethod
+    def _blank_is_none(cls, value: object) -> object:
+        return None if value in ("", None) else value
+
+    @field_validator("base_url", mode="before")
+    @classmethod
+    def _blank_url_is_none(cls, value: object) -> object:
+        return None if value in ("", None) else value
+
+    @property
+    def configured(self) -> bool:
+        return self.api_key is not None or self.base_url is not None
+
+
+class DatabaseSettings(BaseSettings):
+    """PostgreSQL. Without `DATABASE_URL`, an embedded server runs in the data folder."""
+
+    model_config = _config("DATABASE_")
+
+    url: str | None = None
+    pool_size: int = Field(default=10, gt=0)
+
+    @field_validator("url", mode="before")
+    @classmethod
+    def _blank_is_none(cls, value: object) -> object:
+        return None if value in ("", None) else value
+
+
+class AuthSettings(BaseSettings):
+    model_config = _config()
+
+    jwt_secret_key: SecretStr | None = None
+    access_token_minutes: int = Field(default=15, gt=0)
+    refresh_token_days: int = Field(default=14, gt=0)
+    oauth_client_id: str | None = None
+    oauth_client_secret: SecretStr | None = None
+    oidc_issuer: str | None = None
+    admin_email: str | None = Field(default=None, alias="ASSISTANT_ADMIN_EMAIL")
+    admin_password: SecretStr | None = Field(default=None, alias="ASSISTANT_ADMIN_PASSWORD")
+
+
+class MCPSettings(BaseSettings):
+    model_config = _config("MCP_")
+
+    config: Path = Path("mcp.json")
+    discovery_url: str | None = None
+    service_token: SecretStr | None = None
+
+
+class AgentSettings(BaseSettings):
+    """The loop's budgets and the system prompt."""
+
+    model_config = _config()
+
+    system_prompt: str | None = "You are a helpful assistant. Use the tools when they help."
+    max_steps: int = Field(default=10, gt=0, le=100)
+    max_run_tokens: int | None = Field(default=None, gt=0)
+    tool_result_max_tokens: int = Field(default=8_000, gt=0)
+    approval_timeout: float = Field(default=900.0, gt=0)
+
+
+class Settings(BaseSettings):
+    """Everything the assistant reads from its environment."""
+
+    model_config = _config()
+
+    environment: Literal["development", "production"] = "development"
+    data_dir: Path = Path("data")
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, gt=0, lt=65536)
+    log_level: str = "INFO"
+    redis_url: str | None = None
+    max_request_bytes: int = Field(default=1_048_576, gt=0)
+    max_message_chars: int = Field(default=200_000, gt=0)
+
+    openai: OpenAISettings = Field(default_factory=OpenAISettings)
+    database: DatabaseSettings = Field(default_factory=DatabaseSettings)
+    auth: AuthSettings = Field(default_factory=AuthSettings)
+    mcp: MCPSettings = Field(default_factory=MCPSettings)
+    agent: AgentSettings = Field(default_factory=AgentSettings)
+
+    @property
+    def production(self) -> bool:
+        return self.environment == "production"
+
+    def jwt_secret(self) -> str:
+        """The signing secret: configured, or generated once and kept in the data folder.
+
+        Raises:
+            ConfigError: in production, when the secret is missing or a placeholder.
+        """
+        configured = self.auth.jwt_secret_key
+        if configured is not None:
+            value = configured.get_secret_value()
+            if self.production and (value.lower() in _PLACEHOLDERS or len(value) < 32):
+                raise ConfigError(
+                    "JWT_SECRET_KEY is a placeholder or shorter than 32 characters. "
+                    "Generate one with: "
+                    'python -c "import secrets; print(secrets.token_urlsafe(48))"'
+                )
+            return value
+        if self.production:
+            raise ConfigError(
+                "JWT_SECRET_KEY is not set. In production every replica needs the same secret: "
+                'generate one with python -c "import secrets; print(secrets.token_urlsafe(48))"'
+            )
+        path = self.data_dir / "jwt-secret"
+        if path.exists():
+            return path.read_text().strip()
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        value = secrets.token_urlsafe(48)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as file:
+            file.write(value)
+        return value
+
+    def check(self) -> None:
+        """Fail fast on configuration that cannot work.
+
+        Raises:
+            ConfigError: with what to set.
+        """
+        self.jwt_secret()
+        if self.production and self.database.url is None:
+            raise ConfigError(
+                "DATABASE_URL is not set. Production needs a PostgreSQL server "
+                "(postgresql://user:password@host:5432/db); the embedded one is for local use."
+            )
+        if self.production and self.mcp.service_token is not None:
+            token = self.mcp.service_token.get_secret_value()
+            if token.lower() in _PLACEHOLDERS or len(token) < 16:
+                raise ConfigError(
+                    "MCP_SERVICE_TOKEN is a placeholder or shorter than 16 characters."
+                )

@@ -1,0 +1,23 @@
+"""PostgreSQL adapters: conversations, runs, users; the embedded server; migrations."""
+
+from orchestrator.store.conversations import HistoryCache, SqlConversationStore
+from orchestrator.store.database import EmbeddedPostgres, create_engine, to_async_url
+from orchestrator.store.migrations import current_revision, head_revision, upgrade
+from orchestrator.store.runs import RECOVERY_SEQ_GAP, SqlRunStore
+from orchestrator.store.users import ApiKeyRecord, SqlUserStore, UserRecord
+
+__all__ = [
+    "RECOVERY_SEQ_GAP",
+    "ApiKeyRecord",
+    "EmbeddedPostgres",
+    "HistoryCache",
+    "SqlConversationStore",
+    "SqlRunStore",
+    "SqlUserStore",
+    "UserRecord",
+    "create_engine",
+    "current_revision",
+    "head_revision",
+    "to_async_url",
+    "upgrade",
+]

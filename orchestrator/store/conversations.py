@@ -1,0 +1,262 @@
+"""Conversations and their messages in PostgreSQL, with a per-process history cache.
+
+A conversation's messages are numbered by `seq`. The cache keeps the histories of recently
+active conversations; a turn reads only the messages numbered after what it holds, so the
+cost of a turn grows with the new messages, not with the length of the conversation.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import uuid
+from collections import OrderedDict
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, delete, func, insert, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from orchestrator.domain import Conversation, InvalidInput, Message, NotFound, Page
+from orchestrator.store.codec import message_from_row, message_row
+from orchestrator.store.schema import conversations, messages
+
+__all__ = ["HistoryCache", "SqlConversationStore"]
+
+
+class HistoryCache:
+    """The messages of recently used conversations, newest conversations kept."""
+
+    def __init__(self, max_conversations: int = 512) -> None:
+        self._entries: OrderedDict[str, tuple[int, list[Message]]] = OrderedDict()
+        self._max = max_conversations
+
+    def get(self, conversation_id: str) -> tuple[int, list[Message]] | None:
+        entry = self._entries.get(conversation_id)
+        if entry is not None:
+            self._entries.move_to_end(conversation_id)
+        return entry
+
+    def put(self, conversation_id: str, last_seq: int, history: list[Message]) -> None:
+        self._entries[conversation_id] = (last_seq, history)
+        self._entries.move_to_end(conversation_id)
+        while len(self._entries) > self._max:
+            self._entries.popitem(last=False)
+
+    def extend(self, conversation_id: str, first_seq: int, new: Sequence[Message]) -> None:
+        """Append messages numbered from `first_seq`, if they follow what is cached."""
+        entry = self._entries.get(conversation_id)
+        if entry is None:
+            return
+        last_seq, history = entry
+        if first_seq != last_seq + 1:
+            del self._entries[conversation_id]
+            return
+        history.extend(new)
+        self._entries[conversation_id] = (last_seq + len(new), history)
+
+    def drop(self, conversation_id: str) -> None:
+        self._entries.pop(conversation_id, None)
+
+
+def _conversation(row: Any) -> Conversation:
+    return Conversation(
+        id=str(row.id),
+        user_id=str(row.user_id),
+        title=row.title,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+        message_count=row.last_seq,
+    )
+
+
+def _encode_cursor(updated_at: datetime, conversation_id: str) -> str:
+    raw = json.dumps([updated_at.isoformat(), conversation_id]).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str) -> tuple[datetime, str]:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        stamp, conversation_id = json.loads(base64.urlsafe_b64decode(padded))
+        return datetime.fromisoformat(stamp), str(uuid.UUID(conversation_id))
+    except (ValueError, TypeError) as error:
+        raise InvalidInput("The cursor is not one this API returned.") from error
+
+
+class SqlConversationStore:
+    """`ConversationStore` on PostgreSQL."""
+
+    def __init__(self, engine: AsyncEngine, cache: HistoryCache | None = None) -> None:
+        self._engine = engine
+        self.cache = cache or HistoryCache()
+
+    async def create_conversation(self, user_id: str, title: str) -> Conversation:
+        async with self._engine.begin() as conn:
+            row = (
+                await conn.execute(
+                    insert(conversations)
+                    .values(id=str(uuid.uuid4()), user_id=user_id, title=title)
+                    .returning(conversations)
+                )
+            ).one()
+        self.cache.put(str(row.id), 0, [])
+        return _conversation(row)
+
+    async def get_conversation(self, user_id: str, conversation_id: str) -> Conversation:
+        async with self._engine.connect() as conn:
+            row = (
+                await conn.execute(
+                    select(conversations).where(
+                        conversations.c.id == conversation_id, conversations.c.user_id == user_id
+                    )
+                )
+            ).one_or_none()
+        if row is None:
+            raise NotFound("No such conversation.")
+        return _conversation(row)
+
+    async def list_conversations(
+        self, user_id: str, *, query: str | None, limit: int, cursor: str | None
+    ) -> Page[Conversation]:
+        statement = select(conversations).where(conversations.c.user_id == user_id)
+        if query:
+            pattern = (
+                "%" + query.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+            )
+            matching = select(messages.c.conversation_id).where(
+                messages.c.conversation_id == conversations.c.id,
+                messages.c.search.op("@@")(func.websearch_to_tsquery("simple", query)),
+            )
+            statement = statement.where(
+                or_(conversations.c.title.ilike(pattern), matching.exists())
+            )
+        if cursor:
+            stamp, last_id = _decode_cursor(cursor)
+            statement = statement.where(
+                or_(
+                    conversations.c.updated_at < stamp,
+                    and_(conversations.c.updated_at == stamp, conversations.c.id < last_id),
+                )
+            )
+        statement = statement.order_by(
+            conversations.c.updated_at.desc(), conversations.c.id.desc()
+        ).limit(limit + 1)
+        async with self._engine.connect() as conn:
+            rows = (await conn.execute(statement)).all()
+        items = [_conversation(row) for row in rows[:limit]]
+        next_cursor = None
+        if len(rows) > limit:
+            last = items[-1]
+            next_cursor = _encode_cursor(last.updated_at, last.id)
+        return Page(items=items, next_cursor=next_cursor)
+
+    async def rename_conversation(
+        self, user_id: str, conversation_id: str, title: str
+    ) -> Conversation:
+        async with self._engine.begin() as conn:
+            row = (
+                await conn.execute(
+                    update(conversations)
+                    .where(
+                        conversations.c.id == conversation_id, conversations.c.user_id == user_id
+                    )
+                    .values(title=title, updated_at=func.now())
+                    .returning(conversations)
+                )
+            ).one_or_none()
+        if row is None:
+            raise NotFound("No such conversation.")
+        return _conversation(row)
+
+    async def delete_conversation(self, user_id: str, conversation_id: str) -> None:
+        async with self._engine.begin() as conn:
+            result = await conn.execute(
+                delete(conversations).where(
+                    conversations.c.id == conversation_id, conversations.c.user_id == user_id
+                )
+            )
+        self.cache.drop(conversation_id)
+        if result.rowcount == 0:
+            raise NotFound("No such conversation.")
+
+    async def messages(self, conversation_id: str) -> list[Message]:
+        """The whole history, oldest first; reads only what the cache lacks."""
+        entry = self.cache.get(conversation_id)
+        known = entry[0] if entry else 0
+        async with self._engine.connect() as conn:
+            newer = await self._messages_after(conn, conversation_id, known)
+        if entry is None:
+            history = newer
+            last_seq = len(history)
+        else:
+            history = entry[1] + newer
+            last_seq = known + len(newer)
+        self.cache.put(conversation_id, last_seq, history)
+        return list(history)
+
+    async def cached_messages(self, conversation_id: str, last_seq: int) -> list[Message] | None:
+        """The history if the cache holds it up to `last_seq`, else None."""
+        entry = self.cache.get(conversation_id)
+        if entry is None or entry[0] != last_seq:
+            return None
+        return list(entry[1])
+
+    @staticmethod
+    async def _messages_after(
+        conn: AsyncConnection, conversation_id: str, after: int
+    ) -> list[Message]:
+        rows = (
+            (
+                await conn.execute(
+                    select(messages)
+                    .where(messages.c.conversation_id == conversation_id, messages.c.seq > after)
+                    .order_by(messages.c.seq)
+                )
+            )
+            .mappings()
+            .all()
+        )
+        return [message_from_row(row) for row in rows]
+
+    async def append(
+        self,
+        conn: AsyncConnection,
+        conversation_id: str,
+        run_id: str | None,
+        new: Sequence[Message],
+        *,
+        user_id: str | None = None,
+    ) -> int:
+        """Number and insert messages inside the caller's transaction; return the first seq.
+
+        With `user_id`, the conversation must be that user's.
+
+        Raises:
+            NotFound: no such conversation (for that user).
+        """
+        condition = conversations.c.id == conversation_id
+        if user_id is not None:
+            condition = and_(condition, conversations.c.user_id == user_id)
+        last_seq = (
+            await conn.execute(
+                update(conversations)
+                .where(condition)
+                .values(last_seq=conversations.c.last_seq + len(new), updated_at=func.now())
+                .returning(conversations.c.last_seq)
+            )
+        ).scalar_one_or_none()
+        if last_seq is None:
+            raise NotFound("No such conversation.")
+        first = last_seq - len(new) + 1
+        await conn.execute(
+            insert(messages),
+            [
+                message_row(
+                    message, conversation_id=conversation_id, seq=first + index, run_id=run_id
+                )
+                for index, message in enumerate(new)
+            ],
+        )
+        return first

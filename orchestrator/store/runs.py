@@ -1,0 +1,235 @@
+"""Runs, their steps and their events in PostgreSQL."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from orchestrator.domain import (
+    ACTIVE_RUN_STATUSES,
+    Conflict,
+    Message,
+    NotFound,
+    Run,
+    RunOutcome,
+    RunStatus,
+    StoredEvent,
+    Usage,
+)
+from orchestrator.store.codec import expand_events, pack_events
+from orchestrator.store.conversations import SqlConversationStore
+from orchestrator.store.schema import run_events, runs
+
+__all__ = ["RECOVERY_SEQ_GAP", "SqlRunStore"]
+
+# A run found unfinished after a restart ends with an event numbered well past anything a
+# client could have seen live, so that a client resuming from its last id still gets it.
+RECOVERY_SEQ_GAP = 1_000_000
+
+_ACTIVE = [status.value for status in ACTIVE_RUN_STATUSES]
+
+
+def _run(row: Any) -> Run:
+    return Run(
+        id=str(row.id),
+        conversation_id=str(row.conversation_id),
+        user_id=str(row.user_id),
+        status=RunStatus(row.status),
+        model=row.model,
+        created_at=row.created_at,
+        finished_at=row.finished_at,
+        error=row.error,
+        usage=Usage(input_tokens=row.input_tokens, output_tokens=row.output_tokens),
+        last_event_id=row.last_event_id,
+    )
+
+
+class SqlRunStore:
+    """`RunStore` on PostgreSQL; messages go through the conversation store's numbering."""
+
+    def __init__(self, engine: AsyncEngine, conversations: SqlConversationStore) -> None:
+        self._engine = engine
+        self._conversations = conversations
+
+    async def start_run(
+        self, user_id: str, conversation_id: str, message: Message, model: str
+    ) -> Run:
+        """Store the user's message and a new running run, atomically.
+
+        Raises:
+            NotFound: the conversation is not the user's.
+            Conflict: a run is already in progress in this conversation.
+        """
+        run_id = str(uuid.uuid4())
+        try:
+            async with self._engine.begin() as conn:
+                first = await self._conversations.append(
+                    conn, conversation_id, run_id, [message], user_id=user_id
+                )
+                row = (
+                    await conn.execute(
+                        insert(runs)
+                        .values(
+                            id=run_id,
+                            conversation_id=conversation_id,
+                            user_id=user_id,
+                            status=RunStatus.RUNNING.value,
+                            model=model,
+                        )
+                        .returning(runs)
+                    )
+                ).one()
+        except IntegrityError as error:
+            if "uq_runs_one_active_per_conversation" in str(error.orig):
+                raise Conflict(
+                    "A run is already in progress in this conversation; wait for it or cancel it."
+                ) from error
+            raise
+        self._conversations.cache.extend(conversation_id, first, [message])
+        return _run(row)
+
+    async def get_run(self, user_id: str, run_id: str) -> Run:
+        async with self._engine.connect() as conn:
+            row = (
+                await conn.execute(
+                    select(runs).where(runs.c.id == run_id, runs.c.user_id == user_id)
+                )
+            ).one_or_none()
+        if row is None:
+            raise NotFound("No such run.")
+        return _run(row)
+
+    async def save_step(
+        self,
+        run_id: str,
+        conversation_id: str,
+        messages: Sequence[Message],
+        events: Sequence[StoredEvent],
+    ) -> None:
+        first = 0
+        async with self._engine.begin() as conn:
+            if messages:
+                first = await self._conversations.append(conn, conversation_id, run_id, messages)
+            await self._write_events(conn, run_id, events)
+        if messages:
+            self._conversations.cache.extend(conversation_id, first, messages)
+
+    async def save_events(self, run_id: str, events: Sequence[StoredEvent]) -> None:
+        if events:
+            async with self._engine.begin() as conn:
+                await self._write_events(conn, run_id, events)
+
+    async def finish_run(
+        self, run_id: str, outcome: RunOutcome, events: Sequence[StoredEvent]
+    ) -> None:
+        error = None
+        if outcome.error_type is not None:
+            error = {"type": outcome.error_type, "message": outcome.error_message}
+        async with self._engine.begin() as conn:
+            await self._write_events(conn, run_id, events)
+            await conn.execute(
+                update(runs)
+                .where(runs.c.id == run_id)
+                .values(
+                    status=outcome.status.value,
+                    finished_at=func.now(),
+                    error=error,
+                    input_tokens=outcome.usage.input_tokens,
+                    output_tokens=outcome.usage.output_tokens,
+                )
+            )
+
+    async def set_status(self, run_id: str, status: RunStatus) -> None:
+        async with self._engine.begin() as conn:
+            await conn.execute(
+                update(runs)
+                .where(runs.c.id == run_id, runs.c.status.in_(_ACTIVE))
+                .values(status=status.value)
+            )
+
+    @staticmethod
+    async def _write_events(
+        conn: AsyncConnection, run_id: str, events: Sequence[StoredEvent]
+    ) -> None:
+        if not events:
+            return
+        await conn.execute(insert(run_events), pack_events(run_id, events))
+        await conn.execute(
+            update(runs).where(runs.c.id == run_id).values(last_event_id=events[-1].seq)
+        )
+
+    async def events(self, run_id: str, after: int) -> list[StoredEvent]:
+        async with self._engine.connect() as conn:
+            rows = (
+                (
+                    await conn.execute(
+                        select(run_events)
+                        .where(run_events.c.run_id == run_id, run_events.c.last_seq > after)
+                        .order_by(run_events.c.seq)
+                    )
+                )
+                .mappings()
+                .all()
+            )
+        return expand_events(rows, after)
+
+    async def usage(self, user_id: str | None) -> list[dict[str, Any]]:
+        """Requests and tokens per user and model; every user's when `user_id` is None."""
+        statement = select(
+            runs.c.user_id,
+            runs.c.model,
+            func.count().label("runs"),
+            func.coalesce(func.sum(runs.c.input_tokens), 0).label("input_tokens"),
+            func.coalesce(func.sum(runs.c.output_tokens), 0).label("output_tokens"),
+        ).group_by(runs.c.user_id, runs.c.model)
+        if user_id is not None:
+            statement = statement.where(runs.c.user_id == user_id)
+        async with self._engine.connect() as conn:
+            rows = (
+                (await conn.execute(statement.order_by(runs.c.user_id, runs.c.model)))
+                .mappings()
+                .all()
+            )
+        return [{**row, "user_id": str(row["user_id"])} for row in rows]
+
+    async def recover_unfinished(self) -> int:
+        """End runs left running by a process that died; returns how many.
+
+        Only safe when this process is the only one running runs (no shared event bus).
+        """
+        message = "The server stopped while this run was in progress; the partial answer was saved."
+        async with self._engine.begin() as conn:
+            orphans = (
+                await conn.execute(
+                    update(runs)
+                    .where(runs.c.status.in_(_ACTIVE))
+                    .values(
+                        status=RunStatus.FAILED.value,
+                        finished_at=func.now(),
+                        error={"type": "interrupted", "message": message},
+                        last_event_id=runs.c.last_event_id + RECOVERY_SEQ_GAP,
+                    )
+                    .returning(runs.c.id, runs.c.last_event_id)
+                )
+            ).all()
+            if orphans:
+                await conn.execute(
+                    insert(run_events),
+                    [
+                        {
+                            "run_id": row.id,
+                            "seq": row.last_event_id,
+                            "last_seq": row.last_event_id,
+                            "name": "error",
+                            "data": {"type": "interrupted", "message": message},
+                            "splits": None,
+                        }
+                        for row in orphans
+                    ],
+                )
+        return len(orphans)

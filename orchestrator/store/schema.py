@@ -1,0 +1,201 @@
+"""The database schema, as SQLAlchemy Core tables. Alembic migrations build it."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    Computed,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    PrimaryKeyConstraint,
+    Table,
+    Text,
+    UniqueConstraint,
+    func,
+    text,
+)
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB, TSVECTOR, UUID
+
+__all__ = [
+    "api_keys",
+    "conversations",
+    "messages",
+    "metadata",
+    "refresh_tokens",
+    "run_events",
+    "runs",
+    "tool_calls",
+    "users",
+]
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+
+def _created_at() -> Column[object]:
+    return Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now())
+
+
+users = Table(
+    "users",
+    metadata,
+    Column("id", UUID(as_uuid=False), primary_key=True),
+    Column("email", Text, nullable=False, unique=True),
+    Column("password_hash", Text),
+    Column("is_admin", Boolean, nullable=False, server_default=text("false")),
+    Column("is_active", Boolean, nullable=False, server_default=text("true")),
+    _created_at(),
+)
+
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("id", UUID(as_uuid=False), primary_key=True),
+    Column(
+        "user_id",
+        UUID(as_uuid=False),
+        ForeignKey("users.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    Column("name", Text, nullable=False),
+    Column("prefix", Text, nullable=False),
+    Column("key_hash", Text, nullable=False, unique=True),
+    _created_at(),
+    Column("last_used_at", DateTime(timezone=True)),
+)
+
+refresh_tokens = Table(
+    "refresh_tokens",
+    metadata,
+    Column("jti", UUID(as_uuid=False), primary_key=True),
+    Column("family", UUID(as_uuid=False), nullable=False, index=True),
+    Column(
+        "user_id", UUID(as_uuid=False), ForeignKey("users.id", ondelete="CASCADE"), nullable=False
+    ),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Column("revoked_at", DateTime(timezone=True)),
+    _created_at(),
+)
+
+conversations = Table(
+    "conversations",
+    metadata,
+    Column("id", UUID(as_uuid=False), primary_key=True),
+    Column(
+        "user_id", UUID(as_uuid=False), ForeignKey("users.id", ondelete="CASCADE"), nullable=False
+    ),
+    Column("title", Text, nullable=False),
+    _created_at(),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("last_seq", Integer, nullable=False, server_default=text("0")),
+    Index("ix_conversations_user_updated", "user_id", text("updated_at DESC"), text("id DESC")),
+)
+
+messages = Table(
+    "messages",
+    metadata,
+    Column("id", UUID(as_uuid=False), primary_key=True),
+    Column(
+        "conversation_id",
+        UUID(as_uuid=False),
+        ForeignKey("conversations.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("seq", Integer, nullable=False),
+    Column("run_id", UUID(as_uuid=False)),
+    Column("role", Text, nullable=False),
+    Column("content", JSONB, nullable=False),
+    Column("text", Text, nullable=False, server_default=""),
+    Column("tool_calls", JSONB),
+    Column("tool_call_id", Text),
+    Column("name", Text),
+    Column("model", Text),
+    Column("usage", JSONB),
+    Column("status", Text, nullable=False, server_default="complete"),
+    Column("is_error", Boolean, nullable=False, server_default=text("false")),
+    Column("token_count", Integer, nullable=False, server_default=text("0")),
+    _created_at(),
+    Column("search", TSVECTOR, Computed("to_tsvector('simple', text)", persisted=True)),
+    UniqueConstraint("conversation_id", "seq", name="uq_messages_conversation_seq"),
+    Index("ix_messages_search", "search", postgresql_using="gin"),
+)
+
+runs = Table(
+    "runs",
+    metadata,
+    Column("id", UUID(as_uuid=False), primary_key=True),
+    Column(
+        "conversation_id",
+        UUID(as_uuid=False),
+        ForeignKey("conversations.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    Column(
+        "user_id", UUID(as_uuid=False), ForeignKey("users.id", ondelete="CASCADE"), nullable=False
+    ),
+    Column("status", Text, nullable=False),
+    Column("model", Text, nullable=False),
+    _created_at(),
+    Column("finished_at", DateTime(timezone=True)),
+    Column("error", JSONB),
+    Column("input_tokens", Integer, nullable=False, server_default=text("0")),
+    Column("output_tokens", Integer, nullable=False, server_default=text("0")),
+    Column("last_event_id", Integer, nullable=False, server_default=text("0")),
+    # One run at a time per conversation: the database says no to a second.
+    Index(
+        "uq_runs_one_active_per_conversation",
+        "conversation_id",
+        unique=True,
+        postgresql_where=text("status IN ('running', 'waiting')"),
+    ),
+    Index("ix_runs_user_created", "user_id", "created_at"),
+)
+
+# Events are stored compactly: a run of consecutive `message.delta` events is one row
+# covering seq..last_seq, with `splits` holding each delta's length, so replay gives back
+# exactly the events that were sent, one row per text segment instead of one per token.
+run_events = Table(
+    "run_events",
+    metadata,
+    Column(
+        "run_id", UUID(as_uuid=False), ForeignKey("runs.id", ondelete="CASCADE"), nullable=False
+    ),
+    Column("seq", Integer, nullable=False),
+    Column("last_seq", Integer, nullable=False),
+    Column("name", Text, nullable=False),
+    Column("data", JSONB, nullable=False),
+    Column("splits", ARRAY(Integer)),
+    PrimaryKeyConstraint("run_id", "seq", name="pk_run_events"),
+)
+
+tool_calls = Table(
+    "tool_calls",
+    metadata,
+    Column("id", Text, primary_key=True),
+    Column(
+        "run_id",
+        UUID(as_uuid=False),
+        ForeignKey("runs.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    Column(
+        "user_id", UUID(as_uuid=False), ForeignKey("users.id", ondelete="CASCADE"), nullable=False
+    ),
+    Column("status", Text, nullable=False),
+    _created_at(),
+    Column("decided_at", DateTime(timezone=True)),
+)

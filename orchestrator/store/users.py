@@ -1,0 +1,211 @@
+"""Users, API keys and refresh tokens in PostgreSQL."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from orchestrator.domain import Conflict, NotFound
+from orchestrator.store.schema import api_keys, refresh_tokens, users
+
+__all__ = ["ApiKeyRecord", "SqlUserStore", "UserRecord"]
+
+
+class UserRecord(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    email: str
+    is_admin: bool
+    is_active: bool
+    created_at: datetime
+    password_hash: str | None = None
+
+
+class ApiKeyRecord(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    user_id: str
+    name: str
+    prefix: str
+    created_at: datetime
+    last_used_at: datetime | None = None
+
+
+def _user(row: Any) -> UserRecord:
+    return UserRecord(
+        id=str(row.id),
+        email=row.email,
+        is_admin=row.is_admin,
+        is_active=row.is_active,
+        created_at=row.created_at,
+        password_hash=row.password_hash,
+    )
+
+
+def _key(row: Any) -> ApiKeyRecord:
+    return ApiKeyRecord(
+        id=str(row.id),
+        user_id=str(row.user_id),
+        name=row.name,
+        prefix=row.prefix,
+        created_at=row.created_at,
+        last_used_at=row.last_used_at,
+    )
+
+
+class SqlUserStore:
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+
+    async def create_user(
+        self, email: str, password_hash: str | None, *, is_admin: bool
+    ) -> UserRecord:
+        """Raises Conflict when the email is taken."""
+        try:
+            async with self._engine.begin() as conn:
+                row = (
+                    await conn.execute(
+                        insert(users)
+                        .values(
+                            id=str(uuid.uuid4()),
+                            email=email.strip().lower(),
+                            password_hash=password_hash,
+                            is_admin=is_admin,
+                        )
+                        .returning(users)
+                    )
+                ).one()
+        except IntegrityError as error:
+            raise Conflict(f"A user with the email {email!r} already exists.") from error
+        return _user(row)
+
+    async def set_password(self, user_id: str, password_hash: str) -> None:
+        async with self._engine.begin() as conn:
+            await conn.execute(
+                update(users).where(users.c.id == user_id).values(password_hash=password_hash)
+            )
+
+    async def by_email(self, email: str) -> UserRecord | None:
+        async with self._engine.connect() as conn:
+            row = (
+                await conn.execute(select(users).where(users.c.email == email.strip().lower()))
+            ).one_or_none()
+        return _user(row) if row else None
+
+    async def by_id(self, user_id: str) -> UserRecord | None:
+        async with self._engine.connect() as conn:
+            row = (await conn.execute(select(users).where(users.c.id == user_id))).one_or_none()
+        return _user(row) if row else None
+
+    async def count(self) -> int:
+        async with self._engine.connect() as conn:
+            return (await conn.execute(select(func.count()).select_from(users))).scalar_one()
+
+    async def create_api_key(
+        self, user_id: str, name: str, prefix: str, key_hash: str
+    ) -> ApiKeyRecord:
+        async with self._engine.begin() as conn:
+            row = (
+                await conn.execute(
+                    insert(api_keys)
+                    .values(
+                        id=str(uuid.uuid4()),
+                        user_id=user_id,
+                        name=name,
+                        prefix=prefix,
+                        key_hash=key_hash,
+                    )
+                    .returning(api_keys)
+                )
+            ).one()
+        return _key(row)
+
+    async def list_api_keys(self, user_id: str) -> list[ApiKeyRecord]:
+        async with self._engine.connect() as conn:
+            rows = (
+                await conn.execute(
+                    select(api_keys)
+                    .where(api_keys.c.user_id == user_id)
+                    .order_by(api_keys.c.created_at)
+                )
+            ).all()
+        return [_key(row) for row in rows]
+
+    async def delete_api_key(self, user_id: str, key_id: str) -> str:
+        """Delete the user's key; return its hash so caches can forget it."""
+        async with self._engine.begin() as conn:
+            key_hash = (
+                await conn.execute(
+                    delete(api_keys)
+                    .where(api_keys.c.id == key_id, api_keys.c.user_id == user_id)
+                    .returning(api_keys.c.key_hash)
+                )
+            ).scalar_one_or_none()
+        if key_hash is None:
+            raise NotFound("No such API key.")
+        return key_hash
+
+    async def user_for_key(self, key_hash: str) -> UserRecord | None:
+        """The active owner of a key, stamping the key as used."""
+        async with self._engine.begin() as conn:
+            user_id = (
+                await conn.execute(
+                    update(api_keys)
+                    .where(api_keys.c.key_hash == key_hash)
+                    .values(last_used_at=func.now())
+                    .returning(api_keys.c.user_id)
+                )
+            ).scalar_one_or_none()
+            if user_id is None:
+                return None
+            row = (
+                await conn.execute(select(users).where(users.c.id == user_id, users.c.is_active))
+            ).one_or_none()
+        return _user(row) if row else None
+
+    async def save_refresh_token(
+        self, jti: str, family: str, user_id: str, expires_at: datetime
+    ) -> None:
+        async with self._engine.begin() as conn:
+            await conn.execute(
+                insert(refresh_tokens).values(
+                    jti=jti, family=family, user_id=user_id, expires_at=expires_at
+                )
+            )
+
+    async def use_refresh_token(self, jti: str) -> tuple[str, str] | None:
+        """Revoke a live refresh token and return (user_id, family).
+
+        A token used twice means it leaked: the whole family is revoked and None returned.
+        """
+        async with self._engine.begin() as conn:
+            row = (
+                await conn.execute(
+                    select(refresh_tokens).where(refresh_tokens.c.jti == jti).with_for_update()
+                )
+            ).one_or_none()
+            if row is None:
+                return None
+            if row.revoked_at is not None or row.expires_at <= datetime.now(row.expires_at.tzinfo):
+                await conn.execute(
+                    update(refresh_tokens)
+                    .where(
+                        refresh_tokens.c.family == row.family, refresh_tokens.c.revoked_at.is_(None)
+                    )
+                    .values(revoked_at=func.now())
+                )
+                return None
+            await conn.execute(
+                update(refresh_tokens)
+                .where(refresh_tokens.c.jti == jti)
+                .values(revoked_at=func.now())
+            )
+        return str(row.user_id), str(row.family)

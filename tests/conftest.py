@@ -1,0 +1,139 @@
+"""Shared fixtures.
+
+Settings never read the developer's .env here. Database tests run on both PostgreSQL
+servers this project supports: the embedded one (18, with pgvector) and the machine's own
+(15, no pgvector, at TEST_POSTGRES_URL). Each session gets fresh databases, migrated once;
+tests isolate themselves by working as their own users.
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ["ASSISTANT_ENV_FILE"] = ""
+
+import asyncio  # noqa: E402
+import uuid  # noqa: E402
+from collections.abc import AsyncIterator, Iterator  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import asyncpg  # noqa: E402
+import pytest  # noqa: E402
+
+from orchestrator.store import EmbeddedPostgres, create_engine, upgrade  # noqa: E402
+from tests.fakes.openai_server import FakeOpenAI, serve_in_thread  # noqa: E402
+
+SYSTEM_POSTGRES = os.environ.get(
+    "TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
+)
+
+
+@pytest.fixture(scope="session")
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+class PostgresServer:
+    """A server tests may create databases on."""
+
+    def __init__(self, name: str, admin_url: str) -> None:
+        self.name = name
+        self.admin_url = admin_url
+
+    def url_for(self, database: str) -> str:
+        base, _, query = self.admin_url.partition("?")
+        base = base.rsplit("/", 1)[0]
+        return f"{base}/{database}" + (f"?{query}" if query else "")
+
+    def create_database(self) -> str:
+        name = f"assistant_test_{uuid.uuid4().hex[:12]}"
+        asyncio.run(self._admin(f'CREATE DATABASE "{name}"'))
+        return name
+
+    def drop_database(self, name: str) -> None:
+        asyncio.run(self._admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+    async def _admin(self, statement: str) -> None:
+        conn = await asyncpg.connect(_asyncpg_dsn(self.admin_url))
+        try:
+            await conn.execute(statement)
+        finally:
+            await conn.close()
+
+
+def _asyncpg_dsn(url: str) -> str:
+    return url.replace("postgresql+asyncpg://", "postgresql://")
+
+
+@pytest.fixture(scope="session")
+def embedded_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PostgresServer]:
+    data = tmp_path_factory.mktemp("embedded")
+    server = EmbeddedPostgres(data)
+    url = server.start()
+    try:
+        yield PostgresServer("embedded-pg18", url.replace("/assistant?", "/postgres?"))
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session", params=["embedded-pg18", "system-pg15"])
+def postgres(request: pytest.FixtureRequest) -> PostgresServer:
+    if request.param == "embedded-pg18":
+        return request.getfixturevalue("embedded_server")
+    return PostgresServer("system-pg15", SYSTEM_POSTGRES)
+
+
+@pytest.fixture(scope="session")
+def database_url(postgres: PostgresServer) -> Iterator[str]:
+    """A migrated database on the parametrised server, for the whole session."""
+    name = postgres.create_database()
+    url = postgres.url_for(name)
+    asyncio.run(upgrade(url))
+    try:
+        yield url
+    finally:
+        postgres.drop_database(name)
+
+
+@pytest.fixture
+def fresh_database_url(postgres: PostgresServer) -> Iterator[str]:
+    """An empty, unmigrated database of its own, for tests that need one."""
+    name = postgres.create_database()
+    try:
+        yield postgres.url_for(name)
+    finally:
+        postgres.drop_database(name)
+
+
+@pytest.fixture
+async def engine(database_url: str) -> AsyncIterator[object]:
+    engine = create_engine(database_url, pool_size=5)
+    try:
+        yield engine
+    finally:
+        await engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def openai_fake() -> Iterator[FakeOpenAI]:
+    fake = FakeOpenAI()
+    server = serve_in_thread(fake)
+    fake.url = server.url  # type: ignore[attr-defined]
+    try:
+        yield fake
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def fake_openai(openai_fake: FakeOpenAI) -> FakeOpenAI:
+    """The fake OpenAI server, emptied for this test."""
+    openai_fake.reset()
+    return openai_fake
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path) -> Path:
+    path = tmp_path / "data"
+    path.mkdir()
+    return path

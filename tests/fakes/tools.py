@@ -1,0 +1,61 @@
+"""A tool host for tests: tools with scripted behaviour, and a record of the calls."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from orchestrator.domain import (
+    TextPart,
+    ToolCallContext,
+    ToolOutcome,
+    ToolPolicy,
+    ToolServerError,
+    ToolSpec,
+)
+
+Handler = Callable[[dict[str, Any], ToolCallContext], Awaitable[ToolOutcome]]
+
+
+def spec(name: str, policy: ToolPolicy = ToolPolicy.AUTO, server: str = "test") -> ToolSpec:
+    return ToolSpec(
+        name=name,
+        server=server,
+        tool=name.split("__")[-1],
+        description=f"The {name} tool.",
+        parameters={"type": "object", "properties": {"x": {"type": "string"}}},
+        policy=policy,
+    )
+
+
+def text(value: str) -> ToolOutcome:
+    return ToolOutcome(content=[TextPart(text=value)])
+
+
+@dataclass
+class FakeTools:
+    specs: list[ToolSpec] = field(default_factory=list)
+    handlers: dict[str, Handler] = field(default_factory=dict)
+    calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+
+    def add(self, tool: ToolSpec, handler: Handler | None = None) -> None:
+        self.specs.append(tool)
+        if handler is not None:
+            self.handlers[tool.name] = handler
+
+    async def list_tools(self, user_id: str) -> Sequence[ToolSpec]:
+        return list(self.specs)
+
+    async def call_tool(
+        self, spec: ToolSpec, arguments: dict[str, Any], context: ToolCallContext
+    ) -> ToolOutcome:
+        self.calls.append((spec.name, arguments))
+        handler = self.handlers.get(spec.name)
+        if handler is None:
+            return text(f"{spec.name} ran with {arguments}")
+        return await handler(arguments, context)
+
+
+async def broken(arguments: dict[str, Any], context: ToolCallContext) -> ToolOutcome:
+    raise ToolServerError("the server went away")
