@@ -12,16 +12,16 @@ import os
 
 os.environ["ASSISTANT_ENV_FILE"] = ""
 
-import asyncio  # noqa: E402
-import uuid  # noqa: E402
-from collections.abc import AsyncIterator, Iterator  # noqa: E402
-from pathlib import Path  # noqa: E402
+import asyncio
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 
-import asyncpg  # noqa: E402
-import pytest  # noqa: E402
+import asyncpg
+import pytest
 
-from orchestrator.store import EmbeddedPostgres, create_engine, upgrade  # noqa: E402
-from tests.fakes.openai_server import FakeOpenAI, serve_in_thread  # noqa: E402
+from orchestrator.store import EmbeddedPostgres, create_engine, upgrade
+from tests.fakes.openai_server import FakeOpenAI, serve_in_thread
 
 SYSTEM_POSTGRES = os.environ.get(
     "TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"

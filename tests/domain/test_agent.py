@@ -149,10 +149,9 @@ async def test_a_tool_that_asks_waits_for_approval_and_runs_when_approved() -> N
         _agent(model, tools, interactions).run(_turn(tools), journal, RunControl())
     )
     with anyio.fail_after(5):
-        while "tool.approval_required" not in journal.names:
-            await asyncio.sleep(0)
+        asked = await journal.seen("tool.approval_required")
     assert tools.calls == []
-    call_id = next(e for e in journal.events if e.name == "tool.approval_required").id  # type: ignore[attr-defined]
+    call_id = asked.id  # type: ignore[attr-defined]
     assert interactions.decide("user-1", call_id, True) == "run-1"
     with anyio.fail_after(5):
         outcome = await task
@@ -171,9 +170,8 @@ async def test_a_denied_call_does_not_run_and_the_model_is_told() -> None:
         _agent(model, tools, interactions).run(_turn(tools), journal, RunControl())
     )
     with anyio.fail_after(5):
-        while "tool.approval_required" not in journal.names:
-            await asyncio.sleep(0)
-    call_id = next(e for e in journal.events if e.name == "tool.approval_required").id  # type: ignore[attr-defined]
+        asked = await journal.seen("tool.approval_required")
+    call_id = asked.id  # type: ignore[attr-defined]
     interactions.decide("user-1", call_id, False)
     with anyio.fail_after(5):
         await task

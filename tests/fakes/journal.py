@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -13,9 +14,19 @@ class RecordingJournal:
     events: list[RunEvent] = field(default_factory=list)
     commits: list[list[Message]] = field(default_factory=list)
     outcome: RunOutcome | None = None
+    _seen: dict[str, asyncio.Event] = field(default_factory=dict)
 
     def emit(self, event: RunEvent) -> None:
         self.events.append(event)
+        self._signal(event.name).set()
+
+    def _signal(self, name: str) -> asyncio.Event:
+        return self._seen.setdefault(name, asyncio.Event())
+
+    async def seen(self, name: str) -> RunEvent:
+        """Wait for the first event called `name` and return it."""
+        await self._signal(name).wait()
+        return next(event for event in self.events if event.name == name)
 
     async def commit(self, messages: Sequence[Message]) -> None:
         self.commits.append(list(messages))

@@ -43,7 +43,7 @@ class ScriptedModel:
     def limits(self, model: str) -> ModelLimits:
         return self._limits
 
-    def tokenizer(self, model: str):  # noqa: ANN201
+    def tokenizer(self, model: str):
         return tokenizer_for(model)
 
     async def stream(self, request: ModelRequest) -> AsyncIterator[ModelEvent]:

@@ -10,7 +10,7 @@ from orchestrator.store import HistoryCache, SqlConversationStore, SqlRunStore, 
 pytestmark = pytest.mark.anyio
 
 
-async def _user(engine) -> str:  # noqa: ANN001
+async def _user(engine) -> str:
     import uuid
 
     record = await SqlUserStore(engine).create_user(
@@ -25,7 +25,7 @@ def _message(text: str, role: Role = Role.USER) -> Message:
     return Message(id=str(uuid.uuid4()), role=role, content=[TextPart(text=text)], token_count=3)
 
 
-async def test_a_user_never_sees_another_users_conversation(engine) -> None:  # noqa: ANN001
+async def test_a_user_never_sees_another_users_conversation(engine) -> None:
     store = SqlConversationStore(engine)
     alice, bob = await _user(engine), await _user(engine)
     conversation = await store.create_conversation(alice, "Alice's")
@@ -39,7 +39,7 @@ async def test_a_user_never_sees_another_users_conversation(engine) -> None:  # 
     assert (await store.get_conversation(alice, conversation.id)).title == "Alice's"
 
 
-async def test_listing_pages_newest_first_and_searches_titles_and_messages(engine) -> None:  # noqa: ANN001
+async def test_listing_pages_newest_first_and_searches_titles_and_messages(engine) -> None:
     store = SqlConversationStore(engine)
     runs = SqlRunStore(engine, store)
     user = await _user(engine)
@@ -58,7 +58,7 @@ async def test_listing_pages_newest_first_and_searches_titles_and_messages(engin
     assert (await store.list_conversations(user, query="100%_", limit=10, cursor=None)).items == []
 
 
-async def test_history_reads_only_what_the_cache_lacks_and_sees_other_writers(engine) -> None:  # noqa: ANN001
+async def test_history_reads_only_what_the_cache_lacks_and_sees_other_writers(engine) -> None:
     ours = SqlConversationStore(engine, HistoryCache())
     theirs = SqlConversationStore(engine, HistoryCache())  # another replica
     user = await _user(engine)
@@ -70,7 +70,7 @@ async def test_history_reads_only_what_the_cache_lacks_and_sees_other_writers(en
     assert [m.text for m in await ours.messages(conversation.id)] == ["one", "two"]
 
 
-async def test_one_run_at_a_time_per_conversation(engine) -> None:  # noqa: ANN001
+async def test_one_run_at_a_time_per_conversation(engine) -> None:
     conversations = SqlConversationStore(engine)
     runs = SqlRunStore(engine, conversations)
     user = await _user(engine)
@@ -84,7 +84,7 @@ async def test_one_run_at_a_time_per_conversation(engine) -> None:  # noqa: ANN0
     assert [m.text for m in await conversations.messages(conversation.id)] == ["a", "c"]
 
 
-async def test_deleting_a_conversation_removes_its_messages_and_runs(engine) -> None:  # noqa: ANN001
+async def test_deleting_a_conversation_removes_its_messages_and_runs(engine) -> None:
     conversations = SqlConversationStore(engine)
     runs = SqlRunStore(engine, conversations)
     user = await _user(engine)
