@@ -11,6 +11,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from importlib.metadata import PackageNotFoundError, version
+from typing import Any
 
 from fastapi import FastAPI
 
@@ -55,13 +56,16 @@ def create_app(
     *,
     model: ChatModel | None = None,
     tools: ToolHost | None = None,
+    mcp_targets: dict[str, Any] | None = None,
 ) -> FastAPI:
     """The orchestrator app. Settings are read at startup when not given."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         config = settings or Settings()
-        async with open_services(config, model=model, tools=tools) as services:
+        async with open_services(
+            config, model=model, tools=tools, mcp_targets=mcp_targets
+        ) as services:
             app.state.services = services
             app.state.first_admin = await _first_admin(config, services)
             if not services.model_configured and model is None:

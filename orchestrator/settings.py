@@ -113,11 +113,28 @@ class AuthSettings(BaseSettings):
 
 
 class MCPSettings(BaseSettings):
+    """The MCP hub: servers from `config`, discovery, and the secrets it holds."""
+
     model_config = _config("MCP_")
 
     config: Path = Path("mcp.json")
     discovery_url: str | None = None
     service_token: SecretStr | None = None
+    token_key: SecretStr | None = Field(
+        default=None,
+        description="Seals OAuth tokens at rest (comma-separated to rotate); "
+        "derived from JWT_SECRET_KEY when unset.",
+    )
+    oauth_redirect_url: str | None = Field(
+        default=None,
+        description="Where authorization servers send the browser back "
+        "(…/api/v1/mcp/oauth/callback); from HOST and PORT when unset.",
+    )
+
+    @field_validator("discovery_url", "oauth_redirect_url", mode="before")
+    @classmethod
+    def _blank_is_none(cls, value: object) -> object:
+        return None if value in ("", None) else value
 
 
 class AgentSettings(BaseSettings):
@@ -183,6 +200,30 @@ class Settings(BaseSettings):
         self.data_dir.mkdir(parents=True, exist_ok=True)
         value = secrets.token_urlsafe(48)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as file:
+            file.write(value)
+        return value
+
+    def service_token(self) -> str | None:
+        """The secret shared with our MCP servers (`MCP_SERVICE_TOKEN`).
+
+        Configured, or in development generated once and kept in the data folder, where
+        `assistant up` hands it to our servers; None in production when unset.
+        """
+        configured = self.mcp.service_token
+        if configured is not None:
+            return configured.get_secret_value()
+        if self.production:
+            return None
+        path = self.data_dir / "mcp-service-token"
+        if path.exists():
+            return path.read_text().strip()
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        value = secrets.token_urlsafe(32)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            return path.read_text().strip()
         with os.fdopen(fd, "w") as file:
             file.write(value)
         return value

@@ -71,7 +71,10 @@ class AgentBudget:
 
 @dataclass(frozen=True, slots=True)
 class Turn:
-    """One run's input: the history ends with the user's new message."""
+    """One run's input: the history ends with the user's new message.
+
+    `instructions` (from the tool servers) follow the system prompt.
+    """
 
     run_id: str
     conversation_id: str
@@ -79,6 +82,7 @@ class Turn:
     model: str
     history: Sequence[Message]
     tools: Sequence[ToolSpec] = ()
+    instructions: str | None = None
 
 
 @dataclass(slots=True)
@@ -125,6 +129,9 @@ class Agent:
         step: _Step | None = None
         pending_calls: list[ToolCall] = []
         answered: dict[str, Message] = {}
+        system_prompt = "\n\n".join(
+            text for text in (budget.system_prompt, turn.instructions) if text
+        )
         journal.emit(
             RunStarted(run_id=turn.run_id, conversation_id=turn.conversation_id, model=turn.model)
         )
@@ -133,7 +140,7 @@ class Agent:
                 last_step = number == budget.max_steps - 1
                 plan = plan_context(
                     history,
-                    system_prompt=budget.system_prompt,
+                    system_prompt=system_prompt or None,
                     tools_tokens=tools_tokens,
                     limits=limits,
                     tool_result_max_tokens=budget.tool_result_max_tokens,

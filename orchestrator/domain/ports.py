@@ -49,9 +49,12 @@ class ChatModel(Protocol):
 
 
 class ToolHost(Protocol):
-    """The tools a user may use, and a way to call them."""
+    """The tools a user may use, a way to call them, and what their servers ask the model
+    to know (added to the system prompt of runs that use them)."""
 
     async def list_tools(self, user_id: str) -> Sequence[ToolSpec]: ...
+
+    async def instructions(self, user_id: str, servers: Sequence[str]) -> str | None: ...
 
     async def call_tool(
         self, spec: ToolSpec, arguments: dict[str, Any], context: ToolCallContext

@@ -116,6 +116,9 @@ class RunService:
         )
         run = await self._runs.start_run(user_id, conversation_id, message, model_name)
         history = await self._conversations.messages(conversation_id)
+        instructions = await self._tools.instructions(
+            user_id, sorted({spec.server for spec in tools})
+        )
         self._bus.open(run.id)
         self._interactions.register_run(run.id, user_id)
         journal = StoreJournal(run.id, conversation_id, self._bus, self._runs)
@@ -127,6 +130,7 @@ class RunService:
             model=model_name,
             history=history,
             tools=tools,
+            instructions=instructions,
         )
         task = asyncio.create_task(self._execute(turn, journal, control), name=f"run-{run.id}")
         self._active[run.id] = _Active(task, control, user_id, journal)

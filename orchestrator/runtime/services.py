@@ -30,12 +30,14 @@ from orchestrator.domain import (
 )
 from orchestrator.events import InMemoryEventBus
 from orchestrator.llm import NOT_CONFIGURED_MESSAGE, UnconfiguredModel
+from orchestrator.mcp import HubOptions, MCPHub, Vault, protected_values
 from orchestrator.runtime.interactions import PendingInteractions
 from orchestrator.runtime.runs import RunService
 from orchestrator.settings import ConfigError, Settings
 from orchestrator.store import (
     EmbeddedPostgres,
     SqlConversationStore,
+    SqlMCPStore,
     SqlRunStore,
     SqlUserStore,
     create_engine,
@@ -44,7 +46,7 @@ from orchestrator.store import (
     upgrade,
 )
 
-__all__ = ["NoTools", "Services", "open_database", "open_services"]
+__all__ = ["NoTools", "Services", "hub_options", "open_database", "open_services"]
 
 logger = logging.getLogger(__name__)
 
@@ -56,6 +58,9 @@ class NoTools:
 
     async def list_tools(self, user_id: str) -> Sequence[ToolSpec]:
         return ()
+
+    async def instructions(self, user_id: str, servers: Sequence[str]) -> str | None:
+        return None
 
     async def call_tool(
         self, spec: ToolSpec, arguments: dict[str, Any], context: ToolCallContext
@@ -76,6 +81,7 @@ class Services:
     tools: ToolHost
     openai_client: Any = None
     database_url: str = ""
+    hub: MCPHub | None = None
     _model_check: tuple[float, str | None] = field(default=(0.0, None))
 
     @property
@@ -166,6 +172,25 @@ def _model_for(settings: Settings) -> tuple[ChatModel, Any]:
     return model, client
 
 
+def hub_options(settings: Settings, *, targets: dict[str, Any] | None = None) -> HubOptions:
+    """The MCP hub's options from the settings (`targets`: in-process servers, for tests)."""
+    mcp = settings.mcp
+    token_key = mcp.token_key.get_secret_value() if mcp.token_key else None
+    host = "127.0.0.1" if settings.host in ("0.0.0.0", "::") else settings.host  # noqa: S104
+    redirect = mcp.oauth_redirect_url or f"http://{host}:{settings.port}/api/v1/mcp/oauth/callback"
+    return HubOptions(
+        data_dir=settings.data_dir,
+        model_name=settings.openai.model,
+        config_path=mcp.config,
+        discovery_url=mcp.discovery_url,
+        service_secret=settings.service_token(),
+        vault=Vault.from_settings(token_key, settings.jwt_secret()),
+        oauth_redirect_url=redirect,
+        protected_values=protected_values(),
+        targets=targets or {},
+    )
+
+
 @asynccontextmanager
 async def open_services(
     settings: Settings,
@@ -173,10 +198,12 @@ async def open_services(
     model: ChatModel | None = None,
     tools: ToolHost | None = None,
     migrate: bool | None = None,
+    mcp_targets: dict[str, Any] | None = None,
 ) -> AsyncIterator[Services]:
     """Everything the API and the CLI need, connected; closed in reverse on exit.
 
-    `model` and `tools` replace the configured ones (tests pass fakes).
+    `model` and `tools` replace the configured ones (tests pass fakes); without `tools`
+    the MCP hub serves them, its servers connecting in the background.
     """
     settings.check()
     async with AsyncExitStack() as stack:
@@ -188,11 +215,22 @@ async def open_services(
             refresh_days=settings.auth.refresh_token_days,
         )
         client = None
+        model_given = model is not None
         if model is None:
             model, client = _model_for(settings)
             if client is not None:
                 stack.push_async_callback(client.close)
-        tools = tools or NoTools()
+        hub: MCPHub | None = None
+        if tools is None:
+            configured_model = model if (client is not None or model_given) else None
+            hub = MCPHub(
+                SqlMCPStore(engine),
+                hub_options(settings, targets=mcp_targets),
+                model=configured_model,
+                tokenizer=model.tokenizer(settings.openai.model),
+            )
+            await stack.enter_async_context(hub)
+            tools = hub
         conversations = SqlConversationStore(engine)
         runs_store = SqlRunStore(engine, conversations)
         bus = InMemoryEventBus()
@@ -239,6 +277,7 @@ async def open_services(
             tools=tools,
             openai_client=client,
             database_url=url,
+            hub=hub,
         )
         try:
             yield services

@@ -23,6 +23,9 @@ from sqlalchemy.dialects.postgresql import ARRAY, JSONB, TSVECTOR, UUID
 __all__ = [
     "api_keys",
     "conversations",
+    "mcp_credentials",
+    "mcp_servers",
+    "mcp_tool_approvals",
     "messages",
     "metadata",
     "refresh_tokens",
@@ -198,4 +201,57 @@ tool_calls = Table(
     Column("status", Text, nullable=False),
     _created_at(),
     Column("decided_at", DateTime(timezone=True)),
+)
+
+# MCP servers registered through the API: `owner_id` null means shared with everyone. The
+# configuration's secrets (env, header values, client secret) are sealed in `secrets`.
+mcp_servers = Table(
+    "mcp_servers",
+    metadata,
+    Column("id", UUID(as_uuid=False), primary_key=True),
+    Column("owner_id", UUID(as_uuid=False), ForeignKey("users.id", ondelete="CASCADE")),
+    Column("name", Text, nullable=False),
+    Column("config", JSONB, nullable=False),
+    Column("secrets", Text),
+    Column("created_by", UUID(as_uuid=False), ForeignKey("users.id", ondelete="SET NULL")),
+    _created_at(),
+    Index(
+        "uq_mcp_servers_shared_name",
+        "name",
+        unique=True,
+        postgresql_where=text("owner_id IS NULL"),
+    ),
+    Index(
+        "uq_mcp_servers_owner_name",
+        "owner_id",
+        "name",
+        unique=True,
+        postgresql_where=text("owner_id IS NOT NULL"),
+    ),
+)
+
+# The trusted version (fingerprint) of each tool; `approved_by` is null for the first
+# version seen.
+mcp_tool_approvals = Table(
+    "mcp_tool_approvals",
+    metadata,
+    Column("server_key", Text, nullable=False),
+    Column("tool", Text, nullable=False),
+    Column("fingerprint", Text, nullable=False),
+    Column("approved_by", UUID(as_uuid=False), ForeignKey("users.id", ondelete="SET NULL")),
+    Column("approved_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    PrimaryKeyConstraint("server_key", "tool", name="pk_mcp_tool_approvals"),
+)
+
+# OAuth tokens and client registrations per user and server, sealed.
+mcp_credentials = Table(
+    "mcp_credentials",
+    metadata,
+    Column(
+        "user_id", UUID(as_uuid=False), ForeignKey("users.id", ondelete="CASCADE"), nullable=False
+    ),
+    Column("server_key", Text, nullable=False),
+    Column("sealed", Text, nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    PrimaryKeyConstraint("user_id", "server_key", name="pk_mcp_credentials"),
 )

@@ -88,6 +88,22 @@ async def test_the_system_prompt_goes_first_and_the_history_follows() -> None:
     assert request.messages[0].text == "Be brief."
 
 
+async def test_tool_server_instructions_follow_the_system_prompt() -> None:
+    model = ScriptedModel(Script(text=["ok"]))
+    turn = Turn(
+        run_id="run-1",
+        conversation_id="conv-1",
+        user_id="user-1",
+        model="gpt-5",
+        history=_turn().history,
+        instructions="Use the files tools for files.",
+    )
+    await _agent(model, system_prompt="Be brief.").run(turn, RecordingJournal(), RunControl())
+    [request] = model.requests
+    assert request.messages[0].role is Role.SYSTEM
+    assert request.messages[0].text == "Be brief.\n\nUse the files tools for files."
+
+
 async def test_tool_calls_run_and_their_results_go_back_to_the_model() -> None:
     tools = FakeTools()
     tools.add(spec("math__add"), lambda args, ctx: _ok(str(int(args["a"]) + int(args["b"]))))

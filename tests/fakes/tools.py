@@ -44,8 +44,13 @@ class FakeTools:
         if handler is not None:
             self.handlers[tool.name] = handler
 
+    instructions_text: str | None = None
+
     async def list_tools(self, user_id: str) -> Sequence[ToolSpec]:
         return list(self.specs)
+
+    async def instructions(self, user_id: str, servers: Sequence[str]) -> str | None:
+        return self.instructions_text
 
     async def call_tool(
         self, spec: ToolSpec, arguments: dict[str, Any], context: ToolCallContext

@@ -1,0 +1,124 @@
+"""Resources and prompts of the servers a user can see: list, read, get.
+
+What a read or a prompt returns is in our content parts, ready to attach to a message:
+a resource becomes `resource` parts, a prompt becomes the messages it describes.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from orchestrator.domain import ContentPart, Message, NotFound
+from orchestrator.mcp.connection import Call, ServerConnection
+from orchestrator.mcp.content import prompt_messages, resource_parts
+from orchestrator.mcp.hub import HubServer, MCPHub
+from orchestrator.mcp.views import PromptArgumentView, PromptView, ResourceView
+
+__all__ = ["Catalog"]
+
+
+class Catalog:
+    def __init__(self, hub: MCPHub) -> None:
+        self._hub = hub
+
+    async def _servers(self, user_id: str, server: str | None) -> list[HubServer]:
+        if server is None:
+            return self._hub.visible(user_id)
+        found = self._hub.find(user_id, server)
+        if found is None:
+            raise NotFound(f"No MCP server named {server!r}.")
+        return [found]
+
+    async def resources(self, user_id: str, server: str | None = None) -> list[ResourceView]:
+        views: list[ResourceView] = []
+        for found in await self._servers(user_id, server):
+            connection = await self._hub.connection_for(found, user_id)
+            if connection is None or not connection.ready:
+                continue
+            name = found.config.name
+            for resource in connection.listing.resources:
+                views.append(
+                    ResourceView(
+                        server=name,
+                        uri=str(resource.uri),
+                        name=resource.name,
+                        title=resource.title,
+                        description=resource.description,
+                        mime_type=resource.mime_type,
+                    )
+                )
+            for template in connection.listing.templates:
+                views.append(
+                    ResourceView(
+                        server=name,
+                        uri=template.uri_template,
+                        name=template.name,
+                        title=template.title,
+                        description=template.description,
+                        mime_type=template.mime_type,
+                        template=True,
+                    )
+                )
+        return views
+
+    async def _connection(self, user_id: str, server: str) -> tuple[HubServer, ServerConnection]:
+        found = (await self._servers(user_id, server))[0]
+        connection = await self._hub.connection_for(found, user_id)
+        if connection is None:
+            raise NotFound(f"{server!r} needs authorization first.")
+        return found, connection
+
+    async def read(self, user_id: str, server: str, uri: str) -> list[ContentPart]:
+        """A resource's contents.
+
+        Raises:
+            NotFound: no such server for the user.
+            ToolServerError: the server failed or is unreachable.
+        """
+        found, connection = await self._connection(user_id, server)
+        call = Call(user_id=user_id, timeout=found.config.timeout)
+        result = await connection.request(
+            call, lambda client, meta: client.read_resource(uri, meta=meta)
+        )
+        return resource_parts(result)
+
+    async def prompts(self, user_id: str, server: str | None = None) -> list[PromptView]:
+        views: list[PromptView] = []
+        for found in await self._servers(user_id, server):
+            connection = await self._hub.connection_for(found, user_id)
+            if connection is None or not connection.ready:
+                continue
+            for prompt in connection.listing.prompts:
+                views.append(
+                    PromptView(
+                        server=found.config.name,
+                        name=prompt.name,
+                        title=prompt.title,
+                        description=prompt.description,
+                        arguments=[
+                            PromptArgumentView(
+                                name=argument.name,
+                                description=argument.description,
+                                required=bool(argument.required),
+                            )
+                            for argument in prompt.arguments or []
+                        ],
+                    )
+                )
+        return views
+
+    async def prompt(
+        self, user_id: str, server: str, name: str, arguments: dict[str, str] | None
+    ) -> tuple[str | None, list[Message]]:
+        """A prompt filled in with `arguments`: its description and its messages.
+
+        Raises:
+            NotFound: no such server for the user.
+            ToolServerError: the server failed (for example, a missing argument).
+        """
+        found, connection = await self._connection(user_id, server)
+        call = Call(user_id=user_id, timeout=found.config.timeout)
+        result = await connection.request(
+            call, lambda client, meta: client.get_prompt(name, arguments or None, meta=meta)
+        )
+        return result.description, prompt_messages(result, lambda: str(uuid.uuid4()))

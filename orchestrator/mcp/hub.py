@@ -1,0 +1,383 @@
+"""The MCP hub: every MCP server's tools, resources and prompts, for the agent loop.
+
+`MCPHub` implements the core's `ToolHost`. It keeps one supervised connection per server
+(one per user for servers that need the user's own OAuth authorization), reconciles them
+with the configured servers every few seconds, turns each server's tools into tool specs
+and routes calls, with their progress, questions and cancellation, to the right server.
+
+Opening the hub starts every connection at once and waits for none: a slow or dead
+server delays nobody, its tools simply arrive when it does.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Iterable, Sequence
+from contextlib import AsyncExitStack
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, TextIO
+
+import anyio
+import anyio.abc
+import mcp_types as types
+from mcp.server import Server
+from mcp.server.mcpserver import MCPServer
+
+from orchestrator.domain import (
+    ChatModel,
+    Tokenizer,
+    ToolCallContext,
+    ToolOutcome,
+    ToolServerError,
+    ToolSpec,
+    error_outcome,
+)
+from orchestrator.mcp.approvals import ToolApprovals
+from orchestrator.mcp.breaker import CircuitBreaker
+from orchestrator.mcp.config import ServerConfig
+from orchestrator.mcp.connection import Call, ConnectionState, ServerConnection
+from orchestrator.mcp.content import outcome_of
+from orchestrator.mcp.hub_store import HubStore
+from orchestrator.mcp.oauth import OAuthBroker
+from orchestrator.mcp.server_requests import ServerRequests
+from orchestrator.mcp.server_set import Discovery, ServerSet
+from orchestrator.mcp.service_token import ServiceTokens
+from orchestrator.mcp.tool_specs import ToolEntry, build_specs
+from orchestrator.mcp.vault import Vault
+
+__all__ = ["HubOptions", "HubServer", "MCPHub", "protected_values"]
+
+logger = logging.getLogger(__name__)
+
+_WITHDRAWN = (ConnectionState.CIRCUIT_OPEN, ConnectionState.AUTH_REQUIRED, ConnectionState.STOPPED)
+_INSTRUCTIONS_MAX_CHARS = 4_000
+_SHUTDOWN_GRACE = 5.0
+
+
+@dataclass(frozen=True)
+class HubOptions:
+    """How the hub runs; `open_services` fills it from the settings."""
+
+    data_dir: Path
+    model_name: str = "gpt-5"
+    config_path: Path | None = None
+    discovery_url: str | None = None
+    service_secret: str | None = None
+    vault: Vault | None = None
+    oauth_redirect_url: str = "http://127.0.0.1:8000/api/v1/mcp/oauth/callback"
+    reconcile_interval: float = 10.0
+    discovery_interval: float = 15.0
+    breaker: CircuitBreaker = field(default_factory=CircuitBreaker)
+    protected_values: tuple[str, ...] = ()
+    targets: dict[str, Any] = field(default_factory=dict[str, Any])
+
+
+@dataclass(eq=False)
+class HubServer:
+    """A configured server, its connections (None: shared) and their tools."""
+
+    config: ServerConfig
+    connections: dict[str | None, ServerConnection] = field(
+        default_factory=dict[str | None, ServerConnection]
+    )
+    tools: dict[str | None, list[ToolEntry]] = field(
+        default_factory=dict[str | None, list[ToolEntry]]
+    )
+    built: dict[str | None, tuple[int, int, int]] = field(
+        default_factory=dict[str | None, tuple[int, int, int]]
+    )
+
+    @property
+    def shared(self) -> ServerConnection | None:
+        return self.connections.get(None)
+
+    def entry(self, user_key: str | None, tool: str) -> ToolEntry | None:
+        return next((e for e in self.tools.get(user_key, ()) if e.spec.tool == tool), None)
+
+
+def _routing_only_changed(old: ServerConfig, new: ServerConfig) -> bool:
+    governance = {"policy", "tools", "timeout", "enabled"}
+    return old.model_dump(exclude=governance) == new.model_dump(exclude=governance)
+
+
+class MCPHub:
+    def __init__(
+        self,
+        store: HubStore,
+        options: HubOptions,
+        *,
+        model: ChatModel | None = None,
+        tokenizer: Tokenizer | None = None,
+    ) -> None:
+        self.options = options
+        self.store = store
+        self.approvals = ToolApprovals(store)
+        tokens = ServiceTokens(options.service_secret) if options.service_secret else None
+        self.tokens = tokens
+        discovery = (
+            Discovery(options.discovery_url, options.service_secret)
+            if options.discovery_url
+            else None
+        )
+        self.sources = ServerSet(
+            store, options.vault, config_path=options.config_path, discovery=discovery
+        )
+        self.requests = ServerRequests(
+            model=model, model_name=options.model_name, data_dir=options.data_dir
+        )
+        self.oauth = OAuthBroker(store, options.vault, redirect_url=options.oauth_redirect_url)
+        self._tokenizer = tokenizer
+        self._servers: dict[str, HubServer] = {}
+        self._group: anyio.abc.TaskGroup | None = None
+        self._stack = AsyncExitStack()
+        self._errlog: TextIO | None = None
+        self._lock = anyio.Lock()
+
+    # -- lifecycle --------------------------------------------------------------------
+
+    async def __aenter__(self) -> MCPHub:
+        self._errlog = self._stack.enter_context(_server_log(self.options.data_dir))
+        self._group = await self._stack.enter_async_context(anyio.create_task_group())
+        await self.approvals.load()
+        await self.reconcile(poll=True)
+        self._group.start_soon(self._reconcile_loop)
+        if self.sources.discovery is not None:
+            self._group.start_soon(self._discovery_loop)
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        for server in self._servers.values():
+            for connection in server.connections.values():
+                connection.stop()
+        if self._group is not None:
+            self._group.cancel_scope.deadline = anyio.current_time() + _SHUTDOWN_GRACE
+        await self._stack.__aexit__(None, None, None)
+
+    async def _reconcile_loop(self) -> None:
+        while True:
+            await anyio.sleep(self.options.reconcile_interval)
+            await self.approvals.load()
+            await self.reconcile()
+
+    async def _discovery_loop(self) -> None:
+        while True:
+            await anyio.sleep(self.options.discovery_interval)
+            await self.reconcile(poll=True)
+
+    async def reconcile(self, *, poll: bool = False) -> None:
+        """Connect new servers, drop removed ones, restart changed ones."""
+        async with self._lock:
+            desired = await self.sources.desired(poll=poll)
+            for key in [key for key in self._servers if key not in desired]:
+                self._drop(key)
+            for key, config in desired.items():
+                server = self._servers.get(key)
+                if server is None:
+                    self._add(config)
+                elif server.config != config:
+                    if _routing_only_changed(server.config, config):
+                        server.config = config
+                        for connection in server.connections.values():
+                            connection.config = config
+                            self.changed(connection)
+                    else:
+                        self._drop(key)
+                        self._add(config)
+
+    def _add(self, config: ServerConfig) -> None:
+        server = HubServer(config)
+        self._servers[config.key] = server
+        if config.auth is None:
+            self._connect(server, None)
+        logger.info("MCP server %s added (%s)", config.name, config.source.value)
+
+    def _drop(self, key: str) -> None:
+        server = self._servers.pop(key)
+        for connection in server.connections.values():
+            connection.stop()
+        logger.info("MCP server %s removed", server.config.name)
+
+    def _connect(self, server: HubServer, user_id: str | None) -> ServerConnection:
+        assert self._group is not None and self._errlog is not None, "the hub is not open"
+        config = server.config
+        connection = ServerConnection(
+            config,
+            self,
+            user_id=user_id,
+            errlog=self._errlog,
+            tokens=self.tokens,
+            auth=self.oauth.provider(config, user_id) if user_id is not None else None,
+            breaker=replace(self.options.breaker),
+            sampling=self.requests.can_sample,
+            roots=config.roots is not None,
+            target=self._target(config),
+        )
+        server.connections[user_id] = connection
+        self._group.start_soon(connection.run)
+        return connection
+
+    def _target(self, config: ServerConfig) -> Server[Any] | MCPServer | None:
+        return self.options.targets.get(config.name)
+
+    async def settled(self) -> None:
+        """Wait until every shared connection has connected or failed once (tests, CLI).
+
+        The caller bounds the wait.
+        """
+        for server in list(self._servers.values()):
+            connection = server.shared
+            while connection is not None and connection.state is ConnectionState.STARTING:
+                await connection.state_changed().wait()
+
+    # -- who sees what ----------------------------------------------------------------
+
+    def servers(self) -> list[HubServer]:
+        return list(self._servers.values())
+
+    def visible(self, user_id: str) -> list[HubServer]:
+        return [s for s in self._servers.values() if s.config.owner_id in (None, user_id)]
+
+    def find(self, user_id: str, name: str) -> HubServer | None:
+        """The user's own server of that name, else the shared one."""
+        own = self._servers.get(f"{user_id}/{name}")
+        return own if own is not None else self._servers.get(f"*/{name}")
+
+    async def connection_for(self, server: HubServer, user_id: str) -> ServerConnection | None:
+        """The connection that serves `user_id`: the shared one, or the user's own."""
+        if server.config.auth is None:
+            return server.shared
+        connection = server.connections.get(user_id)
+        if connection is None and await self.oauth.has_credentials(user_id, server.config):
+            connection = self._connect(server, user_id)
+        return connection
+
+    def enabled_entries(self, server: HubServer, connection: ServerConnection) -> list[ToolEntry]:
+        if connection.state in _WITHDRAWN:
+            return []
+        key = server.config.key
+        return [
+            entry
+            for entry in server.tools.get(connection.user_id, ())
+            if self.approvals.is_approved(key, entry)
+        ]
+
+    # -- ToolHost ---------------------------------------------------------------------
+
+    async def list_tools(self, user_id: str) -> Sequence[ToolSpec]:
+        specs: list[ToolSpec] = []
+        for server in self.visible(user_id):
+            connection = await self.connection_for(server, user_id)
+            if connection is not None:
+                specs.extend(entry.spec for entry in self.enabled_entries(server, connection))
+        return specs
+
+    async def call_tool(
+        self, spec: ToolSpec, arguments: dict[str, Any], context: ToolCallContext
+    ) -> ToolOutcome:
+        server = self.find(context.user_id, spec.server)
+        if server is None:
+            return error_outcome(f"The tool server {spec.server!r} is no longer available.")
+        connection = await self.connection_for(server, context.user_id)
+        if connection is None:
+            raise ToolServerError(f"{spec.server} needs authorization first.")
+        entry = server.entry(connection.user_id, spec.tool)
+        if entry is not None and not self.approvals.is_approved(server.config.key, entry):
+            return error_outcome(
+                f"The tool {spec.name} changed since it was approved; it is disabled until "
+                "an admin approves the new version."
+            )
+        call = Call(
+            user_id=context.user_id,
+            timeout=server.config.tool_timeout(spec.tool),
+            context=context,
+        )
+
+        async def progress(progress: float, total: float | None, message: str | None) -> None:
+            call.extend()
+            context.report_progress(progress, total, message)
+
+        result = await connection.request(
+            call,
+            lambda client, meta: client.call_tool(
+                spec.tool, arguments, progress_callback=progress, meta=meta
+            ),
+        )
+        return outcome_of(result)
+
+    async def instructions(self, user_id: str, servers: Iterable[str]) -> str | None:
+        """What the named servers ask the model to know, for the system prompt."""
+        wanted = set(servers)
+        sections: list[str] = []
+        for server in self.visible(user_id):
+            if server.config.name not in wanted:
+                continue
+            connection = await self.connection_for(server, user_id)
+            text = (connection.instructions or "").strip() if connection else ""
+            if text:
+                sections.append(f"## {server.config.name}\n{text[:_INSTRUCTIONS_MAX_CHARS]}")
+        if not sections:
+            return None
+        return "Instructions from the tool servers:\n\n" + "\n\n".join(sections)
+
+    # -- ConnectionHost ---------------------------------------------------------------
+
+    def changed(self, connection: ServerConnection) -> None:
+        server = self._servers.get(connection.config.key)
+        if server is None or server.connections.get(connection.user_id) is not connection:
+            return
+        listing = connection.listing
+        built = (id(listing), listing.version, id(server.config))
+        if server.built.get(connection.user_id) == built:
+            return
+        server.built[connection.user_id] = built
+        taken: set[str] = set()
+        entries = build_specs(
+            server.config, connection.listing.tools, taken=taken, tokenizer=self._tokenizer
+        )
+        key = server.config.key
+        new = self.approvals.first_seen(key, entries)
+        if new and self._group is not None:
+            self._group.start_soon(self.approvals.record, key, new)
+        for entry in entries:
+            if not self.approvals.is_approved(key, entry):
+                logger.warning(
+                    "MCP tool %s of %s changed; disabled until approved",
+                    entry.spec.tool,
+                    server.config.name,
+                )
+        server.tools[connection.user_id] = entries
+
+    async def elicit(
+        self, connection: ServerConnection, call: Call | None, params: types.ElicitRequestParams
+    ) -> types.ElicitResult | types.ErrorData:
+        return await self.requests.elicit(connection, call, params)
+
+    async def sample(
+        self,
+        connection: ServerConnection,
+        call: Call | None,
+        params: types.CreateMessageRequestParams,
+    ) -> types.CreateMessageResult | types.ErrorData:
+        return await self.requests.sample(connection, call, params)
+
+    async def roots(
+        self, connection: ServerConnection, call: Call | None
+    ) -> types.ListRootsResult | types.ErrorData:
+        return await self.requests.roots(connection, call)
+
+
+def _server_log(data_dir: Path) -> TextIO:
+    """Where stdio servers' stderr goes: one file in the data folder."""
+    log_dir = data_dir / "logs"
+    log_dir.mkdir(parents=True, exist_ok=True)
+    return open(log_dir / "mcp-servers.log", "a", encoding="utf-8")
+
+
+def protected_values(environ: dict[str, str] | None = None) -> tuple[str, ...]:
+    """The values of the orchestrator's own secrets, which configurations may not spell out."""
+    from orchestrator.mcp.config import PROTECTED_ENV
+
+    source = os.environ if environ is None else environ
+    return tuple(value for key, value in source.items() if key in PROTECTED_ENV and value)

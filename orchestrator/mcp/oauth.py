@@ -1,0 +1,284 @@
+"""OAuth 2.1 for remote servers that require it: the hub as a proper OAuth client.
+
+The SDK's `OAuthClientProvider` does the protocol: protected resource metadata
+discovery (RFC 9728), authorization server metadata with the issuer check, client ID
+metadata documents or dynamic registration, PKCE S256, the `resource` parameter
+(RFC 8707), the `iss` check (RFC 9207), refresh, and step-up on `insufficient_scope`.
+This module supplies what is ours:
+
+- storage: tokens and the client registration, per user and server, sealed by the
+  `Vault` and bound to the server's URL, so a token is only ever sent to the server it
+  was obtained for;
+- the user's part: an authorization begins when the user asks for it (`authorize`),
+  which returns the URL to open; the authorization server redirects the browser to our
+  callback, which hands the code to the waiting flow (`complete`). A connection that
+  needs authorization while nobody is asking stops in the `auth_required` state instead
+  of waiting for a user who is not there.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qs, urlparse
+
+import anyio
+import httpx2
+from mcp.client.auth import OAuthClientProvider, TokenStorage
+from mcp.shared.auth import (
+    AuthorizationCodeResult,
+    OAuthClientInformationFull,
+    OAuthClientMetadata,
+    OAuthToken,
+)
+from pydantic import AnyUrl, ValidationError
+
+from orchestrator.domain import NotFound
+from orchestrator.mcp.config import ServerConfig
+from orchestrator.mcp.connection import (
+    AuthorizationRequired,
+    ConnectionState,
+    connecting_call,
+    current_call,
+)
+from orchestrator.mcp.hub_store import HubStore
+from orchestrator.mcp.vault import Vault
+
+if TYPE_CHECKING:
+    from orchestrator.mcp.connection import ServerConnection
+
+__all__ = ["CredentialStorage", "MemoryTokenStorage", "OAuthBroker", "oauth_provider"]
+
+logger = logging.getLogger(__name__)
+
+_AUTHORIZATION_WAIT = 600.0
+
+
+class MemoryTokenStorage:
+    """Tokens for one connection, kept in memory (the conformance client)."""
+
+    def __init__(self, client_info: OAuthClientInformationFull | None = None) -> None:
+        self.tokens: OAuthToken | None = None
+        self.client_info = client_info
+
+    async def get_tokens(self) -> OAuthToken | None:
+        return self.tokens
+
+    async def set_tokens(self, tokens: OAuthToken) -> None:
+        self.tokens = tokens
+
+    async def get_client_info(self) -> OAuthClientInformationFull | None:
+        return self.client_info
+
+    async def set_client_info(self, client_info: OAuthClientInformationFull) -> None:
+        self.client_info = client_info
+
+
+def preregistered(config: ServerConfig, redirect_url: str) -> OAuthClientInformationFull | None:
+    """The client registration configured for the server, if any."""
+    auth = config.auth
+    if auth is None or not auth.client_id:
+        return None
+    secret = auth.client_secret.get_secret_value() if auth.client_secret else None
+    return OAuthClientInformationFull(
+        client_id=auth.client_id,
+        client_secret=secret,
+        redirect_uris=[AnyUrl(redirect_url)],
+        token_endpoint_auth_method="client_secret_basic" if secret else "none",
+    )
+
+
+class CredentialStorage:
+    """The SDK's `TokenStorage` for one user and server, sealed in the hub store."""
+
+    def __init__(
+        self, store: HubStore, vault: Vault, user_id: str, config: ServerConfig, redirect_url: str
+    ) -> None:
+        self._store = store
+        self._vault = vault
+        self._user_id = user_id
+        self._key = config.key
+        self._url = config.resolved_url()
+        self._preregistered = preregistered(config, redirect_url)
+
+    async def _load(self) -> dict[str, Any]:
+        data = self._vault.open(await self._store.load_credentials(self._user_id, self._key))
+        if data is None or data.get("url") != self._url:
+            return {}
+        return data
+
+    async def _save(self, **changes: Any) -> None:
+        data = await self._load()
+        data.update(changes, url=self._url)
+        await self._store.save_credentials(self._user_id, self._key, self._vault.seal(data))
+
+    async def get_tokens(self) -> OAuthToken | None:
+        raw = (await self._load()).get("tokens")
+        try:
+            return OAuthToken.model_validate(raw) if raw else None
+        except ValidationError:
+            return None
+
+    async def set_tokens(self, tokens: OAuthToken) -> None:
+        await self._save(tokens=tokens.model_dump(mode="json", exclude_none=True))
+
+    async def get_client_info(self) -> OAuthClientInformationFull | None:
+        raw = (await self._load()).get("client_info")
+        if raw:
+            try:
+                return OAuthClientInformationFull.model_validate(raw)
+            except ValidationError:
+                return None
+        return self._preregistered
+
+    async def set_client_info(self, client_info: OAuthClientInformationFull) -> None:
+        await self._save(client_info=client_info.model_dump(mode="json", exclude_none=True))
+
+
+def oauth_provider(
+    server_url: str,
+    storage: TokenStorage,
+    *,
+    redirect_url: str,
+    redirect_handler: Callable[[str], Awaitable[None]],
+    callback_handler: Callable[[], Awaitable[AuthorizationCodeResult]],
+    scopes: list[str] | None = None,
+    client_metadata_url: str | None = None,
+    client_name: str = "assistant",
+) -> OAuthClientProvider:
+    metadata = OAuthClientMetadata(
+        client_name=client_name,
+        redirect_uris=[AnyUrl(redirect_url)],
+        grant_types=["authorization_code", "refresh_token"],
+        response_types=["code"],
+        scope=" ".join(scopes) if scopes else None,
+    )
+    return OAuthClientProvider(
+        server_url=server_url,
+        client_metadata=metadata,
+        storage=storage,
+        redirect_handler=redirect_handler,
+        callback_handler=callback_handler,
+        client_metadata_url=client_metadata_url,
+    )
+
+
+@dataclass(eq=False)
+class _Waiting:
+    """A user waiting for the URL to open, or a flow waiting for the user's code."""
+
+    event: anyio.Event = field(default_factory=anyio.Event)
+    url: str | None = None
+    result: AuthorizationCodeResult | None = None
+    user_id: str = ""
+    server: str = ""
+
+
+async def _first(*events: anyio.Event) -> None:
+    """Wait until one of the events is set."""
+    async with anyio.create_task_group() as group:
+
+        async def wait(event: anyio.Event) -> None:
+            await event.wait()
+            group.cancel_scope.cancel()
+
+        for event in events:
+            group.start_soon(wait, event)
+
+
+class OAuthBroker:
+    """Authorizations between the hub, its users and their authorization servers."""
+
+    def __init__(self, store: HubStore, vault: Vault | None, *, redirect_url: str) -> None:
+        self._store = store
+        self._vault = vault
+        self.redirect_url = redirect_url
+        self._asking: dict[tuple[str, str], _Waiting] = {}
+        self._by_state: dict[str, _Waiting] = {}
+
+    def provider(self, config: ServerConfig, user_id: str) -> httpx2.Auth:
+        assert self._vault is not None, "OAuth servers need a vault for their tokens"
+        auth = config.auth
+        key = (config.key, user_id)
+        state: dict[str, str] = {}
+
+        async def redirect(url: str) -> None:
+            asking = self._asking.pop(key, None)
+            if asking is None:
+                raise AuthorizationRequired(url)
+            found = parse_qs(urlparse(url).query).get("state") or [""]
+            state["value"] = found[0]
+            self._by_state[found[0]] = _Waiting(user_id=user_id, server=config.name)
+            asking.url = url
+            asking.event.set()
+
+        async def callback() -> AuthorizationCodeResult:
+            waiting = self._by_state.get(state.get("value", ""))
+            if waiting is None:
+                raise AuthorizationRequired()
+            call = current_call.get() or connecting_call.get()
+            pause = call.waiting_on_user() if call is not None else contextlib.nullcontext()
+            try:
+                with pause, anyio.move_on_after(_AUTHORIZATION_WAIT):
+                    await waiting.event.wait()
+            finally:
+                self._by_state.pop(state.get("value", ""), None)
+            if waiting.result is None:
+                raise AuthorizationRequired()
+            return waiting.result
+
+        return oauth_provider(
+            config.resolved_url(),
+            CredentialStorage(self._store, self._vault, user_id, config, self.redirect_url),
+            redirect_url=self.redirect_url,
+            redirect_handler=redirect,
+            callback_handler=callback,
+            scopes=auth.scopes if auth else None,
+            client_metadata_url=auth.client_metadata_url if auth else None,
+        )
+
+    async def has_credentials(self, user_id: str, config: ServerConfig) -> bool:
+        return (await self._store.load_credentials(user_id, config.key)) is not None
+
+    async def authorize(
+        self, connection: ServerConnection, user_id: str, *, wait: float = 30.0
+    ) -> str | None:
+        """Start authorizing `user_id` for the connection's server.
+
+        Returns the URL to open in the browser, or None when the connection is ready
+        (the stored tokens still work).
+        """
+        asking = _Waiting()
+        key = (connection.config.key, user_id)
+        self._asking[key] = asking
+        connection.reconnect()
+        try:
+            with anyio.move_on_after(wait):
+                while not asking.event.is_set():
+                    if connection.state is ConnectionState.READY:
+                        return None
+                    await _first(asking.event, connection.state_changed())
+        finally:
+            self._asking.pop(key, None)
+        return asking.url
+
+    def complete(self, state: str, code: str, iss: str | None) -> tuple[str, str]:
+        """Hand the authorization server's answer to the flow waiting for it.
+
+        Returns the (user id, server name) it was for.
+
+        Raises:
+            NotFound: no authorization is waiting for this `state`.
+        """
+        waiting = self._by_state.get(state)
+        if waiting is None or waiting.event.is_set():
+            raise NotFound("No authorization is waiting for this answer; start it again.")
+        waiting.result = AuthorizationCodeResult(code=code, state=state, iss=iss)
+        waiting.event.set()
+        return waiting.user_id, waiting.server
+
+    async def forget(self, user_id: str, config: ServerConfig) -> None:
+        await self._store.delete_credentials(user_id, config.key)

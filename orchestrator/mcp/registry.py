@@ -1,0 +1,150 @@
+"""Registering servers at run time, and who may do what.
+
+- Anyone signed in may add an HTTP server for themselves; it is theirs alone, and so are
+  its credentials.
+- Only an admin may add a stdio server (it runs a command on the assistant's host) or a
+  server for everyone.
+- A server from `mcp.json` or discovery is changed where it comes from, not here.
+- Approving a changed tool is for admins, and for the owner of a personal server.
+
+Someone else's personal server does not exist as far as a user can tell (404).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from orchestrator.domain import Conflict, Forbidden, InvalidInput, NotFound
+from orchestrator.mcp.config import ServerConfig, ServerSource, parse_server
+from orchestrator.mcp.hub import HubServer, MCPHub
+from orchestrator.mcp.views import ServerView, health_of, tool_view
+
+__all__ = ["ServerRegistry"]
+
+
+class ServerRegistry:
+    def __init__(self, hub: MCPHub) -> None:
+        self._hub = hub
+
+    async def view(self, server: HubServer, user_id: str, is_admin: bool) -> ServerView:
+        hub = self._hub
+        config = server.config
+        connection = await hub.connection_for(server, user_id)
+        tools = []
+        if connection is not None:
+            key = config.key
+            tools = [
+                tool_view(entry, hub.approvals.is_approved(key, entry))
+                for entry in server.tools.get(connection.user_id, ())
+            ]
+        mine = config.owner_id == user_id
+        return ServerView(
+            name=config.name,
+            scope="personal" if config.owner_id else "shared",
+            source=config.source.value,
+            transport=config.transport,
+            assistant=config.assistant,
+            oauth=config.auth is not None,
+            health=health_of(connection),
+            tools=tools,
+            instructions=connection.instructions if connection else None,
+            config=config.public() if (mine or is_admin) else None,
+        )
+
+    async def list(self, user_id: str, is_admin: bool) -> list[ServerView]:
+        servers = sorted(self._hub.visible(user_id), key=lambda s: (s.config.name, s.config.key))
+        return [await self.view(server, user_id, is_admin) for server in servers]
+
+    def get(self, name: str, user_id: str) -> HubServer:
+        """Raises `NotFound` for a server the user cannot see."""
+        server = self._hub.find(user_id, name)
+        if server is None:
+            raise NotFound(f"No MCP server named {name!r}.")
+        return server
+
+    async def add(
+        self,
+        name: str,
+        entry: dict[str, Any],
+        *,
+        user_id: str,
+        is_admin: bool,
+        shared: bool,
+    ) -> ServerView:
+        """Register a server (an `mcpServers` entry) for the user, or for everyone.
+
+        Raises:
+            InvalidInput: the entry is not a valid server (422).
+            Forbidden: a stdio or shared server added by someone who is not an admin.
+            Conflict: the name is taken.
+        """
+        if shared and not is_admin:
+            raise Forbidden("Only an admin can add a server for everyone.")
+        config = parse_server(
+            name, entry, owner_id=None if shared else user_id, source=ServerSource.API
+        )
+        if config.transport == "stdio" and not is_admin:
+            raise Forbidden(
+                "Only an admin can add a stdio server: it runs a command on the assistant's host."
+            )
+        config.check_secrets(self._hub.options.protected_values)
+        self._check_name(config, user_id)
+        await self._hub.sources.add(config, created_by=user_id)
+        await self._hub.reconcile()
+        server = self._hub.find(user_id, name)
+        assert server is not None
+        return await self.view(server, user_id, is_admin)
+
+    def _check_name(self, config: ServerConfig, user_id: str) -> None:
+        taken = {s.config.name for s in self._hub.servers() if s.config.owner_id is None}
+        if config.owner_id is None:
+            taken |= {s.config.name for s in self._hub.servers()}
+        else:
+            taken |= {s.config.name for s in self._hub.visible(user_id)}
+        if config.name in taken:
+            raise Conflict(f"There is already a server named {config.name!r}.")
+
+    async def remove(self, name: str, *, user_id: str, is_admin: bool) -> None:
+        """Remove a server registered through the API, and its users' credentials.
+
+        Raises:
+            NotFound: no such server visible to the user.
+            Forbidden: a shared server, and the user is not an admin.
+            Conflict: the server comes from the config file or discovery.
+        """
+        server = self.get(name, user_id)
+        config = server.config
+        if config.owner_id is None and not is_admin:
+            raise Forbidden("Only an admin can remove a shared server.")
+        if config.source is not ServerSource.API:
+            where = "mcp.json" if config.source is ServerSource.CONFIG else "the discovery service"
+            raise Conflict(f"{name!r} is defined in {where}; remove it there.")
+        await self._hub.sources.remove(config)
+        for user in [user for user in server.connections if user is not None]:
+            await self._hub.oauth.forget(user, config)
+        await self._hub.reconcile()
+
+    async def approve(self, name: str, tool: str, *, user_id: str, is_admin: bool) -> ServerView:
+        """Trust the current version of a changed tool.
+
+        Raises:
+            NotFound: no such server or tool.
+            Forbidden: neither an admin nor the owner of the (personal) server.
+        """
+        server = self.get(name, user_id)
+        if not is_admin and server.config.owner_id != user_id:
+            raise Forbidden("Only an admin can approve a shared server's tools.")
+        connection = await self._hub.connection_for(server, user_id)
+        entry = server.entry(connection.user_id if connection else user_id, tool)
+        if entry is None:
+            raise NotFound(f"{name!r} has no tool named {tool!r}.")
+        await self._hub.approvals.approve(server.config.key, entry, user_id)
+        return await self.view(server, user_id, is_admin)
+
+    async def reconnect(self, name: str, user_id: str) -> ServerView:
+        server = self.get(name, user_id)
+        connection = await self._hub.connection_for(server, user_id)
+        if connection is None:
+            raise InvalidInput(f"{name!r} needs authorization first.")
+        connection.reconnect()
+        return await self.view(server, user_id, False)

@@ -1,0 +1,132 @@
+"""How the hub reaches a server: a stdio child process or a Streamable HTTP endpoint.
+
+Both are the SDK's transports with two additions: the read side is watched so that the
+hub learns at once when a stdio server exits (the SDK only tells a request in flight),
+and HTTP requests to our own servers carry a fresh service token for the user of the
+request being sent.
+"""
+
+from __future__ import annotations
+
+import contextvars
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Generator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any, TextIO
+
+import anyio
+import httpx2
+from mcp.client.stdio import StdioServerParameters, stdio_client
+from mcp.client.streamable_http import streamable_http_client
+from mcp.shared._httpx_utils import create_mcp_http_client
+
+from orchestrator.mcp.config import ServerConfig
+from orchestrator.mcp.service_token import ServiceTokens
+
+__all__ = ["RequestUser", "ServiceTokenAuth", "describe", "open_transport", "request_user"]
+
+
+@dataclass(frozen=True, slots=True)
+class RequestUser:
+    """The user a request is sent for (None: the hub's own request)."""
+
+    user_id: str | None
+
+
+request_user: contextvars.ContextVar[RequestUser | None] = contextvars.ContextVar(
+    "mcp_request_user", default=None
+)
+
+
+class ServiceTokenAuth(httpx2.Auth):
+    """Adds `Authorization: Bearer <per-call JWT>` for the user of the request in flight."""
+
+    def __init__(self, tokens: ServiceTokens, server: str) -> None:
+        self._tokens = tokens
+        self._server = server
+
+    def auth_flow(
+        self, request: httpx2.Request
+    ) -> Generator[httpx2.Request, httpx2.Response, None]:
+        current = request_user.get()
+        user_id = current.user_id if current is not None else None
+        request.headers["Authorization"] = f"Bearer {self._tokens.mint(self._server, user_id)}"
+        yield request
+
+
+class _WatchedReceive(anyio.abc.ObjectReceiveStream[Any]):
+    """A receive stream that calls `on_end` once when the other side finishes."""
+
+    def __init__(self, inner: Any, on_end: Callable[[], None]) -> None:
+        self._inner = inner
+        self._on_end = on_end
+
+    @property
+    def last_context(self) -> contextvars.Context | None:
+        return getattr(self._inner, "last_context", None)
+
+    async def receive(self) -> Any:
+        try:
+            return await self._inner.receive()
+        except (anyio.EndOfStream, anyio.ClosedResourceError, anyio.BrokenResourceError):
+            self._on_end()
+            raise
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+    def close(self) -> None:
+        self._inner.close()
+
+
+def describe(error: BaseException) -> str:
+    """A short account of a failure, looking inside exception groups."""
+    while isinstance(error, BaseExceptionGroup) and len(error.exceptions) == 1:
+        error = error.exceptions[0]
+    if isinstance(error, BaseExceptionGroup):
+        return "; ".join(dict.fromkeys(describe(inner) for inner in error.exceptions))
+    text = str(error).strip().splitlines()[0] if str(error).strip() else ""
+    name = type(error).__name__
+    return f"{name}: {text}" if text else name
+
+
+@asynccontextmanager
+async def _http(
+    url: str, headers: dict[str, str], auth: httpx2.Auth | None, connect_timeout: float
+) -> AsyncIterator[Any]:
+    timeout = httpx2.Timeout(connect_timeout, read=300.0)
+    async with create_mcp_http_client(headers=headers, timeout=timeout, auth=auth) as http:
+        async with streamable_http_client(url, http_client=http) as streams:
+            yield streams
+
+
+@asynccontextmanager
+async def open_transport(
+    config: ServerConfig,
+    *,
+    on_end: Callable[[], None],
+    errlog: TextIO,
+    auth: httpx2.Auth | None = None,
+    tokens: ServiceTokens | None = None,
+) -> AsyncGenerator[tuple[Any, Any], None]:
+    """The (read, write) streams of a new connection to the configured server.
+
+    Raises:
+        OSError: the stdio command cannot be started.
+    """
+    if config.transport == "stdio":
+        params = StdioServerParameters(
+            command=config.command or "",
+            args=config.resolved_args(),
+            env=config.resolved_env(),
+            cwd=config.cwd,
+        )
+        async with stdio_client(params, errlog=errlog) as (read, write):
+            yield _WatchedReceive(read, on_end), write
+        return
+    if tokens is not None and config.assistant:
+        auth = ServiceTokenAuth(tokens, config.name)
+    async with _http(
+        config.resolved_url(), config.resolved_headers(), auth, config.connect_timeout
+    ) as (read, write):
+        yield _WatchedReceive(read, on_end), write
