@@ -65,6 +65,7 @@ T = TypeVar("T")
 Meta = types.RequestParamsMeta | None
 ProgressFn = Callable[[float, float | None, str | None], None]
 _CANCEL_GRACE = 2.0
+_LISTEN_ACK_WAIT = 5.0
 _CLIENT_INFO = types.Implementation(name="assistant", version="1.0")
 
 current_call: ContextVar[Call | None] = ContextVar("mcp_current_call", default=None)
@@ -138,7 +139,7 @@ class ConnectionHost(Protocol):
         self, connection: ServerConnection, call: Call | None
     ) -> types.ListRootsResult | types.ErrorData: ...
 
-    def changed(self, connection: ServerConnection) -> None: ...
+    async def changed(self, connection: ServerConnection) -> None: ...
 
 
 @dataclass(eq=False)
@@ -229,13 +230,13 @@ class ServerConnection:
                 break
             if needs_auth is not None:
                 self.authorization_url = needs_auth.authorization_url
-                self._set_state(ConnectionState.AUTH_REQUIRED)
+                await self._set_state(ConnectionState.AUTH_REQUIRED)
                 await self._wake.wait()
                 self._wake = anyio.Event()
                 first = True
                 continue
             self._record_end(error)
-        self._set_state(ConnectionState.STOPPED)
+        await self._set_state(ConnectionState.STOPPED)
 
     def _record_end(self, error: str | None) -> None:
         name = self.config.name
@@ -262,9 +263,9 @@ class ServerConnection:
                     self.config.name,
                     self.breaker.failures,
                 )
-            self._set_state(ConnectionState.CIRCUIT_OPEN)
+            await self._set_state(ConnectionState.CIRCUIT_OPEN)
         else:
-            self._set_state(ConnectionState.RECONNECTING)
+            await self._set_state(ConnectionState.RECONNECTING)
         with anyio.move_on_after(delay):
             await self._wake.wait()
         self._wake = anyio.Event()
@@ -282,11 +283,11 @@ class ServerConnection:
             self._live.lost.set()
         self._wake.set()
 
-    def _set_state(self, state: ConnectionState) -> None:
+    async def _set_state(self, state: ConnectionState) -> None:
         self.state = state
         self._changed.set()
         self._changed = anyio.Event()
-        self._host.changed(self)
+        await self._host.changed(self)
 
     def _client(self, on_end: Callable[[], None]) -> Client:
         callbacks: dict[str, Any] = {"elicitation_callback": self._on_elicit}
@@ -324,6 +325,8 @@ class ServerConnection:
             connecting_call.set(handshake)
             async with client, anyio.create_task_group() as group:
                 live = _Live(client, group, lost)
+                if client.protocol_version >= "2026":
+                    await group.start(self._listen, live)
                 self.listing = await load_listing(client)
                 handshake.scope = None
                 connecting.deadline = math.inf
@@ -333,15 +336,13 @@ class ServerConnection:
                 self.connected_at = anyio.current_time()
                 self.authorization_url = None
                 self._live = live
-                self._set_state(ConnectionState.READY)
+                await self._set_state(ConnectionState.READY)
                 logger.info(
                     "MCP server %s connected (%s, %d tools)",
                     self.config.name,
                     self.protocol_version,
                     len(self.listing.tools),
                 )
-                if client.protocol_version >= "2026":
-                    group.start_soon(self._listen, live)
                 try:
                     await lost.wait()
                 finally:
@@ -367,45 +368,68 @@ class ServerConnection:
         elif isinstance(message, types.LoggingMessageNotification):
             logger.debug("MCP server %s says: %s", self.config.name, message.params.data)
         if kind is not None and live is not None:
-            live.group.start_soon(self.refresh, kind)
+            live.group.start_soon(self._refresh, live, kind)
 
-    async def _listen(self, live: _Live) -> None:
+    async def _listen(
+        self, live: _Live, *, task_status: anyio.abc.TaskStatus[None] = anyio.TASK_STATUS_IGNORED
+    ) -> None:
+        """Follow a 2026-07-28 server's changes; started once subscribed (or given up).
+
+        The stream can drop; it is opened again after a pause and the lists fetched anew,
+        since nothing is replayed.
+        """
         caps = live.client.server_capabilities
-        tools = bool(caps.tools and caps.tools.list_changed)
-        prompts = bool(caps.prompts and caps.prompts.list_changed)
-        resources = bool(caps.resources and caps.resources.list_changed)
-        if not (tools or prompts or resources):
-            return
+        wanted = {
+            "tools": bool(caps.tools and caps.tools.list_changed),
+            "prompts": bool(caps.prompts and caps.prompts.list_changed),
+            "resources": bool(caps.resources and caps.resources.list_changed),
+        }
+        started = False
         delay = 1.0
-        while not live.lost.is_set():
+        while any(wanted.values()) and not live.lost.is_set():
             try:
-                async with live.client.listen(
-                    tools_list_changed=tools,
-                    prompts_list_changed=prompts,
-                    resources_list_changed=resources,
-                ) as subscription:
-                    delay = 1.0
-                    async for event in subscription:
-                        if isinstance(event, ToolsListChanged):
-                            await self.refresh("tools")
-                        elif isinstance(event, PromptsListChanged):
-                            await self.refresh("prompts")
-                        elif isinstance(event, ResourcesListChanged):
-                            await self.refresh("resources")
-                return
+                with anyio.CancelScope() as opening:
+                    opening.deadline = anyio.current_time() + _LISTEN_ACK_WAIT
+                    async with live.client.listen(
+                        tools_list_changed=wanted["tools"],
+                        prompts_list_changed=wanted["prompts"],
+                        resources_list_changed=wanted["resources"],
+                    ) as subscription:
+                        opening.deadline = math.inf
+                        if started:
+                            for kind in wanted:
+                                await self._refresh(live, kind)
+                        else:
+                            task_status.started()
+                            started = True
+                        delay = 1.0
+                        async for event in subscription:
+                            if isinstance(event, ToolsListChanged):
+                                await self._refresh(live, "tools")
+                            elif isinstance(event, PromptsListChanged):
+                                await self._refresh(live, "prompts")
+                            elif isinstance(event, ResourcesListChanged):
+                                await self._refresh(live, "resources")
+                if not opening.cancelled_caught:
+                    break
             except ListenNotSupportedError:
-                return
+                break
             except (MCPError, SubscriptionLost, TimeoutError, httpx2.HTTPError) as error:
                 logger.debug("MCP server %s: listen ended: %s", self.config.name, describe(error))
+            if not started:
+                task_status.started()
+                started = True
             await anyio.sleep(delay)
             delay = min(delay * 2, 30.0)
-            await self.refresh("tools")
+        if not started:
+            task_status.started()
 
     async def refresh(self, kind: str) -> None:
         """Fetch one of the lists again ("tools", "prompts" or "resources")."""
-        live = self._live
-        if live is None:
-            return
+        if self._live is not None:
+            await self._refresh(self._live, kind)
+
+    async def _refresh(self, live: _Live, kind: str) -> None:
         try:
             with anyio.fail_after(self.config.connect_timeout):
                 await self.listing.reload(live.client, kind)
@@ -414,7 +438,7 @@ class ServerConnection:
                 "MCP server %s: cannot list %s: %s", self.config.name, kind, describe(error)
             )
             return
-        self._host.changed(self)
+        await self._host.changed(self)
 
     # -- requests ---------------------------------------------------------------------
 

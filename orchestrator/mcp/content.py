@@ -1,9 +1,9 @@
 """MCP shapes to ours and back: the one module that converts them.
 
 Tool results keep everything a server returns: text, images, audio, resource links,
-embedded resources (text or blob) and structured content. A text block that is only the
-JSON form of the structured content (which the spec asks servers to add for older
-clients) is dropped, so the model does not read the same value twice.
+embedded resources (text or blob) and structured content. A text block that only repeats
+the structured content (which the spec asks servers to add for older clients) is dropped,
+so the model does not read the same value twice.
 """
 
 from __future__ import annotations
@@ -76,11 +76,19 @@ def _resource_part(
     return ResourcePart(uri=str(contents.uri), mime_type=contents.mime_type, blob=contents.blob)
 
 
-def _is_json_of(text: str, value: Any) -> bool:
+def _repeats(text: str, structured: Any) -> bool:
+    """Whether a text block only repeats the structured content (or its lone `result`)."""
     try:
-        return json.loads(text) == value
+        value = json.loads(text)
     except ValueError:
         return False
+    if value == structured:
+        return True
+    return (
+        isinstance(structured, dict)
+        and list(structured) == ["result"]
+        and (value == structured["result"])
+    )
 
 
 def outcome_of(result: types.CallToolResult) -> ToolOutcome:
@@ -91,7 +99,7 @@ def outcome_of(result: types.CallToolResult) -> ToolOutcome:
         if (
             structured is not None
             and isinstance(block, types.TextContent)
-            and _is_json_of(block.text, structured)
+            and _repeats(block.text, structured)
         ):
             continue
         parts.append(part_of(block))

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -134,6 +134,8 @@ class MCPHub:
         self._stack = AsyncExitStack()
         self._errlog: TextIO | None = None
         self._lock = anyio.Lock()
+        self._loops = anyio.CancelScope()
+        self._tools_changed = anyio.Event()
 
     # -- lifecycle --------------------------------------------------------------------
 
@@ -142,18 +144,23 @@ class MCPHub:
         self._group = await self._stack.enter_async_context(anyio.create_task_group())
         await self.approvals.load()
         await self.reconcile(poll=True)
-        self._group.start_soon(self._reconcile_loop)
+        self._group.start_soon(self._in_loops, self._reconcile_loop)
         if self.sources.discovery is not None:
-            self._group.start_soon(self._discovery_loop)
+            self._group.start_soon(self._in_loops, self._discovery_loop)
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:
         for server in self._servers.values():
             for connection in server.connections.values():
                 connection.stop()
+        self._loops.cancel()
         if self._group is not None:
             self._group.cancel_scope.deadline = anyio.current_time() + _SHUTDOWN_GRACE
         await self._stack.__aexit__(None, None, None)
+
+    async def _in_loops(self, loop: Callable[[], Awaitable[None]]) -> None:
+        with self._loops:
+            await loop()
 
     async def _reconcile_loop(self) -> None:
         while True:
@@ -181,7 +188,7 @@ class MCPHub:
                         server.config = config
                         for connection in server.connections.values():
                             connection.config = config
-                            self.changed(connection)
+                            await self.changed(connection)
                     else:
                         self._drop(key)
                         self._add(config)
@@ -323,7 +330,11 @@ class MCPHub:
 
     # -- ConnectionHost ---------------------------------------------------------------
 
-    def changed(self, connection: ServerConnection) -> None:
+    def tools_changed(self) -> anyio.Event:
+        """An event set the next time any server's tools are rebuilt."""
+        return self._tools_changed
+
+    async def changed(self, connection: ServerConnection) -> None:
         server = self._servers.get(connection.config.key)
         if server is None or server.connections.get(connection.user_id) is not connection:
             return
@@ -338,8 +349,11 @@ class MCPHub:
         )
         key = server.config.key
         new = self.approvals.first_seen(key, entries)
-        if new and self._group is not None:
-            self._group.start_soon(self.approvals.record, key, new)
+        if new:
+            try:
+                await self.approvals.record(key, new)
+            except Exception:  # the store failing must not stop the server's supervisor
+                logger.exception("Cannot record the tools of %s", server.config.name)
         for entry in entries:
             if not self.approvals.is_approved(key, entry):
                 logger.warning(
@@ -348,6 +362,8 @@ class MCPHub:
                     server.config.name,
                 )
         server.tools[connection.user_id] = entries
+        self._tools_changed.set()
+        self._tools_changed = anyio.Event()
 
     async def elicit(
         self, connection: ServerConnection, call: Call | None, params: types.ElicitRequestParams

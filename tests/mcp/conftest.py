@@ -1,0 +1,62 @@
+"""Hubs for tests: in-process servers by default, real processes where a test says so."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import anyio
+import pytest
+
+from orchestrator.domain import ChatModel
+from orchestrator.mcp import HubOptions, MCPHub, MemoryHubStore, Vault
+from orchestrator.mcp.breaker import CircuitBreaker
+
+OpenHub = Callable[..., AbstractAsyncContextManager[MCPHub]]
+
+FAST_BREAKER = CircuitBreaker(
+    threshold=3, base_delay=0.01, max_delay=0.05, open_interval=30.0, stable_after=5.0
+)
+
+
+@pytest.fixture
+def open_hub(tmp_path: Path) -> OpenHub:
+    """`async with open_hub({"name": entry, ...}, targets={...}) as hub:` a settled hub."""
+
+    @asynccontextmanager
+    async def factory(
+        servers: dict[str, dict[str, Any]] | None = None,
+        *,
+        targets: dict[str, Any] | None = None,
+        model: ChatModel | None = None,
+        store: MemoryHubStore | None = None,
+        service_secret: str | None = None,
+        breaker: CircuitBreaker = FAST_BREAKER,
+        discovery_url: str | None = None,
+        **options: Any,
+    ) -> AsyncIterator[MCPHub]:
+        config = tmp_path / "mcp.json"
+        config.write_text(json.dumps({"mcpServers": servers or {}}))
+        hub = MCPHub(
+            store or MemoryHubStore(),
+            HubOptions(
+                data_dir=tmp_path / "data",
+                config_path=config,
+                targets=targets or {},
+                service_secret=service_secret,
+                vault=Vault("test-key"),
+                breaker=breaker,
+                discovery_url=discovery_url,
+                **options,
+            ),
+            model=model,
+        )
+        async with hub:
+            with anyio.fail_after(20):
+                await hub.settled()
+            yield hub
+
+    return factory
