@@ -9,7 +9,7 @@ from fastapi import APIRouter, FastAPI
 
 from orchestrator.api.errors import install_error_handlers
 from orchestrator.api.middleware import BodyLimit
-from orchestrator.api.routes import auth, catalog, conversations, health, keys, runs, ws
+from orchestrator.api.routes import auth, catalog, conversations, health, keys, mcp, runs, ws
 from orchestrator.api.telemetry import RequestMetrics
 from orchestrator.telemetry import Metrics
 
@@ -37,7 +37,7 @@ def build_api(
     app.state.metrics = metrics
     install_error_handlers(app)
     api = APIRouter(prefix=API_PREFIX)
-    for module in (auth, keys, conversations, runs, catalog, ws):
+    for module in (auth, keys, conversations, runs, catalog, mcp, ws):
         api.include_router(module.router)
     app.include_router(api)
     app.include_router(health.router)

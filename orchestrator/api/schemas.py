@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from orchestrator.domain import (
     ContentPart,
@@ -34,8 +34,10 @@ __all__ = [
     "MessageCreate",
     "MessageOut",
     "ModelList",
+    "PromptRef",
     "Readiness",
     "RefreshRequest",
+    "ResourceRef",
     "RunAccepted",
     "RunOut",
     "TokenRequest",
@@ -167,10 +169,35 @@ class ConversationDetail(ConversationOut):
 UserPart = Annotated[TextPart | ImagePart, Field(discriminator="type")]
 
 
+class ResourceRef(BaseModel):
+    """An MCP resource to attach (see GET /api/v1/mcp/resources)."""
+
+    model_config = _Strict
+    server: str = Field(min_length=1, max_length=40)
+    uri: str = Field(min_length=1, max_length=4000)
+
+
+class PromptRef(BaseModel):
+    """An MCP prompt to start from, with its arguments (see GET /api/v1/mcp/prompts)."""
+
+    model_config = _Strict
+    server: str = Field(min_length=1, max_length=40)
+    name: str = Field(min_length=1, max_length=200)
+    arguments: dict[str, str] = Field(default_factory=dict[str, str])
+
+
 class MessageCreate(BaseModel):
     model_config = _Strict
-    content: str | list[UserPart] = Field(
-        description="The message: text, or a list of text and image parts."
+    content: str | list[UserPart] | None = Field(
+        default=None,
+        description="The message: text, or a list of text and image parts "
+        "(optional when starting from a `prompt`).",
+    )
+    resources: list[ResourceRef] | None = Field(
+        default=None, max_length=20, description="MCP resources attached to the message."
+    )
+    prompt: PromptRef | None = Field(
+        default=None, description="An MCP prompt whose messages start this message."
     )
     model: str | None = Field(default=None, min_length=1, max_length=200)
     tools: list[Annotated[str, Field(min_length=1, max_length=64)]] | None = Field(
@@ -180,15 +207,25 @@ class MessageCreate(BaseModel):
     )
 
     def parts(self) -> list[ContentPart]:
+        if self.content is None:
+            return []
         if isinstance(self.content, str):
             return [TextPart(text=self.content)]
         return list(self.content)
 
+    @model_validator(mode="after")
+    def _content_or_prompt(self) -> MessageCreate:
+        if self.content is None and self.prompt is None:
+            raise ValueError("a message needs `content` or a `prompt`")
+        return self
+
     @field_validator("content")
     @classmethod
     def _not_empty(
-        cls, value: str | list[TextPart | ImagePart]
-    ) -> str | list[TextPart | ImagePart]:
+        cls, value: str | list[TextPart | ImagePart] | None
+    ) -> str | list[TextPart | ImagePart] | None:
+        if value is None:
+            return None
         if isinstance(value, str):
             if not value.strip():
                 raise ValueError("must not be empty")

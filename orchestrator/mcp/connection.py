@@ -185,9 +185,11 @@ class ServerConnection:
         self._roots = roots
         self._target = target
         self._live: _Live | None = None
+        self._session_scope: anyio.CancelScope | None = None
         self._stopping = False
         self._wake = anyio.Event()
         self._changed = anyio.Event()
+        self._requests_changed = anyio.Event()
         self._inflight: list[Call] = []
 
     @property
@@ -204,6 +206,14 @@ class ServerConnection:
     def state_changed(self) -> anyio.Event:
         """An event set at the next change of state."""
         return self._changed
+
+    def requests_changed(self) -> anyio.Event:
+        """An event set when a request next starts or ends."""
+        return self._requests_changed
+
+    def _pulse_requests(self) -> None:
+        self._requests_changed.set()
+        self._requests_changed = anyio.Event()
 
     # -- the supervisor ---------------------------------------------------------------
 
@@ -274,6 +284,8 @@ class ServerConnection:
     def stop(self) -> None:
         self._stopping = True
         self._wake.set()
+        if self._live is None and self._session_scope is not None:
+            self._session_scope.cancel()
         if self._live is not None:
             self._live.lost.set()
 
@@ -319,6 +331,7 @@ class ServerConnection:
         lost = anyio.Event()
         client = self._client(lost.set)
         with anyio.CancelScope() as connecting:
+            self._session_scope = connecting
             handshake = Call(user_id=self.user_id, timeout=self.config.connect_timeout)
             handshake.scope = connecting
             handshake.extend()
@@ -503,6 +516,7 @@ class ServerConnection:
                 done.set()
 
         self._inflight.append(call)
+        self._pulse_requests()
         try:
             try:
                 live.group.start_soon(runner)
@@ -519,6 +533,7 @@ class ServerConnection:
                 raise
         finally:
             self._inflight.remove(call)
+            self._pulse_requests()
         return self._result(live, call, outcome)
 
     def _result(self, live: _Live, call: Call, outcome: list[Any]) -> Any:

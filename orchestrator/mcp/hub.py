@@ -206,6 +206,10 @@ class MCPHub:
             connection.stop()
         logger.info("MCP server %s removed", server.config.name)
 
+    def connect_user(self, server: HubServer, user_id: str) -> ServerConnection:
+        """Start the user's own connection to an OAuth server."""
+        return self._connect(server, user_id)
+
     def _connect(self, server: HubServer, user_id: str | None) -> ServerConnection:
         assert self._group is not None and self._errlog is not None, "the hub is not open"
         config = server.config

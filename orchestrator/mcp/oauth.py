@@ -36,7 +36,7 @@ from mcp.shared.auth import (
 )
 from pydantic import AnyUrl, ValidationError
 
-from orchestrator.domain import NotFound
+from orchestrator.domain import NotFound, Unavailable
 from orchestrator.mcp.config import ServerConfig
 from orchestrator.mcp.connection import (
     AuthorizationRequired,
@@ -243,18 +243,22 @@ class OAuthBroker:
     async def has_credentials(self, user_id: str, config: ServerConfig) -> bool:
         return (await self._store.load_credentials(user_id, config.key)) is not None
 
-    async def authorize(
-        self, connection: ServerConnection, user_id: str, *, wait: float = 30.0
-    ) -> str | None:
-        """Start authorizing `user_id` for the connection's server.
+    def expect(self, config: ServerConfig, user_id: str) -> _Waiting:
+        """Say that `user_id` is about to authorize: the next flow shows them its URL."""
+        asking = _Waiting(user_id=user_id, server=config.name)
+        self._asking[config.key, user_id] = asking
+        return asking
 
-        Returns the URL to open in the browser, or None when the connection is ready
-        (the stored tokens still work).
+    async def authorization_url(
+        self, asking: _Waiting, connection: ServerConnection, *, wait: float = 30.0
+    ) -> str | None:
+        """The URL to open in the browser, or None when the connection is ready (the
+        stored tokens still work).
+
+        Raises:
+            Unavailable: the server did not start an authorization within `wait` seconds.
         """
-        asking = _Waiting()
-        key = (connection.config.key, user_id)
-        self._asking[key] = asking
-        connection.reconnect()
+        key = (connection.config.key, asking.user_id)
         try:
             with anyio.move_on_after(wait):
                 while not asking.event.is_set():
@@ -263,6 +267,9 @@ class OAuthBroker:
                     await _first(asking.event, connection.state_changed())
         finally:
             self._asking.pop(key, None)
+        if asking.url is None:
+            reason = connection.breaker.last_error or "it did not ask for an authorization"
+            raise Unavailable(f"Cannot authorize {connection.config.name}: {reason}.")
         return asking.url
 
     def complete(self, state: str, code: str, iss: str | None) -> tuple[str, str]:
@@ -279,6 +286,13 @@ class OAuthBroker:
         waiting.result = AuthorizationCodeResult(code=code, state=state, iss=iss)
         waiting.event.set()
         return waiting.user_id, waiting.server
+
+    def fail(self, state: str) -> None:
+        """The authorization server answered with an error: stop the flow waiting."""
+        waiting = self._by_state.get(state)
+        if waiting is None or waiting.event.is_set():
+            raise NotFound("No authorization is waiting for this answer; start it again.")
+        waiting.event.set()
 
     async def forget(self, user_id: str, config: ServerConfig) -> None:
         await self._store.delete_credentials(user_id, config.key)

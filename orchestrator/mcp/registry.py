@@ -141,10 +141,38 @@ class ServerRegistry:
         await self._hub.approvals.approve(server.config.key, entry, user_id)
         return await self.view(server, user_id, is_admin)
 
-    async def reconnect(self, name: str, user_id: str) -> ServerView:
+    async def reconnect(self, name: str, user_id: str, is_admin: bool) -> ServerView:
         server = self.get(name, user_id)
         connection = await self._hub.connection_for(server, user_id)
         if connection is None:
             raise InvalidInput(f"{name!r} needs authorization first.")
         connection.reconnect()
-        return await self.view(server, user_id, False)
+        return await self.view(server, user_id, is_admin)
+
+    async def authorize(self, name: str, user_id: str) -> str | None:
+        """Start the user's OAuth authorization for a server.
+
+        Returns the URL to open, or None when the stored authorization still works.
+
+        Raises:
+            NotFound: no such server for the user.
+            Conflict: the server does not use OAuth.
+            Unavailable: the server did not start an authorization.
+        """
+        server = self.get(name, user_id)
+        if server.config.auth is None:
+            raise Conflict(f"{name!r} does not use OAuth.")
+        asking = self._hub.oauth.expect(server.config, user_id)
+        connection = server.connections.get(user_id)
+        if connection is None:
+            connection = self._hub.connect_user(server, user_id)
+        else:
+            connection.reconnect()
+        return await self._hub.oauth.authorization_url(asking, connection)
+
+    async def forget_authorization(self, name: str, user_id: str) -> None:
+        server = self.get(name, user_id)
+        connection = server.connections.pop(user_id, None)
+        if connection is not None:
+            connection.stop()
+        await self._hub.oauth.forget(user_id, server.config)

@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse
 
 from orchestrator.api.deps import CurrentUser, ServicesDep
 from orchestrator.api.errors import error_responses
+from orchestrator.api.routes.mcp import message_parts
 from orchestrator.api.schemas import (
     ConversationCreate,
     ConversationDetail,
@@ -165,7 +166,7 @@ async def export_conversation(
     "/{conversation_id}/messages",
     status_code=202,
     response_model=RunAccepted,
-    responses={**_SSE_RESPONSE, **error_responses(400, 401, 404, 409, 413, 422)},
+    responses={**_SSE_RESPONSE, **error_responses(400, 401, 404, 409, 413, 422, 502, 503)},
 )
 async def post_message(
     conversation_id: UUID,
@@ -177,9 +178,10 @@ async def post_message(
     """Add a user message and start a run that answers it.
 
     With `Accept: text/event-stream` the response is the run's event stream; otherwise
-    `202 {"run_id"}` and the events are at `GET /api/v1/runs/{run_id}/events`.
+    `202 {"run_id"}` and the events are at `GET /api/v1/runs/{run_id}/events`. An MCP
+    `prompt` starts the message; attached MCP `resources` follow its content.
     """
-    parts = body.parts()
+    parts = await message_parts(services, user.user_id, body)
     size = sum(len(part.text) for part in parts if isinstance(part, TextPart))
     limit = services.settings.max_message_chars
     if size > limit:

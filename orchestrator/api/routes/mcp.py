@@ -1,0 +1,298 @@
+"""MCP servers (list, register, remove, health, approvals, OAuth), resources and prompts."""
+
+from __future__ import annotations
+
+import html
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Response
+from fastapi.responses import HTMLResponse
+from pydantic import BaseModel, ConfigDict, Field
+
+from orchestrator.api.deps import CurrentUser
+from orchestrator.api.errors import error_responses
+from orchestrator.api.schemas import MessageCreate
+from orchestrator.domain import ContentPart, NotFound, Unavailable
+from orchestrator.mcp import (
+    Catalog,
+    HealthView,
+    MCPHub,
+    PromptView,
+    ResourceView,
+    ServerRegistry,
+    ServerView,
+)
+from orchestrator.runtime.services import Services
+
+router = APIRouter(prefix="/mcp", tags=["mcp"])
+
+
+async def message_parts(services: Services, user_id: str, body: MessageCreate) -> list[ContentPart]:
+    """A new message's parts: the prompt's messages, the content, then the resources.
+
+    Raises:
+        Unavailable: MCP references without a hub.
+        NotFound: an unknown server, or a prompt without messages.
+        ToolServerError: a server failed to produce the prompt or a resource.
+    """
+    if body.prompt is None and not body.resources:
+        return body.parts()
+    catalog = Catalog(_hub(services))
+    parts: list[ContentPart] = []
+    if body.prompt is not None:
+        ref = body.prompt
+        _, messages = await catalog.prompt(user_id, ref.server, ref.name, ref.arguments)
+        if not messages:
+            raise NotFound(f"The prompt {ref.name!r} has no messages.")
+        parts.extend(part for message in messages for part in message.content)
+    parts.extend(body.parts())
+    for resource in body.resources or []:
+        parts.extend(await catalog.read(user_id, resource.server, resource.uri))
+    return parts
+
+
+def _hub(services: ServicesDep) -> MCPHub:
+    if services.hub is None:
+        raise Unavailable("The MCP hub is not running in this process.")
+    return services.hub
+
+
+HubDep = Annotated[MCPHub, Depends(_hub)]
+ServerName = Annotated[str, Query(min_length=1, max_length=40)]
+
+
+class ServerCreate(BaseModel):
+    """An `mcpServers` entry with its name: `command`/`args`/`env`/`cwd` for stdio,
+    `url`/`headers` for Streamable HTTP, and the hub's own keys (see `mcp.json`)."""
+
+    model_config = ConfigDict(
+        extra="allow",
+        json_schema_extra={
+            "examples": [
+                {"name": "docs", "url": "https://example.com/mcp", "policy": "ask"},
+                {
+                    "name": "everything",
+                    "command": "npx",
+                    "args": ["@modelcontextprotocol/server-everything"],
+                    "shared": True,
+                },
+            ]
+        },
+    )
+    name: str = Field(min_length=1, max_length=40)
+    shared: bool = Field(default=False, description="For everyone (admins only).")
+
+
+class ServerList(BaseModel):
+    items: list[ServerView]
+    problems: list[str] = Field(
+        default_factory=list[str], description="Configuration entries that were skipped (admins)."
+    )
+
+
+class AuthorizeOut(BaseModel):
+    status: str = Field(description="`authorize`: open `authorization_url`; `ready`: connected.")
+    authorization_url: str | None = None
+
+
+class ResourceList(BaseModel):
+    items: list[ResourceView]
+
+
+class ResourceContents(BaseModel):
+    server: str
+    uri: str
+    contents: list[ContentPart]
+
+
+class PromptList(BaseModel):
+    items: list[PromptView]
+
+
+class PromptGet(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    server: str = Field(min_length=1, max_length=40)
+    name: str = Field(min_length=1, max_length=200)
+    arguments: dict[str, str] = Field(default_factory=dict[str, str])
+
+
+class PromptMessage(BaseModel):
+    role: str
+    content: list[ContentPart]
+
+
+class PromptOut(BaseModel):
+    server: str
+    name: str
+    description: str | None = None
+    messages: list[PromptMessage]
+
+
+@router.get("/servers", response_model=ServerList, responses=error_responses(401, 503))
+async def list_servers(user: CurrentUser, hub: HubDep) -> ServerList:
+    """The servers this user's runs use: shared ones and their own, with health and tools."""
+    views = await ServerRegistry(hub).list(user.user_id, user.is_admin)
+    return ServerList(items=views, problems=hub.sources.problems if user.is_admin else [])
+
+
+@router.post(
+    "/servers",
+    response_model=ServerView,
+    status_code=201,
+    responses=error_responses(400, 401, 403, 409, 413, 422, 503),
+)
+async def add_server(body: ServerCreate, user: CurrentUser, hub: HubDep) -> ServerView:
+    """Register a server for yourself, or for everyone (`shared`, admins only).
+
+    Only admins may register stdio servers: they run a command on the assistant's host.
+    """
+    entry: dict[str, Any] = dict(body.model_extra or {})
+    return await ServerRegistry(hub).add(
+        body.name, entry, user_id=user.user_id, is_admin=user.is_admin, shared=body.shared
+    )
+
+
+@router.get("/servers/{name}", response_model=ServerView, responses=error_responses(401, 404, 503))
+async def get_server(name: str, user: CurrentUser, hub: HubDep) -> ServerView:
+    registry = ServerRegistry(hub)
+    return await registry.view(registry.get(name, user.user_id), user.user_id, user.is_admin)
+
+
+@router.get(
+    "/servers/{name}/health", response_model=HealthView, responses=error_responses(401, 404, 503)
+)
+async def server_health(name: str, user: CurrentUser, hub: HubDep) -> HealthView:
+    """Connection state, protocol revision, failures, restarts and the circuit breaker."""
+    registry = ServerRegistry(hub)
+    view = await registry.view(registry.get(name, user.user_id), user.user_id, user.is_admin)
+    return view.health
+
+
+@router.delete(
+    "/servers/{name}", status_code=204, responses=error_responses(401, 403, 404, 409, 503)
+)
+async def remove_server(name: str, user: CurrentUser, hub: HubDep) -> Response:
+    """Remove a server registered through the API (with its users' credentials)."""
+    await ServerRegistry(hub).remove(name, user_id=user.user_id, is_admin=user.is_admin)
+    return Response(status_code=204)
+
+
+@router.post(
+    "/servers/{name}/reconnect",
+    response_model=ServerView,
+    responses=error_responses(401, 404, 422, 503),
+)
+async def reconnect_server(name: str, user: CurrentUser, hub: HubDep) -> ServerView:
+    """Connect again now (for example, to probe a server whose circuit is open)."""
+    return await ServerRegistry(hub).reconnect(name, user.user_id, user.is_admin)
+
+
+@router.post(
+    "/servers/{name}/tools/{tool}/approve",
+    response_model=ServerView,
+    responses=error_responses(401, 403, 404, 503),
+)
+async def approve_tool(name: str, tool: str, user: CurrentUser, hub: HubDep) -> ServerView:
+    """Trust the current version of a tool that changed (admins; owners of personal servers)."""
+    return await ServerRegistry(hub).approve(
+        name, tool, user_id=user.user_id, is_admin=user.is_admin
+    )
+
+
+@router.post(
+    "/servers/{name}/authorize",
+    response_model=AuthorizeOut,
+    responses=error_responses(401, 404, 409, 422, 503),
+)
+async def authorize_server(name: str, user: CurrentUser, hub: HubDep) -> AuthorizeOut:
+    """Start the OAuth authorization of this server for you: open the returned URL."""
+    url = await ServerRegistry(hub).authorize(name, user.user_id)
+    return AuthorizeOut(status="ready" if url is None else "authorize", authorization_url=url)
+
+
+@router.delete(
+    "/servers/{name}/authorization",
+    status_code=204,
+    responses=error_responses(401, 404, 503),
+)
+async def forget_authorization(name: str, user: CurrentUser, hub: HubDep) -> Response:
+    """Forget your tokens for this server."""
+    await ServerRegistry(hub).forget_authorization(name, user.user_id)
+    return Response(status_code=204)
+
+
+@router.get(
+    "/oauth/callback",
+    response_class=HTMLResponse,
+    responses=error_responses(404, 422, 503),
+    include_in_schema=True,
+)
+async def oauth_callback(
+    hub: HubDep,
+    state: Annotated[str, Query(min_length=1, max_length=500)],
+    code: Annotated[str | None, Query(max_length=4000)] = None,
+    iss: Annotated[str | None, Query(max_length=2000)] = None,
+    error: Annotated[str | None, Query(max_length=200)] = None,
+) -> HTMLResponse:
+    """Where the authorization server sends the browser back (the `state` binds it)."""
+    if code is None:
+        hub.oauth.fail(state)
+        reason = html.escape(error or "no code")
+        return HTMLResponse(f"<p>Authorization failed: {reason}.</p>", status_code=400)
+    _, server = hub.oauth.complete(state, code, iss)
+    return HTMLResponse(
+        f"<p>The assistant is now authorized for <b>{html.escape(server)}</b>. "
+        "You can close this window.</p>"
+    )
+
+
+@router.get("/resources", response_model=ResourceList, responses=error_responses(401, 404, 503))
+async def list_resources(
+    user: CurrentUser, hub: HubDep, server: ServerName | None = None
+) -> ResourceList:
+    """Resources and resource templates of the servers you can use (or of one)."""
+    return ResourceList(items=await Catalog(hub).resources(user.user_id, server))
+
+
+@router.get(
+    "/resources/read",
+    response_model=ResourceContents,
+    responses=error_responses(401, 404, 422, 502, 503),
+)
+async def read_resource(
+    user: CurrentUser,
+    hub: HubDep,
+    server: ServerName,
+    uri: Annotated[str, Query(min_length=1, max_length=4000)],
+) -> ResourceContents:
+    """A resource's contents, as parts you can attach to a message."""
+    contents = await Catalog(hub).read(user.user_id, server, uri)
+    return ResourceContents(server=server, uri=uri, contents=contents)
+
+
+@router.get("/prompts", response_model=PromptList, responses=error_responses(401, 404, 503))
+async def list_prompts(
+    user: CurrentUser, hub: HubDep, server: ServerName | None = None
+) -> PromptList:
+    """Prompts of the servers you can use (or of one), with their arguments."""
+    return PromptList(items=await Catalog(hub).prompts(user.user_id, server))
+
+
+@router.post(
+    "/prompts/get",
+    response_model=PromptOut,
+    responses=error_responses(400, 401, 404, 422, 502, 503),
+)
+async def get_prompt(body: PromptGet, user: CurrentUser, hub: HubDep) -> PromptOut:
+    """A prompt filled in with arguments: the messages to start a conversation from."""
+    description, messages = await Catalog(hub).prompt(
+        user.user_id, body.server, body.name, body.arguments
+    )
+    if not messages:
+        raise NotFound(f"The prompt {body.name!r} has no messages.")
+    return PromptOut(
+        server=body.server,
+        name=body.name,
+        description=description,
+        messages=[PromptMessage(role=m.role.value, content=m.content) for m in messages],
+    )
