@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Query, Response
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from orchestrator.api.deps import CurrentUser
+from orchestrator.api.deps import CurrentUser, ServicesDep
 from orchestrator.api.errors import error_responses
 from orchestrator.api.schemas import MessageCreate
 from orchestrator.domain import ContentPart, NotFound, Unavailable
