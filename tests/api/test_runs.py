@@ -176,7 +176,7 @@ async def test_cancel_stops_the_run_and_keeps_the_partial_answer(
         _messages_url(conversation), json={"content": "long"}, headers=api.headers
     )
     run_id = response.json()["run_id"]
-    _, started = await collect(
+    await collect(
         api.client,
         "GET",
         f"/api/v1/runs/{run_id}/events",
