@@ -128,7 +128,7 @@ class MCPSettings(BaseSettings):
     oauth_redirect_url: str | None = Field(
         default=None,
         description="Where authorization servers send the browser back "
-        "(…/api/v1/mcp/oauth/callback); from HOST and PORT when unset.",
+        "(…/mcp/oauth/callback); from HOST and PORT when unset.",
     )
 
     @field_validator("discovery_url", "oauth_redirect_url", mode="before")

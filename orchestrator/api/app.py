@@ -41,6 +41,7 @@ def build_api(
         api.include_router(module.router)
     app.include_router(api)
     app.include_router(health.router)
+    app.include_router(mcp.callback_router)
     app.add_middleware(BodyLimit, max_bytes=max_request_bytes)
     app.add_middleware(RequestMetrics, metrics=metrics)
     return app

@@ -66,7 +66,7 @@ class HubOptions:
     discovery_url: str | None = None
     service_secret: str | None = None
     vault: Vault | None = None
-    oauth_redirect_url: str = "http://127.0.0.1:8000/api/v1/mcp/oauth/callback"
+    oauth_redirect_url: str = "http://127.0.0.1:8000/mcp/oauth/callback"
     reconcile_interval: float = 10.0
     discovery_interval: float = 15.0
     breaker: CircuitBreaker = field(default_factory=CircuitBreaker)

@@ -177,7 +177,7 @@ def hub_options(settings: Settings, *, targets: dict[str, Any] | None = None) ->
     mcp = settings.mcp
     token_key = mcp.token_key.get_secret_value() if mcp.token_key else None
     host = "127.0.0.1" if settings.host in ("0.0.0.0", "::") else settings.host  # noqa: S104
-    redirect = mcp.oauth_redirect_url or f"http://{host}:{settings.port}/api/v1/mcp/oauth/callback"
+    redirect = mcp.oauth_redirect_url or f"http://{host}:{settings.port}/mcp/oauth/callback"
     return HubOptions(
         data_dir=settings.data_dir,
         model_name=settings.openai.model,

@@ -15,9 +15,9 @@ import httpx
 import pytest
 
 from orchestrator.domain import ChatModel
+from orchestrator.main import create_app
 from orchestrator.mcp import HubOptions, MCPHub, MemoryHubStore, Vault
 from orchestrator.mcp.breaker import CircuitBreaker
-from orchestrator.main import create_app
 from orchestrator.runtime.services import Services
 from orchestrator.settings import (
     AuthSettings,

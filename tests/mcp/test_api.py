@@ -83,7 +83,7 @@ async def test_a_user_adds_a_personal_http_server_that_nobody_else_sees(
         ({"name": "nourl"}, 422, "invalid_input"),
         ({"name": "both", "url": "http://x/mcp", "command": "ls"}, 422, "invalid_input"),
         ({"name": "badpolicy", "url": "http://x/mcp", "policy": "sometimes"}, 422, None),
-        ({"name": "secret", "command": "ls", "env": {"OPENAI_API_KEY": "x"}}, 403, None),
+        ({"name": "secret", "command": "ls", "env": {"OPENAI_API_KEY": "x"}}, 422, None),
         ({"name": "cmd", "command": "ls"}, 403, "forbidden"),
         ({"name": "everyone", "url": "http://x/mcp", "shared": True}, 403, "forbidden"),
         ({"url": "http://x/mcp"}, 422, "invalid_input"),

@@ -103,7 +103,7 @@ async def test_a_killed_stdio_server_fails_its_call_at_once_and_is_restarted(
         with anyio.fail_after(10):
             async with anyio.create_task_group() as group:
                 group.start_soon(kill_when_hanging)
-                with pytest.raises(ToolServerError, match="closed|lost"):
+                with pytest.raises(ToolServerError, match=r"closed|lost"):
                     await hub.call_tool(specs["demo__hang"], {}, _context())
             await _until(connection, ConnectionState.RECONNECTING, ConnectionState.STARTING)
             await _until(connection, ConnectionState.READY)

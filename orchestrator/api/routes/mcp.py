@@ -25,6 +25,8 @@ from orchestrator.mcp import (
 from orchestrator.runtime.services import Services
 
 router = APIRouter(prefix="/mcp", tags=["mcp"])
+# Browser-facing, outside the API prefix: where authorization servers send users back.
+callback_router = APIRouter(tags=["mcp"])
 
 
 async def message_parts(services: Services, user_id: str, body: MessageCreate) -> list[ContentPart]:
@@ -128,7 +130,7 @@ class PromptOut(BaseModel):
     messages: list[PromptMessage]
 
 
-@router.get("/servers", response_model=ServerList, responses=error_responses(401, 503))
+@router.get("/servers", response_model=ServerList, responses=error_responses(401, 422, 503))
 async def list_servers(user: CurrentUser, hub: HubDep) -> ServerList:
     """The servers this user's runs use: shared ones and their own, with health and tools."""
     views = await ServerRegistry(hub).list(user.user_id, user.is_admin)
@@ -152,14 +154,18 @@ async def add_server(body: ServerCreate, user: CurrentUser, hub: HubDep) -> Serv
     )
 
 
-@router.get("/servers/{name}", response_model=ServerView, responses=error_responses(401, 404, 503))
+@router.get(
+    "/servers/{name}", response_model=ServerView, responses=error_responses(401, 404, 422, 503)
+)
 async def get_server(name: str, user: CurrentUser, hub: HubDep) -> ServerView:
     registry = ServerRegistry(hub)
     return await registry.view(registry.get(name, user.user_id), user.user_id, user.is_admin)
 
 
 @router.get(
-    "/servers/{name}/health", response_model=HealthView, responses=error_responses(401, 404, 503)
+    "/servers/{name}/health",
+    response_model=HealthView,
+    responses=error_responses(401, 404, 422, 503),
 )
 async def server_health(name: str, user: CurrentUser, hub: HubDep) -> HealthView:
     """Connection state, protocol revision, failures, restarts and the circuit breaker."""
@@ -169,7 +175,7 @@ async def server_health(name: str, user: CurrentUser, hub: HubDep) -> HealthView
 
 
 @router.delete(
-    "/servers/{name}", status_code=204, responses=error_responses(401, 403, 404, 409, 503)
+    "/servers/{name}", status_code=204, responses=error_responses(401, 403, 404, 409, 422, 503)
 )
 async def remove_server(name: str, user: CurrentUser, hub: HubDep) -> Response:
     """Remove a server registered through the API (with its users' credentials)."""
@@ -190,7 +196,7 @@ async def reconnect_server(name: str, user: CurrentUser, hub: HubDep) -> ServerV
 @router.post(
     "/servers/{name}/tools/{tool}/approve",
     response_model=ServerView,
-    responses=error_responses(401, 403, 404, 503),
+    responses=error_responses(401, 403, 404, 422, 503),
 )
 async def approve_tool(name: str, tool: str, user: CurrentUser, hub: HubDep) -> ServerView:
     """Trust the current version of a tool that changed (admins; owners of personal servers)."""
@@ -213,7 +219,7 @@ async def authorize_server(name: str, user: CurrentUser, hub: HubDep) -> Authori
 @router.delete(
     "/servers/{name}/authorization",
     status_code=204,
-    responses=error_responses(401, 404, 503),
+    responses=error_responses(401, 404, 422, 503),
 )
 async def forget_authorization(name: str, user: CurrentUser, hub: HubDep) -> Response:
     """Forget your tokens for this server."""
@@ -221,11 +227,10 @@ async def forget_authorization(name: str, user: CurrentUser, hub: HubDep) -> Res
     return Response(status_code=204)
 
 
-@router.get(
-    "/oauth/callback",
+@callback_router.get(
+    "/mcp/oauth/callback",
     response_class=HTMLResponse,
-    responses=error_responses(404, 422, 503),
-    include_in_schema=True,
+    responses=error_responses(400, 404, 422, 503),
 )
 async def oauth_callback(
     hub: HubDep,
@@ -246,7 +251,9 @@ async def oauth_callback(
     )
 
 
-@router.get("/resources", response_model=ResourceList, responses=error_responses(401, 404, 503))
+@router.get(
+    "/resources", response_model=ResourceList, responses=error_responses(401, 404, 422, 503)
+)
 async def list_resources(
     user: CurrentUser, hub: HubDep, server: ServerName | None = None
 ) -> ResourceList:
@@ -270,7 +277,7 @@ async def read_resource(
     return ResourceContents(server=server, uri=uri, contents=contents)
 
 
-@router.get("/prompts", response_model=PromptList, responses=error_responses(401, 404, 503))
+@router.get("/prompts", response_model=PromptList, responses=error_responses(401, 404, 422, 503))
 async def list_prompts(
     user: CurrentUser, hub: HubDep, server: ServerName | None = None
 ) -> PromptList:
