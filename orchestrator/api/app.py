@@ -9,7 +9,17 @@ from fastapi import APIRouter, FastAPI
 
 from orchestrator.api.errors import install_error_handlers
 from orchestrator.api.middleware import BodyLimit
-from orchestrator.api.routes import auth, catalog, conversations, health, keys, mcp, runs, ws
+from orchestrator.api.routes import (
+    auth,
+    catalog,
+    conversations,
+    health,
+    keys,
+    mcp,
+    openai_compat,
+    runs,
+    ws,
+)
 from orchestrator.api.telemetry import RequestMetrics
 from orchestrator.telemetry import Metrics
 
@@ -42,6 +52,7 @@ def build_api(
     app.include_router(api)
     app.include_router(health.router)
     app.include_router(mcp.callback_router)
+    app.include_router(openai_compat.router)
     app.add_middleware(BodyLimit, max_bytes=max_request_bytes)
     app.add_middleware(RequestMetrics, metrics=metrics)
     return app

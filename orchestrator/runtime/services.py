@@ -31,6 +31,7 @@ from orchestrator.domain import (
 from orchestrator.events import InMemoryEventBus
 from orchestrator.llm import NOT_CONFIGURED_MESSAGE, UnconfiguredModel
 from orchestrator.mcp import HubOptions, MCPHub, Vault, protected_values
+from orchestrator.runtime.completions import CompletionService
 from orchestrator.runtime.interactions import PendingInteractions
 from orchestrator.runtime.runs import RunService
 from orchestrator.settings import ConfigError, Settings
@@ -82,6 +83,7 @@ class Services:
     openai_client: Any = None
     database_url: str = ""
     hub: MCPHub | None = None
+    completions: CompletionService | None = None
     _model_check: tuple[float, str | None] = field(default=(0.0, None))
 
     @property
@@ -235,20 +237,18 @@ async def open_services(
         runs_store = SqlRunStore(engine, conversations)
         bus = InMemoryEventBus()
         interactions = PendingInteractions()
-        agent = Agent(
-            model,
-            tools,
-            interactions,
-            new_id=lambda: str(uuid.uuid4()),
-            budget=AgentBudget(
-                max_steps=settings.agent.max_steps,
-                max_run_tokens=settings.agent.max_run_tokens,
-                max_output_tokens=settings.openai.max_tokens,
-                tool_result_max_tokens=settings.agent.tool_result_max_tokens,
-                approval_timeout=settings.agent.approval_timeout,
-                input_timeout=settings.agent.approval_timeout,
-                system_prompt=settings.agent.system_prompt or None,
-            ),
+        budget = AgentBudget(
+            max_steps=settings.agent.max_steps,
+            max_run_tokens=settings.agent.max_run_tokens,
+            max_output_tokens=settings.openai.max_tokens,
+            tool_result_max_tokens=settings.agent.tool_result_max_tokens,
+            approval_timeout=settings.agent.approval_timeout,
+            input_timeout=settings.agent.approval_timeout,
+            system_prompt=settings.agent.system_prompt or None,
+        )
+        agent = Agent(model, tools, interactions, new_id=lambda: str(uuid.uuid4()), budget=budget)
+        completions = await stack.enter_async_context(
+            CompletionService(model=model, tools=tools, budget=budget)
         )
         run_service = RunService(
             agent=agent,
@@ -278,6 +278,7 @@ async def open_services(
             openai_client=client,
             database_url=url,
             hub=hub,
+            completions=completions,
         )
         try:
             yield services

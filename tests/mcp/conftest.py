@@ -13,6 +13,7 @@ from typing import Any
 import anyio
 import httpx
 import pytest
+from fastapi import FastAPI
 
 from orchestrator.domain import ChatModel
 from orchestrator.main import create_app
@@ -82,6 +83,7 @@ class Api:
     """An app with the hub, and three callers: an admin and two users."""
 
     client: httpx.AsyncClient
+    app: FastAPI
     services: Services
     admin: dict[str, str]
     alice: dict[str, str]
@@ -134,6 +136,6 @@ def open_api(
             _, bob = await _key(services, admin=False)
             transport = httpx.ASGITransport(app=app)
             async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
-                yield Api(client, services, admin, alice, bob, alice_id, config)
+                yield Api(client, app, services, admin, alice, bob, alice_id, config)
 
     return factory
