@@ -340,7 +340,7 @@ class ServerConnection:
                 live = _Live(client, group, lost)
                 if client.protocol_version >= "2026":
                     await group.start(self._listen, live)
-                self.listing = await load_listing(client)
+                self.listing = await load_listing(client, self.config.name)
                 handshake.scope = None
                 connecting.deadline = math.inf
                 self.protocol_version = client.protocol_version

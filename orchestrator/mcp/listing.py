@@ -6,14 +6,18 @@ cannot hang the hub) and only for the capabilities the server declares.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import mcp_types as types
 from mcp import Client, MCPError
+from pydantic import ValidationError
 
 __all__ = ["ServerListing", "load_listing"]
+
+logger = logging.getLogger(__name__)
 
 _PAGE_CAP = 50
 
@@ -64,15 +68,21 @@ class ServerListing:
                     lambda cursor: client.list_resource_templates(cursor=cursor),
                     lambda page: page.resource_templates,
                 )
-            except MCPError as error:
-                if error.code != types.METHOD_NOT_FOUND:
-                    raise
+            except (MCPError, ValidationError):  # optional, and often missing
                 self.templates = []
 
 
-async def load_listing(client: Client) -> ServerListing:
-    """Everything a freshly connected server offers."""
+async def load_listing(client: Client, server: str) -> ServerListing:
+    """Everything a freshly connected server offers.
+
+    Tools must list; prompts and resources that fail to list are left empty (and logged),
+    so that a server with one broken list still serves its tools.
+    """
     listing = ServerListing(instructions=client.instructions)
-    for kind in ("tools", "prompts", "resources"):
-        await listing.reload(client, kind)
+    await listing.reload(client, "tools")
+    for kind in ("prompts", "resources"):
+        try:
+            await listing.reload(client, kind)
+        except (MCPError, ValidationError) as error:
+            logger.warning("MCP server %s: cannot list %s: %s", server, kind, error)
     return listing
