@@ -137,7 +137,8 @@ async def main() -> int:
             detail = f"  failed: {', '.join(failed)}" if failed else ""
             print(f"  {mark} {scenario:45s} {got:3d}/{total:<3d} {took:5.1f}s{detail}")
             ok = ok and not failed
-    print(f"\n{len(results)} scenario runs in {time.monotonic() - started:.0f} s; logs in {args.out}")
+    took = time.monotonic() - started
+    print(f"\n{len(results)} scenario runs in {took:.0f} s; logs in {args.out}")
     return 0 if ok else 1
 
 
