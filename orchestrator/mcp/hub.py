@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -136,6 +136,7 @@ class MCPHub:
         self._lock = anyio.Lock()
         self._loops = anyio.CancelScope()
         self._tools_changed = anyio.Event()
+        self._servers_changed = anyio.Event()
 
     # -- lifecycle --------------------------------------------------------------------
 
@@ -144,9 +145,7 @@ class MCPHub:
         self._group = await self._stack.enter_async_context(anyio.create_task_group())
         await self.approvals.load()
         await self.reconcile(poll=True)
-        self._group.start_soon(self._in_loops, self._reconcile_loop)
-        if self.sources.discovery is not None:
-            self._group.start_soon(self._in_loops, self._discovery_loop)
+        self._group.start_soon(self._loops_task)
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:
@@ -158,9 +157,13 @@ class MCPHub:
             self._group.cancel_scope.deadline = anyio.current_time() + _SHUTDOWN_GRACE
         await self._stack.__aexit__(None, None, None)
 
-    async def _in_loops(self, loop: Callable[[], Awaitable[None]]) -> None:
+    async def _loops_task(self) -> None:
+        """The periodic work, cancelled at once on close (connections get a grace)."""
         with self._loops:
-            await loop()
+            async with anyio.create_task_group() as loops:
+                loops.start_soon(self._reconcile_loop)
+                if self.sources.discovery is not None:
+                    loops.start_soon(self._discovery_loop)
 
     async def _reconcile_loop(self) -> None:
         while True:
@@ -177,6 +180,7 @@ class MCPHub:
         """Connect new servers, drop removed ones, restart changed ones."""
         async with self._lock:
             desired = await self.sources.desired(poll=poll)
+            before = {key: server.config for key, server in self._servers.items()}
             for key in [key for key in self._servers if key not in desired]:
                 self._drop(key)
             for key, config in desired.items():
@@ -192,6 +196,9 @@ class MCPHub:
                     else:
                         self._drop(key)
                         self._add(config)
+            if before != {key: server.config for key, server in self._servers.items()}:
+                self._servers_changed.set()
+                self._servers_changed = anyio.Event()
 
     def _add(self, config: ServerConfig) -> None:
         server = HubServer(config)
@@ -333,6 +340,10 @@ class MCPHub:
         return "Instructions from the tool servers:\n\n" + "\n\n".join(sections)
 
     # -- ConnectionHost ---------------------------------------------------------------
+
+    def servers_changed(self) -> anyio.Event:
+        """An event set the next time servers are added, dropped or reconfigured."""
+        return self._servers_changed
 
     def tools_changed(self) -> anyio.Event:
         """An event set the next time any server's tools are rebuilt."""
