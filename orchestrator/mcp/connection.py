@@ -297,9 +297,11 @@ class ServerConnection:
 
     async def _set_state(self, state: ConnectionState) -> None:
         self.state = state
-        self._changed.set()
-        self._changed = anyio.Event()
-        await self._host.changed(self)
+        try:
+            await self._host.changed(self)
+        finally:
+            self._changed.set()
+            self._changed = anyio.Event()
 
     def _client(self, on_end: Callable[[], None]) -> Client:
         callbacks: dict[str, Any] = {"elicitation_callback": self._on_elicit}

@@ -115,6 +115,7 @@ def open_api(
         servers: dict[str, dict[str, Any]] | None = None,
         *,
         targets: dict[str, Any] | None = None,
+        oauth_redirect_url: str | None = None,
     ) -> AsyncIterator[Api]:
         config = tmp_path / "mcp.json"
         config.write_text(json.dumps({"mcpServers": servers or {}}))
@@ -123,7 +124,7 @@ def open_api(
             database=DatabaseSettings(url=database_url),
             openai=OpenAISettings(base_url=fake_openai.url, api_key="test", max_retries=0),  # type: ignore[attr-defined]
             auth=AuthSettings(jwt_secret_key="x" * 40),
-            mcp=MCPSettings(config=config),
+            mcp=MCPSettings(config=config, oauth_redirect_url=oauth_redirect_url),
         )
         app = create_app(settings, mcp_targets=targets or {})
         async with app.router.lifespan_context(app):
