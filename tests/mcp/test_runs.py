@@ -1,0 +1,151 @@
+"""Runs that use MCP tools, through the API: progress, approval, elicitation, cancellation."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+import uuid
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from typing import Any
+
+import anyio
+import httpx
+import pytest
+import uvicorn
+from fastapi import FastAPI
+
+from tests.api.conftest import Event, collect, names
+from tests.fakes.mcp_server import INSTRUCTIONS, ServerState, build
+from tests.fakes.openai_server import FakeOpenAI, FakeToolCall, Reply
+from tests.mcp.conftest import Api
+
+pytestmark = [pytest.mark.anyio, pytest.mark.postgres]
+
+OpenApi = Callable[..., AbstractAsyncContextManager[Api]]
+
+
+@asynccontextmanager
+async def _live(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    config = uvicorn.Config(app, log_level="warning", lifespan="off")
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve(sockets=[sock]))
+    with anyio.fail_after(10):
+        while not server.started:  # uvicorn has no started event  # noqa: ASYNC110
+            await asyncio.sleep(0.01)
+    port = sock.getsockname()[1]
+    try:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
+            yield client
+    finally:
+        server.should_exit = True
+        await task
+
+
+async def _start(client: httpx.AsyncClient, api: Api, text: str) -> str:
+    conversation = await client.post("/api/v1/conversations", json={}, headers=api.alice)
+    started = await client.post(
+        f"/api/v1/conversations/{conversation.json()['id']}/messages",
+        json={"content": text},
+        headers=api.alice,
+    )
+    assert started.status_code == 202, started.text
+    return started.json()["run_id"]
+
+
+async def _events(
+    client: httpx.AsyncClient, api: Api, run_id: str, stop: Callable[[list[Event]], bool]
+) -> list[Event]:
+    _, events = await collect(
+        client, "GET", f"/api/v1/runs/{run_id}/events", headers=api.alice, stop_after=stop
+    )
+    return events
+
+
+def _first(events: list[Event], name: str) -> Event:
+    return next(event for event in events if event.name == name)
+
+
+async def test_a_run_calls_an_mcp_tool_and_streams_its_progress(
+    open_api: OpenApi, fake_openai: FakeOpenAI
+) -> None:
+    demo = f"demo{uuid.uuid4().hex[:6]}"
+    fake_openai.script(
+        Reply(tool_calls=[FakeToolCall(f"{demo}__add", json.dumps({"a": 20, "b": 22}))]),
+        Reply(text="It is 42."),
+    )
+    servers = {demo: {"command": "in-process", "tools": {"slow": {"policy": "auto"}}}}
+    async with open_api(servers, targets={demo: build()}) as api, _live(api.app) as client:
+        run_id = await _start(client, api, "What is 20 + 22?")
+        with anyio.fail_after(20):
+            events = await _events(client, api, run_id, lambda e: e[-1].name == "run.completed")
+    call = _first(events, "tool.call").data
+    assert (call["server"], call["tool"], call["arguments"]) == (demo, "add", {"a": 20, "b": 22})
+    result = _first(events, "tool.result").data
+    assert result["content"] == [{"type": "json", "value": {"result": 42}}]
+    assert _first(events, "run.completed").data["status"] == "completed"
+    system = fake_openai.requests[0]["messages"][0]
+    assert system["role"] == "system" and INSTRUCTIONS in system["content"]
+
+
+async def test_progress_approval_and_a_question_from_the_server_reach_the_user(
+    open_api: OpenApi, fake_openai: FakeOpenAI
+) -> None:
+    demo = f"demo{uuid.uuid4().hex[:6]}"
+    fake_openai.script(
+        Reply(
+            tool_calls=[
+                FakeToolCall(f"{demo}__slow", json.dumps({"steps": 3, "delay": 0.01})),
+            ]
+        ),
+        Reply(tool_calls=[FakeToolCall(f"{demo}__remove", json.dumps({"path": "/tmp/x"}))]),
+        Reply(text="Done."),
+    )
+    servers = {demo: {"command": "in-process", "tools": {"slow": {"policy": "auto"}}}}
+    async with open_api(servers, targets={demo: build()}) as api, _live(api.app) as client:
+        run_id = await _start(client, api, "Count, then remove /tmp/x")
+        with anyio.fail_after(20):
+            events = await _events(
+                client, api, run_id, lambda e: e[-1].name == "tool.approval_required"
+            )
+            approval = events[-1].data
+            assert approval["tool"] == "remove"
+            approved = await client.post(
+                f"/api/v1/tool-calls/{approval['id']}/approve", headers=api.alice
+            )
+            assert approved.status_code == 200, approved.text
+            events = await _events(client, api, run_id, lambda e: e[-1].name == "input.required")
+            question = events[-1].data
+            assert question["mode"] == "form" and question["message"] == "Delete /tmp/x?"
+            assert "ok" in question["schema"]["properties"]
+            answered = await client.post(
+                f"/api/v1/runs/{run_id}/input",
+                json={"id": question["id"], "action": "accept", "content": {"ok": True}},
+                headers=api.alice,
+            )
+            assert answered.status_code == 204, answered.text
+            events = await _events(client, api, run_id, lambda e: e[-1].name == "run.completed")
+    progress = [event.data for event in events if event.name == "tool.progress"]
+    assert [p["progress"] for p in progress] == [1, 2, 3] and progress[0]["total"] == 3
+    results = [event.data for event in events if event.name == "tool.result"]
+    assert results[-1]["content"][0]["text"] == "removed /tmp/x"
+    assert names(events)[-1] == "run.completed"
+
+
+async def test_cancelling_a_run_cancels_the_tool_call_on_the_server(
+    open_api: OpenApi, fake_openai: FakeOpenAI
+) -> None:
+    demo = f"demo{uuid.uuid4().hex[:6]}"
+    state = ServerState()
+    fake_openai.script(Reply(tool_calls=[FakeToolCall(f"{demo}__hang", "{}")]))
+    servers: dict[str, Any] = {demo: {"command": "in-process", "policy": "auto"}}
+    async with open_api(servers, targets={demo: build(state)}) as api, _live(api.app) as client:
+        run_id = await _start(client, api, "Hang")
+        with anyio.fail_after(20):
+            await state.hanging.wait()
+            cancelled = await client.post(f"/api/v1/runs/{run_id}/cancel", headers=api.alice)
+            await state.cancelled.wait()
+    assert cancelled.status_code == 200 and cancelled.json()["status"] == "cancelled"
