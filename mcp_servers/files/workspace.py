@@ -100,9 +100,11 @@ class Workspace:
     # -- walking -------------------------------------------------------------------------
 
     def _root_fd(self) -> int:
-        self.root.mkdir(parents=True, exist_ok=True, mode=0o700)
-        fd = os.open(self.root, _DIR_FLAGS)
-        return fd
+        try:
+            self.root.mkdir(parents=True, exist_ok=True, mode=0o700)
+            return os.open(self.root, _DIR_FLAGS)
+        except OSError as error:
+            raise WorkspaceError("The workspace folder is not usable (is it a symlink?).") from error
 
     @contextlib.contextmanager
     def _parent(self, path: str, *, create: bool = False) -> Iterator[tuple[int, str]]:
