@@ -142,7 +142,6 @@ async def test_without_an_allow_list_loopback_is_refused_before_connecting(site:
         "http://2852039166/",
         "http://0xa9fea9fe/",
         "http://0x0a000001/",
-        "http://012.0.0.1/",
         "http://10.0.0.1/",
         "http://[::1]:1/",
         "http://localhost:1/",
