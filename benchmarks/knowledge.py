@@ -59,7 +59,9 @@ def corpus(documents: int, seed: int = 7) -> tuple[list[str], list[str]]:
             words = [rng.choice(vocabulary) for _ in range(rng.randint(140, 180))]
             paragraphs.append(" ".join(words).capitalize() + ".")
         texts.append(f"# Document {n}\n\n" + "\n\n".join(paragraphs))
-    queries = [" ".join(rng.choice(vocabulary) for _ in range(rng.randint(2, 6))) for _ in range(1000)]
+    queries = [
+        " ".join(rng.choice(vocabulary) for _ in range(rng.randint(2, 6))) for _ in range(1000)
+    ]
     return texts, queries
 
 
@@ -71,7 +73,7 @@ async def run(args: argparse.Namespace) -> None:
         openai=OpenAISettings(api_key=None, base_url=None),
     )
     settings = ServersSettings(core, knowledge=KnowledgeSettings(embeddings="none"))
-    embedder: object | None | str
+    embedder: object | str | None
     if args.embeddings == "hash":
         embedder = HashEmbedder()
     elif args.embeddings == "local":

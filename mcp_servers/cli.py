@@ -6,10 +6,9 @@ import asyncio
 import logging
 import sys
 
-from orchestrator.settings import Settings
-
 from mcp_servers.catalog import SERVER_NAMES, build
 from mcp_servers.settings import HttpSettings, ServersSettings
+from orchestrator.settings import Settings
 
 __all__ = ["run_mcp", "upgrade_knowledge"]
 
@@ -57,7 +56,7 @@ def run_mcp(
 
     names = [name] if name else list(SERVER_NAMES)
     servers = [_build(n, settings) for n in names]
-    print(  # noqa: T201 - the one line a person starting it wants to see
+    print(
         f"MCP servers {', '.join(names)} on {settings.base_url}/mcp/<name>; "
         f"discovery at {settings.base_url}/discover",
         file=sys.stderr,
@@ -65,7 +64,7 @@ def run_mcp(
     serve_http(settings, servers)
 
 
-def _build(name: str, settings: ServersSettings):  # noqa: ANN202
+def _build(name: str, settings: ServersSettings):
     try:
         return build(name, settings)
     except KeyError as error:

@@ -55,7 +55,9 @@ class Registration(BaseModel):
     @classmethod
     def _name(cls, value: str) -> str:
         if not _NAME.match(value):
-            raise ValueError("lowercase letters, digits, '-' and '_', starting with a letter or digit")
+            raise ValueError(
+                "lowercase letters, digits, '-' and '_', starting with a letter or digit"
+            )
         return value
 
     @field_validator("url")

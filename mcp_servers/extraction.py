@@ -141,10 +141,11 @@ def html_to_markdown(html: str, url: str | None = None) -> tuple[str | None, str
 def _plain_text(html: str) -> str:
     """Every visible text node, for pages trafilatura finds no main content in."""
     import lxml.html
+    from lxml.etree import ParserError
 
     try:
         root = lxml.html.fromstring(html)
-    except (ValueError, lxml.etree.ParserError):
+    except (ValueError, ParserError):
         return ""
     for bad in root.xpath("//script|//style|//noscript|//template"):
         bad.drop_tree()

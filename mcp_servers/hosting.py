@@ -15,8 +15,8 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any
 
-from mcp_types.version import SUPPORTED_PROTOCOL_VERSIONS
 from mcp.server.transport_security import TransportSecuritySettings
+from mcp_types.version import SUPPORTED_PROTOCOL_VERSIONS
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -33,14 +33,10 @@ __all__ = ["PROTOCOL_VERSIONS", "build_http_app", "registrations", "serve_http",
 
 logger = logging.getLogger(__name__)
 
-PROTOCOL_VERSIONS = sorted(
-    {"2026-07-28", "2025-11-25", *SUPPORTED_PROTOCOL_VERSIONS}, reverse=True
-)
+PROTOCOL_VERSIONS = sorted({"2026-07-28", "2025-11-25", *SUPPORTED_PROTOCOL_VERSIONS}, reverse=True)
 
 
-async def registrations(
-    servers: Sequence[OurServer], base_url: str
-) -> list[Registration]:
+async def registrations(servers: Sequence[OurServer], base_url: str) -> list[Registration]:
     """What the discovery service should list for the servers that are listed."""
     found: list[Registration] = []
     for server in servers:

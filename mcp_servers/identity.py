@@ -45,7 +45,7 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 ISSUER = "assistant"
-USER_TOKEN_META_KEY = "io.assistant/user-token"
+USER_TOKEN_META_KEY = "io.assistant/user-token"  # noqa: S105 - a key name, not a secret
 MAX_TOKEN_SECONDS = 300
 _LEEWAY_SECONDS = 30
 SCOPE_KEY = "assistant.caller"
@@ -210,7 +210,7 @@ class CallerResolver:
         if caller is None and self.oauth is not None:
             caller = await self.oauth.verify(token)
         if caller is None and self.extra is not None:
-            caller = await self.extra(token)
+            caller = await self.extra(token)  # noqa: S610 - not Django
         return caller
 
     def resolve(self, transport_caller: Caller | None, meta: Mapping[str, Any] | None) -> Caller:

@@ -10,6 +10,7 @@ from typing import Any
 
 from mcp.server.caching import CacheHint
 from mcp.server.mcpserver import MCPServer
+from mcp_types import ToolAnnotations
 
 from mcp_servers.identity import (
     BearerCheck,
@@ -20,7 +21,11 @@ from mcp_servers.identity import (
 )
 from mcp_servers.settings import ServersSettings
 
-__all__ = ["OurServer", "resolver_for"]
+__all__ = ["DESTRUCTIVE", "READ_ONLY", "READ_ONLY_OPEN_WORLD", "OurServer", "resolver_for"]
+
+READ_ONLY = ToolAnnotations(read_only_hint=True)
+READ_ONLY_OPEN_WORLD = ToolAnnotations(read_only_hint=True, open_world_hint=True)
+DESTRUCTIVE = ToolAnnotations(destructive_hint=True)
 
 # Lists and reads depend on who asks: a client may cache them only for that caller, and
 # only briefly, since documents and files change under it.

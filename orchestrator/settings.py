@@ -202,8 +202,9 @@ class Settings(BaseSettings):
             return configured.get_secret_value()
         if self.production:
             raise ConfigError(
-                "MCP_SERVICE_TOKEN is not set. The orchestrator and the MCP servers need the same "
-                'secret: generate one with python -c "import secrets; print(secrets.token_urlsafe(48))"'
+                "MCP_SERVICE_TOKEN is not set. The orchestrator and the MCP servers need the "
+                "same secret: generate one with "
+                'python -c "import secrets; print(secrets.token_urlsafe(48))"'
             )
         path = self.data_dir / "mcp-service-token"
         try:

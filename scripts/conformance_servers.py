@@ -137,7 +137,9 @@ def wait_for(url: str, headers: dict[str, str], deadline: float) -> None:
 
 def main() -> int:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--conformance", default=str(ROOT / ".tools/node/node_modules/.bin/conformance"))
+    parser.add_argument(
+        "--conformance", default=str(ROOT / ".tools/node/node_modules/.bin/conformance")
+    )
     parser.add_argument("--out", default=None)
     parser.add_argument("--json", default=None)
     parser.add_argument("--servers", default=",".join(SERVERS))
@@ -190,7 +192,7 @@ def main() -> int:
                 for scenario in SCENARIOS[version]:
                     target = out / server / version / scenario
                     target.mkdir(parents=True, exist_ok=True)
-                    run = subprocess.run(  # noqa: S603
+                    run = subprocess.run(
                         [
                             args.conformance,
                             "server",

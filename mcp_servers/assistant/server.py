@@ -18,7 +18,7 @@ from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import Field
 
 from mcp_servers.identity import Caller, current_caller
-from mcp_servers.server import OurServer, resolver_for
+from mcp_servers.server import READ_ONLY, OurServer, resolver_for
 from mcp_servers.settings import ServersSettings
 
 __all__ = ["NAME", "OrchestratorCredentials", "build_server"]
@@ -190,7 +190,7 @@ def build_server(
                 await client.aclose()
         return "".join(text), status, tools
 
-    @server.tool(annotations={"readOnlyHint": True})
+    @server.tool(annotations=READ_ONLY)
     async def list_conversations(
         limit: Annotated[int, Field(ge=1, le=200)] = 20,
         cursor: Annotated[str | None, Field(max_length=500)] = None,
@@ -201,7 +201,7 @@ def build_server(
             params["cursor"] = cursor
         return await call("GET", "/conversations", params=params)
 
-    @server.tool(annotations={"readOnlyHint": True})
+    @server.tool(annotations=READ_ONLY)
     async def search_history(
         query: Annotated[str, Field(min_length=1, max_length=200)],
         limit: Annotated[int, Field(ge=1, le=20)] = 5,
@@ -243,7 +243,5 @@ def _text_of(message: dict[str, Any]) -> str:
     if isinstance(content, str):
         return content
     if isinstance(content, list):
-        return " ".join(
-            str(part.get("text", "")) for part in content if isinstance(part, dict)
-        )
+        return " ".join(str(part.get("text", "")) for part in content if isinstance(part, dict))
     return str(message.get("text", ""))

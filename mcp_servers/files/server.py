@@ -13,7 +13,7 @@ from pydantic import Field
 
 from mcp_servers.files.workspace import Workspace, WorkspaceError, as_text_or_base64
 from mcp_servers.identity import require_user
-from mcp_servers.server import OurServer, resolver_for
+from mcp_servers.server import DESTRUCTIVE, READ_ONLY, OurServer, resolver_for
 from mcp_servers.settings import ServersSettings
 
 __all__ = ["build_server"]
@@ -47,13 +47,13 @@ def build_server(settings: ServersSettings | None = None) -> OurServer:
         except WorkspaceError as error:
             raise ToolError(str(error)) from error
 
-    @server.tool(annotations={"readOnlyHint": True})
+    @server.tool(annotations=READ_ONLY)
     async def list_files(path: RelPath = ".", recursive: bool = False) -> dict[str, Any]:
         """List the files and folders at `path` in the workspace (recursively if asked)."""
         entries = await run(workspace().list, path, recursive=recursive)
         return {"path": path, "entries": [asdict(entry) for entry in entries]}
 
-    @server.tool(annotations={"readOnlyHint": True})
+    @server.tool(annotations=READ_ONLY)
     async def read_file(
         path: RelPath,
         max_bytes: Annotated[int, Field(ge=1, le=10 * 1024 * 1024)] = 1024 * 1024,
@@ -75,7 +75,7 @@ def build_server(settings: ServersSettings | None = None) -> OurServer:
             "content": content,
         }
 
-    @server.tool(annotations={"destructiveHint": True})
+    @server.tool(annotations=DESTRUCTIVE)
     async def write_file(
         path: RelPath,
         content: str,
@@ -100,19 +100,19 @@ def build_server(settings: ServersSettings | None = None) -> OurServer:
         await run(workspace().make_directory, path)
         return {"path": path, "created": True}
 
-    @server.tool(annotations={"destructiveHint": True})
+    @server.tool(annotations=DESTRUCTIVE)
     async def move_file(source: RelPath, destination: RelPath, overwrite: bool = False) -> dict:
         """Move or rename a file or folder inside the workspace."""
         await run(workspace().move, source, destination, overwrite=overwrite)
         return {"source": source, "destination": destination}
 
-    @server.tool(annotations={"destructiveHint": True})
+    @server.tool(annotations=DESTRUCTIVE)
     async def delete_file(path: RelPath, recursive: bool = False) -> dict[str, Any]:
         """Delete a file, or a folder (`recursive` for a non-empty one)."""
         await run(workspace().delete, path, recursive=recursive)
         return {"path": path, "deleted": True}
 
-    @server.tool(annotations={"readOnlyHint": True})
+    @server.tool(annotations=READ_ONLY)
     async def search_files(
         query: Annotated[str, Field(min_length=1, max_length=200)],
         path: RelPath = ".",

@@ -104,7 +104,9 @@ class Workspace:
             self.root.mkdir(parents=True, exist_ok=True, mode=0o700)
             return os.open(self.root, _DIR_FLAGS)
         except OSError as error:
-            raise WorkspaceError("The workspace folder is not usable (is it a symlink?).") from error
+            raise WorkspaceError(
+                "The workspace folder is not usable (is it a symlink?)."
+            ) from error
 
     @contextlib.contextmanager
     def _parent(self, path: str, *, create: bool = False) -> Iterator[tuple[int, str]]:

@@ -37,7 +37,7 @@ def head_revision() -> str | None:
 async def current_revision(engine: AsyncEngine) -> str | None:
     async with engine.connect() as conn:
         try:
-            return (await conn.execute(text(f"SELECT version_num FROM {VERSION_TABLE}"))).scalar()
+            return (await conn.execute(text(f"SELECT version_num FROM {VERSION_TABLE}"))).scalar()  # noqa: S608 - a constant table name
         except ProgrammingError:
             return None
 

@@ -17,8 +17,11 @@ __all__ = ["Embedder", "EmbeddingFailed", "LocalEmbedder", "OpenAIEmbedder", "ch
 logger = logging.getLogger(__name__)
 
 _MODEL_NAME = re.compile(r"^[A-Za-z0-9._-]{1,100}$")
-_OPENAI_DIMENSIONS = {"text-embedding-3-small": 1536, "text-embedding-3-large": 3072,
-                      "text-embedding-ada-002": 1536}
+_OPENAI_DIMENSIONS = {
+    "text-embedding-3-small": 1536,
+    "text-embedding-3-large": 3072,
+    "text-embedding-ada-002": 1536,
+}
 
 
 class EmbeddingFailed(Exception):

@@ -19,7 +19,7 @@ from mcp_servers.extraction import UnsupportedContent
 from mcp_servers.identity import current_caller, require_user
 from mcp_servers.knowledge.service import Knowledge, TooLarge, open_knowledge
 from mcp_servers.knowledge.store import DocumentInfo, Hit, NotAllowed, NotFoundError
-from mcp_servers.server import OurServer, resolver_for
+from mcp_servers.server import DESTRUCTIVE, READ_ONLY, OurServer, resolver_for
 from mcp_servers.settings import ServersSettings
 
 __all__ = ["NAME", "KnowledgeServer", "build_server"]
@@ -31,7 +31,12 @@ _INSTRUCTIONS = (
     "remember for facts the user wants kept across conversations, recall to look them up."
 )
 _URI_PREFIX = "knowledge://documents/"
-_MIME = {"text": "text/plain", "markdown": "text/markdown", "html": "text/markdown", "pdf": "text/plain"}
+_MIME = {
+    "text": "text/plain",
+    "markdown": "text/markdown",
+    "html": "text/markdown",
+    "pdf": "text/plain",
+}
 
 Collection = Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[\w .-]+$")]
 
@@ -138,7 +143,7 @@ def build_server(
             raise ToolError("The knowledge store is not open yet.")
         return server.knowledge
 
-    @server.tool(annotations={"readOnlyHint": True})
+    @server.tool(annotations=READ_ONLY)
     async def search_knowledge(
         query: Annotated[str, Field(min_length=1, max_length=2000)],
         collections: Annotated[list[Collection] | None, Field(max_length=20)] = None,
@@ -184,7 +189,7 @@ def build_server(
             raise ToolError(str(error)) from error
         return {**_document_json(document), "duplicate": document.duplicate}
 
-    @server.tool(annotations={"readOnlyHint": True})
+    @server.tool(annotations=READ_ONLY)
     async def list_documents(
         collection: Collection | None = None,
         limit: Annotated[int, Field(ge=1, le=200)] = 50,
@@ -196,7 +201,7 @@ def build_server(
         )
         return {"documents": [_document_json(document) for document in documents]}
 
-    @server.tool(annotations={"destructiveHint": True})
+    @server.tool(annotations=DESTRUCTIVE)
     async def delete_document(document_id: Annotated[str, Field(max_length=64)]) -> dict:
         """Delete one of the user's documents and its chunks."""
         try:
@@ -205,14 +210,18 @@ def build_server(
             raise ToolError(str(error)) from error
         return {"id": document_id, "deleted": True}
 
-    @server.tool(annotations={"readOnlyHint": True})
+    @server.tool(annotations=READ_ONLY)
     async def list_collections() -> dict[str, Any]:
         """The user's collections and the shared ones, with their document counts."""
         collections = await service().store.collections(require_user())
         return {
             "collections": [
-                {"name": c.name, "description": c.description, "shared": c.shared,
-                 "documents": c.documents}
+                {
+                    "name": c.name,
+                    "description": c.description,
+                    "shared": c.shared,
+                    "documents": c.documents,
+                }
                 for c in collections
             ]
         }
@@ -235,10 +244,14 @@ def build_server(
     ) -> dict[str, Any]:
         """Keep a fact about the user for later conversations (preferences, details)."""
         memory = await service().remember(require_user(), text, tags)
-        return {"id": memory.id, "text": memory.text, "tags": memory.tags,
-                "created_at": memory.created_at.isoformat()}
+        return {
+            "id": memory.id,
+            "text": memory.text,
+            "tags": memory.tags,
+            "created_at": memory.created_at.isoformat(),
+        }
 
-    @server.tool(annotations={"readOnlyHint": True})
+    @server.tool(annotations=READ_ONLY)
     async def recall(
         query: Annotated[str | None, Field(max_length=2000)] = None,
         tags: Annotated[list[Annotated[str, Field(max_length=50)]], Field(max_length=20)] = [],  # noqa: B006
@@ -248,13 +261,18 @@ def build_server(
         memories = await service().recall(require_user(), query, tags=tags, limit=limit)
         return {
             "memories": [
-                {"id": m.id, "text": m.text, "tags": m.tags,
-                 "created_at": m.created_at.isoformat(), "score": m.score}
+                {
+                    "id": m.id,
+                    "text": m.text,
+                    "tags": m.tags,
+                    "created_at": m.created_at.isoformat(),
+                    "score": m.score,
+                }
                 for m in memories
             ]
         }
 
-    @server.tool(annotations={"destructiveHint": True})
+    @server.tool(annotations=DESTRUCTIVE)
     async def forget(memory_id: Annotated[str, Field(max_length=64)]) -> dict[str, Any]:
         """Delete one memory (ids come from recall)."""
         try:

@@ -101,7 +101,9 @@ class Knowledge:
             chunks=chunks,
             pages=pages,
             embeddings=embeddings,
-            embedding_model=self.embedder.name if embeddings is not None and self.embedder else None,
+            embedding_model=self.embedder.name
+            if embeddings is not None and self.embedder
+            else None,
             as_admin=as_admin,
         )
 
@@ -149,7 +151,7 @@ class Knowledge:
 
 @asynccontextmanager
 async def open_knowledge(
-    settings: ServersSettings, *, embedder: Embedder | None | str = "configured"
+    settings: ServersSettings, *, embedder: Embedder | str | None = "configured"
 ) -> AsyncIterator[Knowledge]:
     """The knowledge service on its database (migrated), with the configured embedder.
 

@@ -139,9 +139,7 @@ class KnowledgeStore:
                 ),
                 {"user": user_id},
             )
-            return [
-                CollectionInfo(str(r.id), r.name, r.description, r.shared, r.n) for r in rows
-            ]
+            return [CollectionInfo(str(r.id), r.name, r.description, r.shared, r.n) for r in rows]
 
     async def create_collection(
         self, owner_id: str | None, name: str, description: str = ""
@@ -202,6 +200,8 @@ class KnowledgeStore:
                 {"user": user_id, "name": name},
             )
         ).scalar()
+        if found is None:  # unreachable: inserted or already there a moment ago
+            raise NotFoundError(f"No collection named {name!r}.")
         return found, False
 
     async def readable_collection_ids(
@@ -261,7 +261,7 @@ class KnowledgeStore:
         if use_vectors and not _MODEL.match(embedding_model or ""):
             raise ValueError(f"Not a model name: {embedding_model!r}")
         async with self.engine.begin() as conn:
-            collection_id, shared = await self._collection_for_write(
+            collection_id, _shared = await self._collection_for_write(
                 conn, user_id, collection, as_admin=as_admin, create=True
             )
             existing = (
@@ -321,7 +321,7 @@ class KnowledgeStore:
                 vector_values = ", CAST(:emb AS vector), :model" if use_vectors else ""
                 await conn.execute(
                     text(
-                        "INSERT INTO kb_chunks (document_id, collection_id, position, char_start, "
+                        "INSERT INTO kb_chunks (document_id, collection_id, position, char_start, "  # noqa: S608 - only checked identifiers
                         f"char_end, page, section, text, tsv{vector_columns}) VALUES (:doc, :c, "
                         ":pos, :start, :end, :page, :section, :text, "
                         f"to_tsvector(CAST(:cfg AS regconfig), :text){vector_values})"
@@ -402,7 +402,9 @@ class KnowledgeStore:
             if row is None:
                 raise NotFoundError(f"No document {document_id}.")
             if row.owner_id is None and not as_admin:
-                raise NotAllowed("The document is in a shared collection; only an admin can delete it.")
+                raise NotAllowed(
+                    "The document is in a shared collection; only an admin can delete it."
+                )
             await conn.execute(text("DELETE FROM kb_documents WHERE id = :id"), {"id": parsed})
 
     # -- search --------------------------------------------------------------------------
@@ -446,12 +448,16 @@ class KnowledgeStore:
                     row.id
                     for row in await conn.execute(
                         text(
-                            f"SELECT c.id FROM kb_chunks c WHERE c.embedding_model = '{model}' "
+                            f"SELECT c.id FROM kb_chunks c WHERE c.embedding_model = '{model}' "  # noqa: S608 - only checked identifiers
                             "AND c.collection_id = ANY(:ids) "
                             f"ORDER BY (c.embedding::vector({dims})) <=> "
                             f"CAST(:v AS vector({dims})) LIMIT :k"
                         ).bindparams(ids_param),
-                        {"v": _vector_literal(query_vector), "ids": collection_ids, "k": _CANDIDATES},
+                        {
+                            "v": _vector_literal(query_vector),
+                            "ids": collection_ids,
+                            "k": _CANDIDATES,
+                        },
                     )
                 ]
             scores = _fuse(lexical, semantic)
@@ -474,7 +480,9 @@ class KnowledgeStore:
             row = by_id.get(key)
             if row is None:
                 continue
-            matched = [name for name, s in (("text", lexical_set), ("meaning", semantic_set)) if key in s]
+            matched = [
+                name for name, s in (("text", lexical_set), ("meaning", semantic_set)) if key in s
+            ]
             hits.append(
                 Hit(
                     chunk_id=row.id,
@@ -522,7 +530,7 @@ class KnowledgeStore:
             row = (
                 await conn.execute(
                     text(
-                        f"INSERT INTO kb_memories (id, owner_id, text, tags, tsv{columns}) VALUES "
+                        f"INSERT INTO kb_memories (id, owner_id, text, tags, tsv{columns}) VALUES "  # noqa: S608 - only checked identifiers
                         f"(:id, :user, :text, :tags, to_tsvector(CAST(:cfg AS regconfig), :text)"
                         f"{values}) RETURNING created_at"
                     ).bindparams(bindparam("tags", type_=ARRAY(Text()))),
@@ -551,7 +559,7 @@ class KnowledgeStore:
             if not query:
                 rows = await conn.execute(
                     text(
-                        "SELECT m.id, m.text, m.tags, m.created_at FROM kb_memories m "
+                        "SELECT m.id, m.text, m.tags, m.created_at FROM kb_memories m "  # noqa: S608 - only checked identifiers
                         f"WHERE m.owner_id = :user {tag_filter} "
                         "ORDER BY m.created_at DESC LIMIT :limit"
                     ).bindparams(*tag_param),
@@ -562,7 +570,7 @@ class KnowledgeStore:
                 row.id
                 for row in await conn.execute(
                     text(
-                        "SELECT m.id FROM kb_memories m, "
+                        "SELECT m.id FROM kb_memories m, "  # noqa: S608 - only checked identifiers
                         "CAST(replace(CAST(plainto_tsquery(CAST(:cfg AS regconfig), :q) AS text), "
                         "'&', '|') AS tsquery) query "
                         f"WHERE m.owner_id = :user {tag_filter} AND m.tsv @@ query "
@@ -578,7 +586,7 @@ class KnowledgeStore:
                     row.id
                     for row in await conn.execute(
                         text(
-                            f"SELECT m.id FROM kb_memories m WHERE m.owner_id = :user {tag_filter} "
+                            f"SELECT m.id FROM kb_memories m WHERE m.owner_id = :user {tag_filter} "  # noqa: S608 - only checked identifiers
                             f"AND m.embedding_model = '{model}' "
                             f"ORDER BY (m.embedding::vector({dims})) <=> "
                             f"CAST(:v AS vector({dims})) LIMIT :k"
@@ -599,7 +607,9 @@ class KnowledgeStore:
             )
             by_id = {row.id: row for row in rows}
         return [
-            MemoryInfo(str(k), by_id[k].text, list(by_id[k].tags), by_id[k].created_at, round(scores[k], 6))
+            MemoryInfo(
+                str(k), by_id[k].text, list(by_id[k].tags), by_id[k].created_at, round(scores[k], 6)
+            )
             for k in best
             if k in by_id
         ]

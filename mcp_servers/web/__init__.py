@@ -1,7 +1,7 @@
 """The web MCP server: SSRF-safe `fetch` of a URL as readable Markdown."""
 
 from mcp_servers.web.addresses import AddressPolicy, Refused, parse_ip_literal
-from mcp_servers.web.fetcher import FetchFailed, Fetched, Fetcher
+from mcp_servers.web.fetcher import Fetched, Fetcher, FetchFailed
 from mcp_servers.web.server import NAME, build_server
 
 __all__ = [

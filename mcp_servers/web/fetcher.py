@@ -129,7 +129,9 @@ class Fetcher:
         self.policy.check_resolved(host, addresses)
         return addresses[0]
 
-    async def _get(self, client: httpx.AsyncClient, url: httpx.URL, address: IPAddress) -> httpx.Response:
+    async def _get(
+        self, client: httpx.AsyncClient, url: httpx.URL, address: IPAddress
+    ) -> httpx.Response:
         host_header = url.host if url.port is None else f"{url.host}:{url.port}"
         if ":" in url.host and url.port is None:
             host_header = f"[{url.host}]"

@@ -9,10 +9,10 @@ from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import Field
 
 from mcp_servers.extraction import UnsupportedContent, extract
-from mcp_servers.server import OurServer, resolver_for
+from mcp_servers.server import READ_ONLY_OPEN_WORLD, OurServer, resolver_for
 from mcp_servers.settings import ServersSettings
 from mcp_servers.web.addresses import AddressPolicy
-from mcp_servers.web.fetcher import FetchFailed, Fetcher, Refused, Resolver, system_resolver
+from mcp_servers.web.fetcher import Fetcher, FetchFailed, Refused, Resolver, system_resolver
 
 __all__ = ["NAME", "build_server"]
 
@@ -43,7 +43,7 @@ def build_server(
         verify=verify_tls,
     )
 
-    @server.tool(annotations={"readOnlyHint": True, "openWorldHint": True})
+    @server.tool(annotations=READ_ONLY_OPEN_WORLD)
     async def fetch(
         url: Annotated[str, Field(min_length=1, max_length=4096, description="http(s) URL")],
         max_length: Annotated[int, Field(ge=100, le=200_000)] = 20_000,

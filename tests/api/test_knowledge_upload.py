@@ -83,10 +83,14 @@ async def test_other_users_documents_are_invisible_and_untouchable(api: httpx.As
         files={"file": ("notes.txt", b"private notes", "text/plain")},
     )
     document_id = created.json()["id"]
-    assert document_id not in str((await api.get("/api/v1/knowledge/documents", headers=bob)).json())
+    assert document_id not in str(
+        (await api.get("/api/v1/knowledge/documents", headers=bob)).json()
+    )
     deleted = await api.delete(f"/api/v1/knowledge/documents/{document_id}", headers=bob)
     assert deleted.status_code == 404
-    assert (await api.delete(f"/api/v1/knowledge/documents/{document_id}", headers=alice)).status_code == 204
+    assert (
+        await api.delete(f"/api/v1/knowledge/documents/{document_id}", headers=alice)
+    ).status_code == 204
 
 
 async def test_only_admins_create_and_fill_shared_collections(api: httpx.AsyncClient) -> None:
@@ -102,10 +106,14 @@ async def test_only_admins_create_and_fill_shared_collections(api: httpx.AsyncCl
     assert created.status_code == 201 and created.json()["shared"] is True
     upload = {"file": ("h.md", b"# Handbook\n\nHolidays are 25 days.", "text/markdown")}
     assert (
-        await api.post("/api/v1/knowledge/documents", headers=user, files=upload, data={"collection": name})
+        await api.post(
+            "/api/v1/knowledge/documents", headers=user, files=upload, data={"collection": name}
+        )
     ).status_code == 403
     assert (
-        await api.post("/api/v1/knowledge/documents", headers=admin, files=upload, data={"collection": name})
+        await api.post(
+            "/api/v1/knowledge/documents", headers=admin, files=upload, data={"collection": name}
+        )
     ).status_code == 201
     collections = (await api.get("/api/v1/knowledge/collections", headers=user)).json()
     assert {"name": name, "description": "", "shared": True, "documents": 1} in collections

@@ -39,14 +39,19 @@ def app_settings(data_dir: Path) -> ServersSettings:
     return make_settings(
         data_dir,
         http=HttpSettings(
-            port=port, max_body_bytes=50_000, heartbeat_seconds=10, allowed_hosts=["mcp.internal:8001"]
+            port=port,
+            max_body_bytes=50_000,
+            heartbeat_seconds=10,
+            allowed_hosts=["mcp.internal:8001"],
         ),
     )
 
 
 @pytest.fixture
 def running(app_settings: ServersSettings, clock: Clock) -> Iterator[tuple[str, Registry]]:
-    registry = Registry(heartbeat_seconds=10, clock=clock, builtin_names=frozenset({"files", "web"}))
+    registry = Registry(
+        heartbeat_seconds=10, clock=clock, builtin_names=frozenset({"files", "web"})
+    )
     app = build_http_app(
         app_settings, [files_server(app_settings), web_server(app_settings)], registry=registry
     )
@@ -127,12 +132,19 @@ async def test_bodies_over_the_limit_get_413(
 ) -> None:
     url, _ = running
     token = sign_user_token(app_settings.service_token(), "files", "alice")
-    big = {"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": "write_file",
-           "arguments": {"path": "a", "content": "x" * 60_000}}}
+    big = {
+        "jsonrpc": "2.0",
+        "id": 1,
+        "method": "tools/call",
+        "params": {"name": "write_file", "arguments": {"path": "a", "content": "x" * 60_000}},
+    }
     response = httpx.post(
         f"{url}/mcp/files",
         json=big,
-        headers={"Authorization": f"Bearer {token}", "Accept": "application/json, text/event-stream"},
+        headers={
+            "Authorization": f"Bearer {token}",
+            "Accept": "application/json, text/event-stream",
+        },
     )
     assert response.status_code == 413
 
@@ -144,7 +156,10 @@ async def test_a_user_token_reaches_the_users_workspace_over_http(
     url, _ = running
     token = sign_user_token(app_settings.service_token(), "files", "alice")
     http = httpx2.AsyncClient(headers={"Authorization": f"Bearer {token}"})
-    async with http, Client(streamable_http_client(f"{url}/mcp/files", http_client=http), mode=mode) as client:
+    async with (
+        http,
+        Client(streamable_http_client(f"{url}/mcp/files", http_client=http), mode=mode) as client,
+    ):
         written = await client.call_tool("write_file", {"path": f"{mode}.txt", "content": "hi"})
         assert not written.is_error
         listing = await client.call_tool("list_files", {})
@@ -167,7 +182,7 @@ async def test_a_token_for_one_server_does_not_open_another(
 async def test_third_parties_register_and_heartbeat_and_missed_beats_expire(
     running: tuple[str, Registry], app_settings: ServersSettings, clock: Clock
 ) -> None:
-    url, registry = running
+    url, _registry = running
     beat = Heartbeat(
         f"{url}/discover",
         app_settings.service_token(),
@@ -207,7 +222,12 @@ async def test_registration_is_validated_and_our_names_are_reserved(
     assert post({"name": "x", "url": "ftp://host/mcp"}).status_code == 422
     assert post({"name": "x", "url": "http://h/mcp", "transport": "stdio"}).status_code == 422
     user_token = sign_user_token(app_settings.service_token(), "files", "alice")
-    assert post({"name": "x", "url": "http://h/mcp"}, {"Authorization": f"Bearer {user_token}"}).status_code == 401
+    assert (
+        post(
+            {"name": "x", "url": "http://h/mcp"}, {"Authorization": f"Bearer {user_token}"}
+        ).status_code
+        == 401
+    )
     assert httpx.delete(f"{url}/register/files", headers=service(app_settings)).status_code == 409
     assert post({"name": "gone", "url": "http://h/mcp"}).status_code == 200
     assert httpx.delete(f"{url}/register/gone", headers=service(app_settings)).status_code == 204

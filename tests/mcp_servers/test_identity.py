@@ -31,7 +31,9 @@ def _token(**overrides: object) -> str:
 
 
 def test_a_user_token_names_its_user() -> None:
-    caller = ServiceTokens(SECRET, "files").verify_user_token(sign_user_token(SECRET, "files", "u1"))
+    caller = ServiceTokens(SECRET, "files").verify_user_token(
+        sign_user_token(SECRET, "files", "u1")
+    )
     assert (caller.kind, caller.user_id) == ("user", "u1")
 
 

@@ -2,7 +2,6 @@
 over HTTP (`assistant serve mcp`), listed by /discover and called with user tokens."""
 
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,11 +18,27 @@ from tests.mcp_servers.conftest import ASSISTANT_BIN, REPO, free_port, server_en
 pytestmark = pytest.mark.anyio
 
 EXPECTED_TOOLS = {
-    "knowledge": {"search_knowledge", "add_document", "list_documents", "delete_document",
-                  "list_collections", "create_collection", "remember", "recall", "forget"},
+    "knowledge": {
+        "search_knowledge",
+        "add_document",
+        "list_documents",
+        "delete_document",
+        "list_collections",
+        "create_collection",
+        "remember",
+        "recall",
+        "forget",
+    },
     "web": {"fetch"},
-    "files": {"list_files", "read_file", "write_file", "make_directory", "move_file",
-              "delete_file", "search_files"},
+    "files": {
+        "list_files",
+        "read_file",
+        "write_file",
+        "make_directory",
+        "move_file",
+        "delete_file",
+        "search_files",
+    },
     "assistant": {"ask", "list_conversations", "search_history"},
 }
 
@@ -55,7 +70,9 @@ async def test_each_server_runs_over_stdio(
                 tools = {tool.name for tool in (await client.list_tools()).tools}
                 assert tools == EXPECTED_TOOLS[name]
                 if name == "files":
-                    await client.call_tool("write_file", {"path": "x.txt", "content": "1"}, meta=meta)
+                    await client.call_tool(
+                        "write_file", {"path": "x.txt", "content": "1"}, meta=meta
+                    )
                     listing = await client.call_tool("list_files", {}, meta=meta)
                     assert "x.txt" in str(listing.structured_content)
                 if name == "knowledge":
@@ -80,11 +97,13 @@ async def test_stdio_can_act_for_a_configured_local_user(data_dir: Path, tmp_pat
 
 
 @pytest.fixture(scope="module")
-def http_servers(tmp_path_factory: pytest.TempPathFactory, knowledge_url: str) -> Iterator[tuple[str, str]]:
+def http_servers(
+    tmp_path_factory: pytest.TempPathFactory, knowledge_url: str
+) -> Iterator[tuple[str, str]]:
     data_dir = tmp_path_factory.mktemp("http-data")
     port = free_port()
     log = (data_dir / "servers.log").open("w")
-    process = subprocess.Popen(  # noqa: S603
+    process = subprocess.Popen(
         [ASSISTANT_BIN, "serve", "mcp", "--port", str(port)],
         env=server_env(data_dir, KNOWLEDGE_DATABASE_URL=knowledge_url),
         cwd=REPO,
@@ -114,11 +133,15 @@ async def _wait_healthy(url: str) -> None:
                 await anyio.sleep(0.1)
 
 
-async def test_serve_mcp_lists_every_listed_server_in_discover(http_servers: tuple[str, str]) -> None:
+async def test_serve_mcp_lists_every_listed_server_in_discover(
+    http_servers: tuple[str, str],
+) -> None:
     url, secret = http_servers
     with anyio.fail_after(30):
         while True:
-            listing = httpx.get(f"{url}/discover", headers={"Authorization": f"Bearer {secret}"}).json()
+            listing = httpx.get(
+                f"{url}/discover", headers={"Authorization": f"Bearer {secret}"}
+            ).json()
             if len(listing["servers"]) == 3:
                 break
             await anyio.sleep(0.1)
@@ -136,14 +159,15 @@ async def test_each_server_answers_over_http_with_a_user_token(
     token = sign_user_token(secret, name, "http-user")
     http = httpx2.AsyncClient(headers={"Authorization": f"Bearer {token}"})
     with anyio.fail_after(30):
-        async with http, Client(streamable_http_client(f"{url}/mcp/{name}", http_client=http)) as client:
+        async with (
+            http,
+            Client(streamable_http_client(f"{url}/mcp/{name}", http_client=http)) as client,
+        ):
             assert client.protocol_version == "2026-07-28"
             assert {t.name for t in (await client.list_tools()).tools} == EXPECTED_TOOLS[name]
             if name == "knowledge":
                 result = await client.call_tool("list_collections", {})
                 assert not result.is_error
-
-
 
 
 INSPECTOR = REPO / ".tools" / "node" / "node_modules" / ".bin" / "mcp-inspector"
@@ -163,7 +187,7 @@ def inspector(*args: str, tool_error: bool = False) -> dict:
     if not INSPECTOR.exists():
         pytest.fail("The MCP inspector is not installed: run `make setup`.")
     env = {**os.environ, "PATH": f"{INSPECTOR.parent}:{os.environ['PATH']}"}
-    run = subprocess.run(  # noqa: S603
+    run = subprocess.run(
         [str(INSPECTOR), "--cli", "--format", "json", "-q", *args],
         capture_output=True,
         text=True,
@@ -187,9 +211,18 @@ def test_the_mcp_inspector_lists_and_calls_each_server_over_http(
     assert {tool["name"] for tool in listed["result"]["tools"]} == EXPECTED_TOOLS[name]
     tool, arguments, is_error = CALLS[name]
     called = inspector(
-        f"{url}/mcp/{name}", "--transport", "http", "--header", header,
-        "--method", "tools/call", "--tool-name", tool,
-        "--tool-arg", *arguments, tool_error=is_error,
+        f"{url}/mcp/{name}",
+        "--transport",
+        "http",
+        "--header",
+        header,
+        "--method",
+        "tools/call",
+        "--tool-name",
+        tool,
+        "--tool-arg",
+        *arguments,
+        tool_error=is_error,
     )
     assert called["result"]["isError"] is is_error, called
 
@@ -197,11 +230,27 @@ def test_the_mcp_inspector_lists_and_calls_each_server_over_http(
 def test_the_mcp_inspector_calls_a_server_over_stdio_with_a_meta_token(data_dir: Path) -> None:
     token = sign_user_token(_secret(data_dir), "files", "inspector-user")
     called = inspector(
-        "--metadata", f"{USER_TOKEN_META_KEY}={token}",
-        "-e", "ASSISTANT_ENV_FILE=none", "-e", f"DATA_DIR={data_dir}",
-        "--method", "tools/call", "--tool-name", "write_file",
-        "--tool-arg", "path=a.txt", "content=from the inspector",
-        "--", ASSISTANT_BIN, "serve", "mcp", "files", "--stdio",
+        "--metadata",
+        f"{USER_TOKEN_META_KEY}={token}",
+        "-e",
+        "ASSISTANT_ENV_FILE=none",
+        "-e",
+        f"DATA_DIR={data_dir}",
+        "--method",
+        "tools/call",
+        "--tool-name",
+        "write_file",
+        "--tool-arg",
+        "path=a.txt",
+        "content=from the inspector",
+        "--",
+        ASSISTANT_BIN,
+        "serve",
+        "mcp",
+        "files",
+        "--stdio",
     )
     assert called["result"]["isError"] is False
-    assert (data_dir / "workspaces" / "inspector-user" / "a.txt").read_text() == "from the inspector"
+    assert (
+        data_dir / "workspaces" / "inspector-user" / "a.txt"
+    ).read_text() == "from the inspector"

@@ -111,7 +111,9 @@ async def upload_document(
     user: CurrentUser,
     services: ServicesDep,
     file: Annotated[UploadFile, File(description="Text, Markdown, HTML or PDF.")],
-    collection: Annotated[str, Form(min_length=1, max_length=100, pattern=r"^[\w .-]+$")] = "default",
+    collection: Annotated[
+        str, Form(min_length=1, max_length=100, pattern=r"^[\w .-]+$")
+    ] = "default",
     title: Annotated[str | None, Form(max_length=500)] = None,
 ) -> DocumentOut:
     """Add a document to one of your collections (or, as an admin, to a shared one)."""
@@ -157,7 +159,9 @@ async def list_documents(
     return [_out(document) for document in documents]
 
 
-@router.delete("/documents/{document_id}", status_code=204, responses=error_responses(401, 403, 404))
+@router.delete(
+    "/documents/{document_id}", status_code=204, responses=error_responses(401, 403, 404)
+)
 async def delete_document(
     document_id: str, request: Request, user: CurrentUser, services: ServicesDep
 ) -> Response:
@@ -179,7 +183,9 @@ async def list_collections(
 ) -> list[CollectionOut]:
     knowledge = await _knowledge(request, services)
     return [
-        CollectionOut(name=c.name, description=c.description, shared=c.shared, documents=c.documents)
+        CollectionOut(
+            name=c.name, description=c.description, shared=c.shared, documents=c.documents
+        )
         for c in await knowledge.store.collections(user.user_id)
     ]
 

@@ -41,7 +41,9 @@ async def test_one_user_never_sees_another_users_files(
 ) -> None:
     async with Client(build_server(settings)) as client:
         await client.call_tool(
-            "write_file", {"path": "secret.txt", "content": "alice's"}, meta=user_meta("files", "alice")
+            "write_file",
+            {"path": "secret.txt", "content": "alice's"},
+            meta=user_meta("files", "alice"),
         )
         bob = user_meta("files", "bob")
         listing = await client.call_tool("list_files", {}, meta=bob)

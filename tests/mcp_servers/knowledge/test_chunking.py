@@ -1,3 +1,5 @@
+from itertools import pairwise
+
 from mcp_servers.knowledge.chunking import chunk_text
 
 TEXT = (
@@ -11,7 +13,7 @@ TEXT = (
 def test_chunks_stay_within_size_and_overlap() -> None:
     chunks = chunk_text(TEXT, size=300, overlap=80, markdown=True)
     assert all(len(c.text) <= 300 for c in chunks)
-    for before, after in zip(chunks, chunks[1:], strict=False):
+    for before, after in pairwise(chunks):
         assert after.start < before.end, "consecutive chunks overlap"
         assert after.start > before.start, "chunking always moves forward"
     assert chunks[-1].end == len(TEXT.rstrip())

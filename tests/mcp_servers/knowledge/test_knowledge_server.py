@@ -70,7 +70,8 @@ async def test_search_never_returns_another_users_chunks(
     document = await knowledge.ingest(alice, secret, mime_type="text/markdown")
     async with Client(build_server(settings, knowledge=knowledge)) as client:
         found = await client.call_tool(
-            "search_knowledge", {"query": f"refund enterprise code word {alice}"},
+            "search_knowledge",
+            {"query": f"refund enterprise code word {alice}"},
             meta=_meta(settings, bob),
         )
         assert document.id not in str(found.structured_content)
@@ -168,21 +169,28 @@ async def test_memories_are_per_user(knowledge: Knowledge, settings: ServersSett
     alice, bob = new_user(), new_user()
     async with Client(build_server(settings, knowledge=knowledge)) as client:
         kept = await client.call_tool(
-            "remember", {"text": "Alice prefers metric units", "tags": ["prefs"]},
+            "remember",
+            {"text": "Alice prefers metric units", "tags": ["prefs"]},
             meta=_meta(settings, alice),
         )
         memory_id = kept.structured_content["id"]
-        found = await client.call_tool("recall", {"query": "which units?"}, meta=_meta(settings, alice))
+        found = await client.call_tool(
+            "recall", {"query": "which units?"}, meta=_meta(settings, alice)
+        )
         assert [m["id"] for m in found.structured_content["memories"]] == [memory_id]
         other = await client.call_tool("recall", {"query": "units"}, meta=_meta(settings, bob))
         assert other.structured_content["memories"] == []
-        stolen = await client.call_tool("forget", {"memory_id": memory_id}, meta=_meta(settings, bob))
+        stolen = await client.call_tool(
+            "forget", {"memory_id": memory_id}, meta=_meta(settings, bob)
+        )
         assert stolen.is_error
-        gone = await client.call_tool("forget", {"memory_id": memory_id}, meta=_meta(settings, alice))
+        gone = await client.call_tool(
+            "forget", {"memory_id": memory_id}, meta=_meta(settings, alice)
+        )
         assert not gone.is_error
-        assert (await client.call_tool("recall", {}, meta=_meta(settings, alice))).structured_content == {
-            "memories": []
-        }
+        assert (
+            await client.call_tool("recall", {}, meta=_meta(settings, alice))
+        ).structured_content == {"memories": []}
 
 
 async def test_hybrid_search_uses_pgvector_where_the_server_has_it(

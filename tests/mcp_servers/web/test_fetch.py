@@ -1,7 +1,7 @@
 """`fetch` against a real HTTP server on 127.0.0.1 (allow-listed) and forbidden redirects."""
 
-import ipaddress
 import io
+import ipaddress
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,7 +14,7 @@ from starlette.responses import HTMLResponse, PlainTextResponse, RedirectRespons
 from starlette.routing import Route
 
 from mcp_servers.settings import WebSettings
-from mcp_servers.web import AddressPolicy, FetchFailed, Fetcher, Refused, build_server
+from mcp_servers.web import AddressPolicy, Fetcher, FetchFailed, Refused, build_server
 from tests.mcp_servers.conftest import ThreadServer, make_settings
 
 pytestmark = pytest.mark.anyio
@@ -67,11 +67,17 @@ def _app(port_holder: dict[str, int]) -> Starlette:
         Route("/text", lambda r: PlainTextResponse("plain words")),
         Route("/pdf", lambda r: Response(_pdf(), media_type="application/pdf")),
         Route("/big", lambda r: PlainTextResponse("x" * 200_000)),
-        Route("/image", lambda r: Response(b"\x89PNG\r\n\x1a\n" + bytes(100), media_type="image/png")),
+        Route(
+            "/image", lambda r: Response(b"\x89PNG\r\n\x1a\n" + bytes(100), media_type="image/png")
+        ),
         Route("/slow", _slow),
         Route("/missing", lambda r: PlainTextResponse("no", status_code=404)),
-        Route("/hop/{n:int}", lambda r: RedirectResponse(
-            url(f"/hop/{r.path_params['n'] - 1}") if r.path_params["n"] else url("/text"))),
+        Route(
+            "/hop/{n:int}",
+            lambda r: RedirectResponse(
+                url(f"/hop/{r.path_params['n'] - 1}") if r.path_params["n"] else url("/text")
+            ),
+        ),
         Route("/to", lambda r: RedirectResponse(r.query_params["url"], status_code=302)),
     ]
     return Starlette(routes=routes)
@@ -114,10 +120,20 @@ async def test_a_page_comes_back_as_markdown_of_its_main_content(site: str, data
 async def test_long_pages_come_in_parts(site: str, data_dir: Path) -> None:
     settings = make_settings(data_dir, web=WebSettings(allow_hosts=["127.0.0.1"]))
     async with Client(build_server(settings)) as client:
-        first = (await client.call_tool("fetch", {"url": f"{site}/big", "max_length": 1000})).content[0].text
+        first = (
+            (await client.call_tool("fetch", {"url": f"{site}/big", "max_length": 1000}))
+            .content[0]
+            .text
+        )
         second = (
-            await client.call_tool("fetch", {"url": f"{site}/big", "max_length": 1000, "start_index": 1000})
-        ).content[0].text
+            (
+                await client.call_tool(
+                    "fetch", {"url": f"{site}/big", "max_length": 1000, "start_index": 1000}
+                )
+            )
+            .content[0]
+            .text
+        )
     assert "start_index=1000" in first
     assert "characters 1000-2000" in second
 
@@ -126,7 +142,10 @@ async def test_pdf_text_is_extracted(site: str) -> None:
     from mcp_servers.extraction import extract
 
     fetched = await fetcher().fetch(f"{site}/pdf")
-    assert "Quarterly revenue grew nine percent" in extract(fetched.body, mime_type=fetched.content_type).text
+    assert (
+        "Quarterly revenue grew nine percent"
+        in extract(fetched.body, mime_type=fetched.content_type).text
+    )
 
 
 async def test_without_an_allow_list_loopback_is_refused_before_connecting(site: str) -> None:
@@ -160,7 +179,9 @@ async def test_a_name_that_resolves_to_a_private_address_is_refused_after_dns(si
         return [ipaddress.ip_address("93.184.215.14"), ipaddress.ip_address("127.0.0.1")]
 
     with pytest.raises(Refused, match="loopback"):
-        await fetcher(policy=AddressPolicy.build(), resolver=rebinding).fetch("http://evil.example/")
+        await fetcher(policy=AddressPolicy.build(), resolver=rebinding).fetch(
+            "http://evil.example/"
+        )
 
 
 async def test_the_connection_goes_to_the_address_that_was_checked(site: str) -> None:
