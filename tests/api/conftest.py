@@ -1,0 +1,166 @@
+"""An app on a migrated database, the fake OpenAI server as its model, and clients."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import uuid
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import anyio
+import httpx
+import pytest
+import uvicorn
+from fastapi import FastAPI
+from httpx_sse import aconnect_sse
+from pydantic import SecretStr
+
+from orchestrator.main import create_app
+from orchestrator.runtime.services import Services
+from orchestrator.settings import (
+    AgentSettings,
+    AuthSettings,
+    DatabaseSettings,
+    OpenAISettings,
+    Settings,
+)
+from tests.fakes.openai_server import FakeOpenAI
+from tests.fakes.tools import FakeTools
+
+ADMIN_EMAIL = "admin@test.example"
+ADMIN_PASSWORD = "correct horse battery staple"
+
+
+def make_settings(
+    database_url: str, data_dir: Path, openai_url: str | None, **overrides: object
+) -> Settings:
+    return Settings(
+        data_dir=data_dir,
+        database=DatabaseSettings(url=database_url),
+        openai=OpenAISettings(
+            api_key=SecretStr("sk-test") if openai_url else None,
+            base_url=openai_url,
+            max_retries=2,
+            timeout=30,
+        ),
+        auth=AuthSettings(
+            jwt_secret_key=SecretStr("test-secret-" + "x" * 40),
+            ASSISTANT_ADMIN_EMAIL=ADMIN_EMAIL,
+            ASSISTANT_ADMIN_PASSWORD=SecretStr(ADMIN_PASSWORD),
+        ),
+        agent=AgentSettings(system_prompt="You are a test assistant.", approval_timeout=30),
+        **overrides,  # type: ignore[arg-type]
+    )
+
+
+@dataclass
+class Api:
+    """A client for the app, logged in as a fresh user."""
+
+    client: httpx.AsyncClient
+    app: FastAPI
+    headers: dict[str, str]
+    user_id: str
+    email: str
+
+    @property
+    def services(self) -> Services:
+        return self.app.state.services
+
+    async def as_new_user(self) -> Api:
+        email = f"{uuid.uuid4().hex[:10]}@test.example"
+        user = await self.services.auth.create_user(email, "password-123", is_admin=False)
+        response = await self.client.post(
+            "/api/v1/auth/token", json={"email": email, "password": "password-123"}
+        )
+        token = response.json()["access_token"]
+        return Api(self.client, self.app, {"authorization": f"Bearer {token}"}, user.id, email)
+
+    async def conversation(self) -> str:
+        response = await self.client.post("/api/v1/conversations", json={}, headers=self.headers)
+        assert response.status_code == 201, response.text
+        return response.json()["id"]
+
+
+@pytest.fixture
+def tools() -> FakeTools:
+    return FakeTools()
+
+
+@pytest.fixture
+async def app(
+    database_url: str, data_dir: Path, fake_openai: FakeOpenAI, tools: FakeTools
+) -> AsyncIterator[FastAPI]:
+    settings = make_settings(database_url, data_dir, fake_openai.url)  # type: ignore[attr-defined]
+    application = create_app(settings, tools=tools if tools.specs else None)
+    async with application.router.lifespan_context(application):
+        yield application
+
+
+@pytest.fixture
+async def live_url(app: FastAPI) -> AsyncIterator[str]:
+    """The app served by uvicorn on a free port, in the test's own event loop."""
+    config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="off")
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve(sockets=[_bound_socket()]))
+    with anyio.fail_after(10):
+        while not server.started:  # uvicorn has no started event  # noqa: ASYNC110
+            await asyncio.sleep(0.01)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await task
+
+
+def _bound_socket() -> socket.socket:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    return sock
+
+
+@pytest.fixture
+async def api(app: FastAPI, live_url: str) -> AsyncIterator[Api]:
+    async with httpx.AsyncClient(base_url=live_url, timeout=30) as client:
+        base = Api(client, app, {}, "", "")
+        yield await base.as_new_user()
+
+
+@dataclass
+class Event:
+    id: int
+    name: str
+    data: dict[str, Any]
+
+
+async def collect(
+    client: httpx.AsyncClient,
+    method: str,
+    url: str,
+    *,
+    headers: dict[str, str],
+    json: Any = None,
+    stop_after: Callable[[list[Event]], bool] | None = None,
+) -> tuple[int, list[Event]]:
+    """The SSE events of a response, until it ends (or `stop_after` says enough)."""
+    events: list[Event] = []
+    # aconnect_sse adds its headers to the dict it is given: give it a copy.
+    async with aconnect_sse(client, method, url, headers=dict(headers), json=json) as source:
+        status = source.response.status_code
+        if status != 200:
+            await source.response.aread()
+            return status, events
+        async for sse in source.aiter_sse():
+            events.append(Event(int(sse.id), sse.event, sse.json()))
+            if stop_after is not None and stop_after(events):
+                break
+    return status, events
+
+
+def names(events: list[Event]) -> list[str]:
+    return [event.name for event in events]
