@@ -160,7 +160,7 @@ async def list_documents(
 
 
 @router.delete(
-    "/documents/{document_id}", status_code=204, responses=error_responses(401, 403, 404)
+    "/documents/{document_id}", status_code=204, responses=error_responses(401, 403, 404, 422)
 )
 async def delete_document(
     document_id: str, request: Request, user: CurrentUser, services: ServicesDep
