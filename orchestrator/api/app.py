@@ -15,6 +15,7 @@ from orchestrator.api.routes import (
     conversations,
     health,
     keys,
+    knowledge,
     mcp,
     openai_compat,
     runs,
@@ -33,6 +34,7 @@ def build_api(
     *,
     max_request_bytes: int,
     version: str,
+    max_upload_bytes: int = 25 * 1024 * 1024,
 ) -> FastAPI:
     app = FastAPI(
         title="Assistant",
@@ -47,12 +49,16 @@ def build_api(
     app.state.metrics = metrics
     install_error_handlers(app)
     api = APIRouter(prefix=API_PREFIX)
-    for module in (auth, keys, conversations, runs, catalog, mcp, ws):
+    for module in (auth, keys, conversations, runs, catalog, mcp, ws, knowledge):
         api.include_router(module.router)
     app.include_router(api)
     app.include_router(health.router)
     app.include_router(mcp.callback_router)
     app.include_router(openai_compat.router)
-    app.add_middleware(BodyLimit, max_bytes=max_request_bytes)
+    app.add_middleware(
+        BodyLimit,
+        max_bytes=max_request_bytes,
+        overrides={API_PREFIX + knowledge.UPLOAD_PATH: max_upload_bytes},
+    )
     app.add_middleware(RequestMetrics, metrics=metrics)
     return app

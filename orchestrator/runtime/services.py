@@ -174,6 +174,16 @@ def _model_for(settings: Settings) -> tuple[ChatModel, Any]:
     return model, client
 
 
+def _service_secret(settings: Settings) -> str | None:
+    try:
+        return settings.mcp_service_token()
+    except ConfigError:
+        logger.warning(
+            "MCP_SERVICE_TOKEN is not set: our MCP servers cannot learn who a call is for"
+        )
+        return None
+
+
 def hub_options(settings: Settings, *, targets: dict[str, Any] | None = None) -> HubOptions:
     """The MCP hub's options from the settings (`targets`: in-process servers, for tests)."""
     mcp = settings.mcp
@@ -185,7 +195,7 @@ def hub_options(settings: Settings, *, targets: dict[str, Any] | None = None) ->
         model_name=settings.openai.model,
         config_path=mcp.config,
         discovery_url=mcp.discovery_url,
-        service_secret=settings.service_token(),
+        service_secret=_service_secret(settings),
         vault=Vault.from_settings(token_key, settings.jwt_secret()),
         oauth_redirect_url=redirect,
         protected_values=protected_values(),

@@ -63,9 +63,7 @@ async def test_a_user_authorizes_an_oauth_server_for_themselves(
         assert created.json()["health"]["state"] == "auth_required"
         assert created.json()["oauth"] is True
 
-        started = await api.client.post(
-            f"/api/v1/mcp/servers/{name}/authorize", headers=api.alice
-        )
+        started = await api.client.post(f"/api/v1/mcp/servers/{name}/authorize", headers=api.alice)
         assert started.status_code == 200, started.text
         assert started.json()["status"] == "authorize"
         url = started.json()["authorization_url"]
