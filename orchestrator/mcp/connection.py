@@ -481,7 +481,7 @@ class ServerConnection:
         return f"The server {name} is not connected{reason}."
 
     def _meta(self, call: Call) -> types.RequestParamsMeta | None:
-        if self._tokens is None or self.config.transport != "stdio":
+        if self._tokens is None or self.config.transport != "stdio" or not call.user_id:
             return None
         meta = types.RequestParamsMeta()
         meta[META_KEY] = self._tokens.mint(self.config.name, call.user_id)

@@ -52,8 +52,9 @@ def _join_secrets(public: dict[str, Any], secrets: dict[str, Any] | None) -> dic
 class Discovery:
     """Polls our discovery service: `GET url` → `{"servers": [{"name", "url", ...}]}`.
 
-    A failed poll keeps the last answer: a discovery service restarting does not take
-    every server away.
+    Discovered servers are ours (they get the service token) unless an entry says
+    `"assistant": false`. A failed poll keeps the last answer: a discovery service
+    restarting does not take every server away.
     """
 
     def __init__(self, url: str, token: str | None) -> None:
@@ -95,7 +96,7 @@ class Discovery:
                         str(entry["name"]),  # pyright: ignore[reportUnknownArgumentType]
                         {
                             "url": entry["url"],
-                            "assistant": True,
+                            "assistant": entry.get("assistant", True) is not False,
                             "protocol": protocol,
                             "roots": "workspace",
                         },

@@ -3,12 +3,13 @@
 Our servers (those marked `"assistant": true` or found by discovery) learn the user a call
 is for from a short-lived JWT, HS256 with `MCP_SERVICE_TOKEN`:
 
-    iss "assistant", aud "mcp:<server name>", sub <user id> (or "assistant" for the
-    hub's own requests, such as listing tools), iat, exp (at most 5 minutes), jti
+    iss "assistant", aud "mcp:<server name>", sub <user id>, iat, exp (at most 5 minutes), jti
 
-Over HTTP it is the `Authorization: Bearer` header of each request; over stdio, which has
-no headers, it is `_meta["io.assistant/user-token"]` of each request. Third-party
-servers never get it.
+Over HTTP it is the `Authorization: Bearer` header of each request made for a user; the
+hub's own requests (the handshake, listing tools) carry the service token itself, which
+our servers take as service-level access. Over stdio, which has no headers, the JWT is
+`_meta["io.assistant/user-token"]` of each request made for a user. Third-party servers
+never get either.
 """
 
 from __future__ import annotations
@@ -18,10 +19,9 @@ import uuid
 
 import jwt
 
-__all__ = ["HUB_SUBJECT", "META_KEY", "ServiceTokens"]
+__all__ = ["META_KEY", "ServiceTokens"]
 
 META_KEY = "io.assistant/user-token"
-HUB_SUBJECT = "assistant"
 _ISSUER = "assistant"
 
 
@@ -34,12 +34,16 @@ class ServiceTokens:
         self._secret = secret
         self._lifetime = min(lifetime, 300.0)
 
-    def mint(self, server: str, user_id: str | None) -> str:
+    @property
+    def secret(self) -> str:
+        return self._secret
+
+    def mint(self, server: str, user_id: str) -> str:
         now = int(time.time())
         claims = {
             "iss": _ISSUER,
             "aud": f"mcp:{server}",
-            "sub": user_id or HUB_SUBJECT,
+            "sub": user_id,
             "iat": now,
             "exp": now + int(self._lifetime),
             "jti": uuid.uuid4().hex,

@@ -39,7 +39,8 @@ request_user: contextvars.ContextVar[RequestUser | None] = contextvars.ContextVa
 
 
 class ServiceTokenAuth(httpx2.Auth):
-    """Adds `Authorization: Bearer <per-call JWT>` for the user of the request in flight."""
+    """`Authorization: Bearer ...` for our servers: a JWT for the user of the request in
+    flight, or the service token itself for the hub's own requests (listing, handshake)."""
 
     def __init__(self, tokens: ServiceTokens, server: str) -> None:
         self._tokens = tokens
@@ -50,7 +51,8 @@ class ServiceTokenAuth(httpx2.Auth):
     ) -> Generator[httpx2.Request, httpx2.Response, None]:
         current = request_user.get()
         user_id = current.user_id if current is not None else None
-        request.headers["Authorization"] = f"Bearer {self._tokens.mint(self._server, user_id)}"
+        token = self._tokens.mint(self._server, user_id) if user_id else self._tokens.secret
+        request.headers["Authorization"] = f"Bearer {token}"
         yield request
 
 
@@ -115,10 +117,14 @@ async def open_transport(
         OSError: the stdio command cannot be started.
     """
     if config.transport == "stdio":
+        env = config.resolved_env()
+        if tokens is not None and config.assistant:
+            # Our own servers check the per-call tokens with the secret they share with us.
+            env["MCP_SERVICE_TOKEN"] = tokens.secret
         params = StdioServerParameters(
             command=config.command or "",
             args=config.resolved_args(),
-            env=config.resolved_env(),
+            env=env,
             cwd=config.cwd,
         )
         async with stdio_client(params, errlog=errlog) as (read, write):

@@ -1,0 +1,110 @@
+"""The hub with our own MCP servers (issue 4), over HTTP and stdio: the user token works."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from orchestrator.domain import ElicitationAnswer, JsonPart, TextPart, ToolCallContext, ToolOutcome
+from tests.mcp.conftest import OpenHub
+
+pytestmark = pytest.mark.anyio
+
+SECRET = "shared-secret-between-hub-and-servers-0123"
+ASSISTANT = str(Path(sys.executable).parent / "assistant")
+
+
+def _context(user_id: str) -> ToolCallContext:
+    async def elicit(request: object) -> ElicitationAnswer:
+        return ElicitationAnswer(action="cancel")
+
+    return ToolCallContext(
+        user_id=user_id,
+        conversation_id="c",
+        run_id="r",
+        call_id="call",
+        report_progress=lambda *_: None,
+        elicit=elicit,  # type: ignore[arg-type]
+    )
+
+
+def _dump(outcome: ToolOutcome) -> str:
+    return " ".join(
+        part.text if isinstance(part, TextPart) else str(part.value)
+        for part in outcome.content
+        if isinstance(part, TextPart | JsonPart)
+    )
+
+
+def _env(data_dir: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MCP_", "DATABASE_"))}
+    env.update(ASSISTANT_ENV_FILE="", DATA_DIR=str(data_dir), MCP_SERVICE_TOKEN=SECRET)
+    return env
+
+
+@pytest.fixture(scope="module")
+def files_http(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    data_dir = tmp_path_factory.mktemp("files-server")
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    process = subprocess.Popen(
+        [ASSISTANT, "serve", "mcp", "files", "--port", str(port)],
+        env=_env(data_dir),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            with socket.socket() as sock:
+                if sock.connect_ex(("127.0.0.1", port)) == 0:
+                    break
+            if time.monotonic() > deadline or process.poll() is not None:
+                raise RuntimeError("our files server did not start")
+            time.sleep(0.05)  # a child process has no event to wait on
+        yield f"http://127.0.0.1:{port}/mcp/files"
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+async def _each_user_sees_their_own_files(open_hub: OpenHub, servers: dict[str, object]) -> None:
+    async with open_hub(servers, service_secret=SECRET) as hub:
+        specs = {spec.name: spec for spec in await hub.list_tools("user-1")}
+        write, listing = specs["files__write_file"], specs["files__list_files"]
+        written = await hub.call_tool(
+            write, {"path": "notes.txt", "content": "hello"}, _context("user-1")
+        )
+        assert not written.is_error, _dump(written)
+        mine = await hub.call_tool(listing, {}, _context("user-1"))
+        theirs = await hub.call_tool(listing, {}, _context("user-2"))
+    assert "notes.txt" in _dump(mine)
+    assert "notes.txt" not in _dump(theirs)
+
+
+async def test_our_http_files_server_knows_the_user_from_the_hubs_token(
+    open_hub: OpenHub, files_http: str
+) -> None:
+    await _each_user_sees_their_own_files(
+        open_hub, {"files": {"url": files_http, "assistant": True}}
+    )
+
+
+async def test_our_stdio_files_server_knows_the_user_from_the_hubs_token(
+    open_hub: OpenHub, tmp_path: Path
+) -> None:
+    server = {
+        "command": ASSISTANT,
+        "args": ["serve", "mcp", "files", "--stdio"],
+        "env": {"DATA_DIR": str(tmp_path / "files-data"), "ASSISTANT_ENV_FILE": ""},
+        "assistant": True,
+    }
+    await _each_user_sees_their_own_files(open_hub, {"files": server})
