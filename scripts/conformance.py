@@ -97,7 +97,7 @@ async def _run(
 
 async def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--tools", type=Path, default=ROOT / ".tools" / "conformance")
+    parser.add_argument("--tools", type=Path, default=ROOT / ".tools" / "node")
     parser.add_argument("--jobs", type=int, default=max(2, (os.cpu_count() or 2) * 2))
     parser.add_argument("--revision", action="append", choices=REVISIONS)
     parser.add_argument("--out", type=Path, default=ROOT / ".tools" / "conformance-results")

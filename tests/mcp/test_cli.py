@@ -6,14 +6,26 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from tests.conftest import SYSTEM_POSTGRES, PostgresServer
+
 ASSISTANT = str(Path(sys.executable).parent / "assistant")
 ROOT = Path(__file__).resolve().parents[2]
 
-pytestmark = pytest.mark.postgres
+
+@pytest.fixture
+def database_url_once() -> Iterator[str]:
+    """A database of its own on the machine's PostgreSQL (the CLI needs one, not both)."""
+    server = PostgresServer("system-pg15", SYSTEM_POSTGRES)
+    name = server.create_database()
+    try:
+        yield server.url_for(name)
+    finally:
+        server.drop_database(name)
 
 
 def _env(data_dir: Path, **extra: str) -> dict[str, str]:
@@ -32,12 +44,13 @@ def _run(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     )
 
 
+@pytest.mark.postgres
 def test_servers_are_added_listed_and_removed(
-    fresh_database_url: str, data_dir: Path, tmp_path: Path
+    database_url_once: str, data_dir: Path, tmp_path: Path
 ) -> None:
     config = tmp_path / "mcp.json"
     config.write_text(json.dumps({"mcpServers": {"files": {"command": "files-server"}}}))
-    env = _env(data_dir, DATABASE_URL=fresh_database_url, MCP_CONFIG=str(config))
+    env = _env(data_dir, DATABASE_URL=database_url_once, MCP_CONFIG=str(config))
     added = _run("add", "notes", "--url", "http://127.0.0.1:9/mcp", "--header", "X-Key=1", env=env)
     assert added.returncode == 0, added.stderr
     assert "Added http server notes (shared)" in added.stderr
@@ -54,8 +67,8 @@ def test_servers_are_added_listed_and_removed(
     assert bad.returncode == 1 and "server name" in bad.stderr
 
 
-def test_a_server_is_probed_and_a_tool_called(data_dir: Path, fresh_database_url: str) -> None:
-    env = _env(data_dir, DATABASE_URL=fresh_database_url)
+def test_a_server_is_probed_and_a_tool_called(data_dir: Path) -> None:
+    env = _env(data_dir)
     probe = _run(
         "test",
         "--call",
