@@ -4,6 +4,7 @@
 Conversion between MCP's shapes and ours happens in `content` only.
 """
 
+from orchestrator.mcp.call import Call
 from orchestrator.mcp.catalog import Catalog
 from orchestrator.mcp.config import (
     PROTECTED_ENV,
@@ -12,7 +13,7 @@ from orchestrator.mcp.config import (
     load_config_file,
     parse_server,
 )
-from orchestrator.mcp.connection import Call, ConnectionState, ServerConnection
+from orchestrator.mcp.connection import ConnectionState, ServerConnection
 from orchestrator.mcp.hub import HubOptions, HubServer, MCPHub, protected_values
 from orchestrator.mcp.hub_store import HubStore, MemoryHubStore
 from orchestrator.mcp.registry import ServerRegistry

@@ -9,7 +9,8 @@ from __future__ import annotations
 import uuid
 
 from orchestrator.domain import ContentPart, Message, NotFound
-from orchestrator.mcp.connection import Call, ServerConnection
+from orchestrator.mcp.call import Call
+from orchestrator.mcp.connection import ServerConnection
 from orchestrator.mcp.content import prompt_messages, resource_parts
 from orchestrator.mcp.hub import HubServer, MCPHub
 from orchestrator.mcp.views import PromptArgumentView, PromptView, ResourceView

@@ -41,8 +41,9 @@ from orchestrator.domain import (
     Tokenizer,
     ToolServerError,
 )
+from orchestrator.mcp.call import Call
 from orchestrator.mcp.config import ServerConfig, parse_server
-from orchestrator.mcp.connection import Call, Meta, ServerConnection
+from orchestrator.mcp.connection import Meta, ServerConnection
 from orchestrator.mcp.content import outcome_of
 from orchestrator.mcp.oauth import MemoryTokenStorage, oauth_provider
 from orchestrator.mcp.probe import HeadlessUser, connect_once

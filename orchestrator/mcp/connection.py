@@ -18,12 +18,10 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Awaitable, Callable, Iterator
-from contextlib import contextmanager
-from contextvars import ContextVar
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any, Protocol, TextIO, TypeVar
+from typing import Any, TextIO, TypeVar
 
 import anyio
 import anyio.abc
@@ -31,54 +29,32 @@ import httpx2
 import mcp_types as types
 from mcp import Client, MCPError
 from mcp.client import ClientRequestContext
-from mcp.client.subscriptions import (
-    ListenNotSupportedError,
-    PromptsListChanged,
-    ResourcesListChanged,
-    SubscriptionLost,
-    ToolsListChanged,
-)
 from mcp.server import Server
 from mcp.server.mcpserver import MCPServer
 from pydantic import ValidationError
 
 from orchestrator.domain import ToolServerError
 from orchestrator.mcp.breaker import CircuitBreaker
+from orchestrator.mcp.call import (
+    AuthorizationRequired,
+    Call,
+    ConnectionHost,
+    connecting_call,
+    current_call,
+)
 from orchestrator.mcp.config import ServerConfig
-from orchestrator.mcp.listing import ServerListing, load_listing
+from orchestrator.mcp.listing import ServerListing, follow_changes, load_listing
 from orchestrator.mcp.service_token import META_KEY, ServiceTokens
 from orchestrator.mcp.transport import RequestUser, describe, open_transport, request_user
 
-__all__ = [
-    "AuthorizationRequired",
-    "Call",
-    "ConnectionHost",
-    "ConnectionState",
-    "ServerConnection",
-    "connecting_call",
-    "current_call",
-]
+__all__ = ["ConnectionState", "ServerConnection"]
 
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
 Meta = types.RequestParamsMeta | None
-ProgressFn = Callable[[float, float | None, str | None], None]
 _CANCEL_GRACE = 2.0
-_LISTEN_ACK_WAIT = 5.0
 _CLIENT_INFO = types.Implementation(name="assistant", version="1.0")
-
-current_call: ContextVar[Call | None] = ContextVar("mcp_current_call", default=None)
-# The handshake in progress, as a call whose clock an OAuth authorization can stop.
-connecting_call: ContextVar[Call | None] = ContextVar("mcp_connecting_call", default=None)
-
-
-class AuthorizationRequired(Exception):
-    """The server needs the user to authorize the hub (OAuth) before it can connect."""
-
-    def __init__(self, authorization_url: str | None = None) -> None:
-        super().__init__("authorization required")
-        self.authorization_url = authorization_url
 
 
 class ConnectionState(StrEnum):
@@ -88,58 +64,6 @@ class ConnectionState(StrEnum):
     CIRCUIT_OPEN = "circuit_open"
     AUTH_REQUIRED = "auth_required"
     STOPPED = "stopped"
-
-
-@dataclass(eq=False)
-class Call:
-    """A request in flight: who it is for, its deadline, and how it reports back."""
-
-    user_id: str | None
-    timeout: float
-    progress: ProgressFn | None = None
-    context: Any = None
-    cancelled: bool = False
-    scope: anyio.CancelScope | None = None
-    started: float = field(default_factory=anyio.current_time)
-    _pauses: int = 0
-
-    def extend(self) -> None:
-        """Push the deadline back by the timeout (progress was made)."""
-        if self.scope is not None and self._pauses == 0:
-            self.scope.deadline = anyio.current_time() + self.timeout
-
-    @contextmanager
-    def waiting_on_user(self) -> Iterator[None]:
-        """Stop the clock while the user is asked something."""
-        self._pauses += 1
-        if self.scope is not None:
-            self.scope.deadline = math.inf
-        try:
-            yield
-        finally:
-            self._pauses -= 1
-            self.extend()
-
-
-class ConnectionHost(Protocol):
-    """What a connection asks of the hub that owns it."""
-
-    async def elicit(
-        self, connection: ServerConnection, call: Call | None, params: types.ElicitRequestParams
-    ) -> types.ElicitResult | types.ErrorData: ...
-
-    async def sample(
-        self,
-        connection: ServerConnection,
-        call: Call | None,
-        params: types.CreateMessageRequestParams,
-    ) -> types.CreateMessageResult | types.ErrorData: ...
-
-    async def roots(
-        self, connection: ServerConnection, call: Call | None
-    ) -> types.ListRootsResult | types.ErrorData: ...
-
-    async def changed(self, connection: ServerConnection) -> None: ...
 
 
 @dataclass(eq=False)
@@ -341,7 +265,7 @@ class ServerConnection:
             async with client, anyio.create_task_group() as group:
                 live = _Live(client, group, lost)
                 if client.protocol_version >= "2026":
-                    await group.start(self._listen, live)
+                    await group.start(self._follow, live)
                 self.listing = await load_listing(client, self.config.name)
                 handshake.scope = None
                 connecting.deadline = math.inf
@@ -385,59 +309,17 @@ class ServerConnection:
         if kind is not None and live is not None:
             live.group.start_soon(self._refresh, live, kind)
 
-    async def _listen(
+    async def _follow(
         self, live: _Live, *, task_status: anyio.abc.TaskStatus[None] = anyio.TASK_STATUS_IGNORED
     ) -> None:
-        """Follow a 2026-07-28 server's changes; started once subscribed (or given up).
+        """Follow a 2026-07-28 server's list changes (started once subscribed)."""
 
-        The stream can drop; it is opened again after a pause and the lists fetched anew,
-        since nothing is replayed.
-        """
-        caps = live.client.server_capabilities
-        wanted = {
-            "tools": bool(caps.tools and caps.tools.list_changed),
-            "prompts": bool(caps.prompts and caps.prompts.list_changed),
-            "resources": bool(caps.resources and caps.resources.list_changed),
-        }
-        started = False
-        delay = 1.0
-        while any(wanted.values()) and not live.lost.is_set():
-            try:
-                with anyio.CancelScope() as opening:
-                    opening.deadline = anyio.current_time() + _LISTEN_ACK_WAIT
-                    async with live.client.listen(
-                        tools_list_changed=wanted["tools"],
-                        prompts_list_changed=wanted["prompts"],
-                        resources_list_changed=wanted["resources"],
-                    ) as subscription:
-                        opening.deadline = math.inf
-                        if started:
-                            for kind in wanted:
-                                await self._refresh(live, kind)
-                        else:
-                            task_status.started()
-                            started = True
-                        delay = 1.0
-                        async for event in subscription:
-                            if isinstance(event, ToolsListChanged):
-                                await self._refresh(live, "tools")
-                            elif isinstance(event, PromptsListChanged):
-                                await self._refresh(live, "prompts")
-                            elif isinstance(event, ResourcesListChanged):
-                                await self._refresh(live, "resources")
-                if not opening.cancelled_caught:
-                    break
-            except ListenNotSupportedError:
-                break
-            except (MCPError, SubscriptionLost, TimeoutError, httpx2.HTTPError) as error:
-                logger.debug("MCP server %s: listen ended: %s", self.config.name, describe(error))
-            if not started:
-                task_status.started()
-                started = True
-            await anyio.sleep(delay)
-            delay = min(delay * 2, 30.0)
-        if not started:
-            task_status.started()
+        async def refresh(kind: str) -> None:
+            await self._refresh(live, kind)
+
+        await follow_changes(
+            live.client, live.lost, refresh, self.config.name, task_status=task_status
+        )
 
     async def refresh(self, kind: str) -> None:
         """Fetch one of the lists again ("tools", "prompts" or "resources")."""

@@ -36,8 +36,9 @@ from orchestrator.domain import (
 )
 from orchestrator.mcp.approvals import ToolApprovals
 from orchestrator.mcp.breaker import CircuitBreaker
+from orchestrator.mcp.call import Call
 from orchestrator.mcp.config import ServerConfig
-from orchestrator.mcp.connection import Call, ConnectionState, ServerConnection
+from orchestrator.mcp.connection import ConnectionState, ServerConnection
 from orchestrator.mcp.content import outcome_of
 from orchestrator.mcp.hub_store import HubStore
 from orchestrator.mcp.oauth import OAuthBroker

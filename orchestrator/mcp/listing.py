@@ -1,25 +1,38 @@
 """What a server offers: its tools, prompts, resources and instructions, as last listed.
 
 Lists are fetched page by page (up to a cap, so a server that never stops paginating
-cannot hang the hub) and only for the capabilities the server declares.
+cannot hang the hub) and only for the capabilities the server declares. Changes are
+followed live: on 2025-11-25 through list_changed notifications (the connection's
+message handler), on 2026-07-28 through a `subscriptions/listen` stream (`follow_changes`).
 """
 
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+import anyio
+import anyio.abc
+import httpx2
 import mcp_types as types
 from mcp import Client, MCPError
+from mcp.client.subscriptions import (
+    ListenNotSupportedError,
+    PromptsListChanged,
+    SubscriptionLost,
+    ToolsListChanged,
+)
 from pydantic import ValidationError
 
-__all__ = ["ServerListing", "load_listing"]
+__all__ = ["ServerListing", "follow_changes", "load_listing"]
 
 logger = logging.getLogger(__name__)
 
 _PAGE_CAP = 50
+_LISTEN_ACK_WAIT = 5.0
 
 P = TypeVar("P")
 
@@ -86,3 +99,59 @@ async def load_listing(client: Client, server: str) -> ServerListing:
         except (MCPError, ValidationError) as error:
             logger.warning("MCP server %s: cannot list %s: %s", server, kind, error)
     return listing
+
+
+async def follow_changes(
+    client: Client,
+    lost: anyio.Event,
+    refresh: Callable[[str], Awaitable[None]],
+    server: str,
+    *,
+    task_status: anyio.abc.TaskStatus[None] = anyio.TASK_STATUS_IGNORED,
+) -> None:
+    """Refresh the lists a 2026-07-28 server says changed; started once subscribed.
+
+    The stream can drop; it is opened again after a pause and every list fetched anew,
+    since nothing is replayed.
+    """
+    caps = client.server_capabilities
+    wanted = {
+        "tools": bool(caps.tools and caps.tools.list_changed),
+        "prompts": bool(caps.prompts and caps.prompts.list_changed),
+        "resources": bool(caps.resources and caps.resources.list_changed),
+    }
+    kinds = {ToolsListChanged: "tools", PromptsListChanged: "prompts"}
+    started = False
+    delay = 1.0
+    while any(wanted.values()) and not lost.is_set():
+        try:
+            with anyio.CancelScope() as opening:
+                opening.deadline = anyio.current_time() + _LISTEN_ACK_WAIT
+                async with client.listen(
+                    tools_list_changed=wanted["tools"],
+                    prompts_list_changed=wanted["prompts"],
+                    resources_list_changed=wanted["resources"],
+                ) as subscription:
+                    opening.deadline = math.inf
+                    if started:
+                        for kind in wanted:
+                            await refresh(kind)
+                    else:
+                        task_status.started()
+                        started = True
+                    delay = 1.0
+                    async for event in subscription:
+                        await refresh(kinds.get(type(event), "resources"))
+            if not opening.cancelled_caught:
+                break
+        except ListenNotSupportedError:
+            break
+        except (MCPError, SubscriptionLost, TimeoutError, httpx2.HTTPError) as error:
+            logger.debug("MCP server %s: listen ended: %s", server, error)
+        if not started:
+            task_status.started()
+            started = True
+        await anyio.sleep(delay)
+        delay = min(delay * 2, 30.0)
+    if not started:
+        task_status.started()

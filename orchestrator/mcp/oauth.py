@@ -37,13 +37,9 @@ from mcp.shared.auth import (
 from pydantic import AnyUrl, ValidationError
 
 from orchestrator.domain import NotFound, Unavailable
+from orchestrator.mcp.call import AuthorizationRequired, connecting_call, current_call
 from orchestrator.mcp.config import ServerConfig
-from orchestrator.mcp.connection import (
-    AuthorizationRequired,
-    ConnectionState,
-    connecting_call,
-    current_call,
-)
+from orchestrator.mcp.connection import ConnectionState
 from orchestrator.mcp.hub_store import HubStore
 from orchestrator.mcp.vault import Vault
 

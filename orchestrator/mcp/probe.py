@@ -25,8 +25,9 @@ from orchestrator.domain import (
     ToolServerError,
 )
 from orchestrator.mcp.breaker import CircuitBreaker
+from orchestrator.mcp.call import Call
 from orchestrator.mcp.config import ServerConfig
-from orchestrator.mcp.connection import Call, ConnectionState, ServerConnection
+from orchestrator.mcp.connection import ConnectionState, ServerConnection
 from orchestrator.mcp.server_requests import ServerRequests
 
 __all__ = ["HeadlessUser", "connect_once"]

@@ -30,7 +30,8 @@ from orchestrator.domain import (
     TextDelta,
     ToolCallContext,
 )
-from orchestrator.mcp.connection import Call, ServerConnection
+from orchestrator.mcp.call import Call
+from orchestrator.mcp.connection import ServerConnection
 from orchestrator.mcp.content import (
     elicit_result,
     elicitation_request,
