@@ -37,7 +37,7 @@ from orchestrator.domain import (
 from orchestrator.mcp.approvals import ToolApprovals
 from orchestrator.mcp.breaker import CircuitBreaker
 from orchestrator.mcp.call import Call
-from orchestrator.mcp.config import ServerConfig
+from orchestrator.mcp.config import PROTECTED_ENV, ServerConfig
 from orchestrator.mcp.connection import ConnectionState, ServerConnection
 from orchestrator.mcp.content import outcome_of
 from orchestrator.mcp.hub_store import HubStore
@@ -409,7 +409,5 @@ def _server_log(data_dir: Path) -> TextIO:
 
 def protected_values(environ: dict[str, str] | None = None) -> tuple[str, ...]:
     """The values of the orchestrator's own secrets, which configurations may not spell out."""
-    from orchestrator.mcp.config import PROTECTED_ENV
-
     source = os.environ if environ is None else environ
     return tuple(value for key, value in source.items() if key in PROTECTED_ENV and value)

@@ -93,7 +93,7 @@ class _WithoutApprovals:
 
     async def list_tools(self, user_id: str) -> Sequence[ToolSpec]:
         return [
-            spec.model_copy(update={"policy": ToolPolicy.AUTO, "annotations": {**spec.annotations}})
+            spec.model_copy(update={"policy": ToolPolicy.AUTO})
             if spec.policy is ToolPolicy.ASK
             else spec
             for spec in await self._tools.list_tools(user_id)
