@@ -346,14 +346,18 @@ def mcp_add(
     if policy:
         entry["policy"] = policy
     settings = _settings()
+    from orchestrator.domain import AssistantError
+    from orchestrator.mcp import protected_values
+
+    try:  # refuse a bad entry before touching the database
+        parse_server(name, entry, source=ServerSource.API).check_secrets(protected_values())
+    except AssistantError as error:
+        console.print(f"[red]{error.message}[/red]")
+        raise typer.Exit(1) from error
 
     async def add(servers: Any, users: Any) -> Any:
-        config = parse_server(
-            name, entry, owner_id=await _owner(users, user), source=ServerSource.API
-        )
-        from orchestrator.mcp import protected_values
-
-        config.check_secrets(protected_values())
+        owner = await _owner(users, user)
+        config = parse_server(name, entry, owner_id=owner, source=ServerSource.API)
         await servers.add(config, created_by=None)
         return config
 
