@@ -19,6 +19,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 import anyio
 import mcp_types as types
 
+from orchestrator.domain import ToolServerError
+
 if TYPE_CHECKING:
     from orchestrator.mcp.connection import ServerConnection
 
@@ -26,6 +28,7 @@ __all__ = [
     "AuthorizationRequired",
     "Call",
     "ConnectionHost",
+    "ElicitationsRequired",
     "connecting_call",
     "current_call",
 ]
@@ -67,6 +70,14 @@ class Call:
 current_call: ContextVar[Call | None] = ContextVar("mcp_current_call", default=None)
 # The handshake in progress, as a call whose clock an OAuth authorization can stop.
 connecting_call: ContextVar[Call | None] = ContextVar("mcp_connecting_call", default=None)
+
+
+class ElicitationsRequired(ToolServerError):
+    """The server will answer once the user has visited these pages (MCP error -32042)."""
+
+    def __init__(self, message: str, elicitations: list[types.ElicitRequestURLParams]) -> None:
+        super().__init__(message)
+        self.elicitations = elicitations
 
 
 class AuthorizationRequired(Exception):

@@ -31,6 +31,7 @@ from mcp import Client, MCPError
 from mcp.client import ClientRequestContext
 from mcp.server import Server
 from mcp.server.mcpserver import MCPServer
+from mcp.shared.exceptions import UrlElicitationRequiredError
 from pydantic import ValidationError
 
 from orchestrator.domain import ToolServerError
@@ -39,6 +40,7 @@ from orchestrator.mcp.call import (
     AuthorizationRequired,
     Call,
     ConnectionHost,
+    ElicitationsRequired,
     connecting_call,
     current_call,
 )
@@ -435,6 +437,13 @@ class ServerConnection:
                 raise ToolServerError(f"The connection to {name} closed during the request.")
             if value.code == types.REQUEST_TIMEOUT:
                 raise ToolServerError(f"{name} did not answer in time.")
+            if value.code == types.URL_ELICITATION_REQUIRED:
+                try:
+                    pages = UrlElicitationRequiredError.from_error(value.error).elicitations
+                except (ValueError, ValidationError):
+                    pages = []
+                if pages:
+                    raise ElicitationsRequired(value.error.message, pages)
             raise ToolServerError(f"{name} answered with an error: {value.error.message}")
         return value
 

@@ -36,10 +36,10 @@ from orchestrator.domain import (
 )
 from orchestrator.mcp.approvals import ToolApprovals
 from orchestrator.mcp.breaker import CircuitBreaker
-from orchestrator.mcp.call import Call
+from orchestrator.mcp.call import Call, ElicitationsRequired
 from orchestrator.mcp.config import PROTECTED_ENV, ServerConfig
 from orchestrator.mcp.connection import ConnectionState, ServerConnection
-from orchestrator.mcp.content import outcome_of
+from orchestrator.mcp.content import elicitation_request, outcome_of
 from orchestrator.mcp.hub_store import HubStore
 from orchestrator.mcp.oauth import OAuthBroker
 from orchestrator.mcp.server_requests import ServerRequests
@@ -307,23 +307,46 @@ class MCPHub:
                 f"The tool {spec.name} changed since it was approved; it is disabled until "
                 "an admin approves the new version."
             )
-        call = Call(
-            user_id=context.user_id,
-            timeout=server.config.tool_timeout(spec.tool),
-            context=context,
-        )
+        seconds = server.config.tool_timeout(spec.tool)
+        try:
+            return await self._call_once(connection, spec, arguments, context, seconds)
+        except ElicitationsRequired as needed:
+            if not await self._visit(needed, context):
+                return error_outcome(
+                    f"{spec.name} needs the user to complete a step in the browser first; "
+                    "it was not completed."
+                )
+        return await self._call_once(connection, spec, arguments, context, seconds)
 
-        async def progress(progress: float, total: float | None, message: str | None) -> None:
+    async def _call_once(
+        self,
+        connection: ServerConnection,
+        spec: ToolSpec,
+        arguments: dict[str, Any],
+        context: ToolCallContext,
+        seconds: float,
+    ) -> ToolOutcome:
+        call = Call(user_id=context.user_id, timeout=seconds, context=context)
+
+        async def on_progress(progress: float, total: float | None, message: str | None) -> None:
             call.extend()
             context.report_progress(progress, total, message)
 
         result = await connection.request(
             call,
             lambda client, meta: client.call_tool(
-                spec.tool, arguments, progress_callback=progress, meta=meta
+                spec.tool, arguments, progress_callback=on_progress, meta=meta
             ),
         )
         return outcome_of(result)
+
+    async def _visit(self, needed: ElicitationsRequired, context: ToolCallContext) -> bool:
+        """Show the user the pages a server requires (URL elicitation); True if all done."""
+        for params in needed.elicitations:
+            answer = await context.elicit(elicitation_request(params))
+            if answer.action != "accept":
+                return False
+        return True
 
     async def instructions(self, user_id: str, servers: Iterable[str]) -> str | None:
         """What the named servers ask the model to know, for the system prompt."""

@@ -353,6 +353,24 @@ async def test_everything_elicitation_sampling_and_roots(
     assert (workdir / "files").as_uri() in _text(roots)
 
 
+@pytest.mark.parametrize("server", EVERYTHING)
+@pytest.mark.parametrize("error_path", [False, True])
+async def test_everything_url_elicitation_asks_the_user_to_open_a_page(
+    hub: MCPHub, server: str, error_path: bool
+) -> None:
+    asked: list[ElicitationRequest] = []
+    arguments = {"url": "https://example.com/consent", "errorPath": error_path}
+    outcome = await _call(
+        hub, f"{server}__trigger-url-elicitation", arguments, _context(asked=asked)
+    )
+    assert not outcome.is_error, _text(outcome)
+    # On the error path (-32042) the server first sends the user to a prerequisite page;
+    # the hub shows it, then retries the call, which asks for the page itself.
+    urls = [question.url for question in asked if question.mode == "url"]
+    expected = ["https://modelcontextprotocol.io"] if error_path else []
+    assert urls == [*expected, "https://example.com/consent"]
+
+
 async def test_filesystem_reads_a_file(hub: MCPHub, workdir: Path) -> None:
     path = workdir / "files" / "hello.txt"
     outcome = await _call(hub, "filesystem__read_text_file", {"path": str(path)})
