@@ -371,6 +371,13 @@ async def test_everything_url_elicitation_asks_the_user_to_open_a_page(
     assert urls == [*expected, "https://example.com/consent"]
 
 
+async def test_a_stdio_server_gets_a_minimal_environment(hub: MCPHub) -> None:
+    outcome = await _call(hub, "everything__get-env", {})
+    env = json.loads(_text(outcome))
+    assert set(env) <= {"HOME", "LOGNAME", "PATH", "SHELL", "TERM", "USER"}
+    assert not any(key.startswith(("OPENAI_", "DATABASE_", "JWT_", "MCP_")) for key in env)
+
+
 async def test_filesystem_reads_a_file(hub: MCPHub, workdir: Path) -> None:
     path = workdir / "files" / "hello.txt"
     outcome = await _call(hub, "filesystem__read_text_file", {"path": str(path)})

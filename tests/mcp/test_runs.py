@@ -149,3 +149,43 @@ async def test_cancelling_a_run_cancels_the_tool_call_on_the_server(
             cancelled = await client.post(f"/api/v1/runs/{run_id}/cancel", headers=api.alice)
             await state.cancelled.wait()
     assert cancelled.status_code == 200 and cancelled.json()["status"] == "cancelled"
+
+
+async def test_a_message_starts_from_a_prompt_and_attaches_a_resource(
+    open_api: OpenApi, fake_openai: FakeOpenAI
+) -> None:
+    demo = f"demo{uuid.uuid4().hex[:6]}"
+    fake_openai.script(Reply(text="Looks fine."))
+    body = {
+        "prompt": {"server": demo, "name": "review", "arguments": {"code": "x = 1"}},
+        "resources": [{"server": demo, "uri": "config://app"}],
+    }
+    servers = {demo: {"command": "in-process"}}
+    async with open_api(servers, targets={demo: build()}) as api, _live(api.app) as client:
+        conversation = (
+            await client.post("/api/v1/conversations", json={}, headers=api.alice)
+        ).json()["id"]
+        started = await client.post(
+            f"/api/v1/conversations/{conversation}/messages", json=body, headers=api.alice
+        )
+        assert started.status_code == 202, started.text
+        with anyio.fail_after(20):
+            await _events(
+                client, api, started.json()["run_id"], lambda e: e[-1].name == "run.completed"
+            )
+        detail = await client.get(f"/api/v1/conversations/{conversation}", headers=api.alice)
+        unknown = await client.post(
+            f"/api/v1/conversations/{conversation}/messages",
+            json={"content": "hi", "resources": [{"server": "nope", "uri": "x://y"}]},
+            headers=api.alice,
+        )
+    user = detail.json()["messages"][0]
+    assert user["content"][0] == {
+        "type": "text",
+        "text": "Please review this python code:\nx = 1",
+    }
+    assert user["content"][1]["type"] == "resource"
+    assert user["content"][1]["text"] == '{"theme": "dark"}'
+    sent = fake_openai.requests[0]["messages"][-1]["content"]
+    assert "Please review this python code" in json.dumps(sent) and "theme" in json.dumps(sent)
+    assert unknown.status_code == 404
