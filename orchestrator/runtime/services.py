@@ -12,6 +12,7 @@ import uuid
 from collections.abc import AsyncIterator, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import text
@@ -29,7 +30,7 @@ from orchestrator.domain import (
     error_outcome,
 )
 from orchestrator.events import InMemoryEventBus
-from orchestrator.llm import NOT_CONFIGURED_MESSAGE, UnconfiguredModel
+from orchestrator.llm import NOT_CONFIGURED_MESSAGE, UnconfiguredModel, local_model_available
 from orchestrator.runtime.interactions import PendingInteractions
 from orchestrator.runtime.runs import RunService
 from orchestrator.settings import ConfigError, Settings
@@ -44,7 +45,7 @@ from orchestrator.store import (
     upgrade,
 )
 
-__all__ = ["NoTools", "Services", "open_database", "open_services"]
+__all__ = ["ModelInfo", "NoTools", "Services", "open_database", "open_services"]
 
 logger = logging.getLogger(__name__)
 
@@ -63,6 +64,23 @@ class NoTools:
         return error_outcome(f"No tool server provides {spec.name}.")
 
 
+@dataclass(frozen=True)
+class ModelInfo:
+    """Which model runs answer with: `provider` is "openai", a base URL, "local" or "none"."""
+
+    name: str
+    provider: str
+    description: str = ""
+
+    @property
+    def configured(self) -> bool:
+        return self.provider != "none"
+
+    @property
+    def local(self) -> bool:
+        return self.provider == "local"
+
+
 @dataclass
 class Services:
     settings: Settings
@@ -76,11 +94,12 @@ class Services:
     tools: ToolHost
     openai_client: Any = None
     database_url: str = ""
+    model_info: ModelInfo = field(default_factory=lambda: ModelInfo("", "none"))
     _model_check: tuple[float, str | None] = field(default=(0.0, None))
 
     @property
     def model_configured(self) -> bool:
-        return self.openai_client is not None
+        return self.model_info.configured
 
     async def check_database(self) -> str | None:
         """None when the database answers, else why not."""
@@ -96,6 +115,8 @@ class Services:
 
     async def check_model(self) -> str | None:
         """None when the model API answers (cached briefly), else what to fix."""
+        if self.model_info.local:
+            return None
         if self.openai_client is None:
             return NOT_CONFIGURED_MESSAGE
         checked_at, problem = self._model_check
@@ -145,12 +166,10 @@ async def open_database(
             await asyncio.to_thread(embedded.stop)
 
 
-def _model_for(settings: Settings) -> tuple[ChatModel, Any]:
-    config = settings.openai
-    if not config.configured:
-        return UnconfiguredModel(), None
+def _openai_model(settings: Settings) -> tuple[ChatModel, Any, ModelInfo]:
     from orchestrator.llm.openai_chat import OpenAIChatModel, create_client
 
+    config = settings.openai
     client = create_client(
         api_key=config.api_key.get_secret_value() if config.api_key else None,
         base_url=config.base_url,
@@ -163,7 +182,50 @@ def _model_for(settings: Settings) -> tuple[ChatModel, Any]:
         max_output_tokens=config.max_tokens,
         official=config.base_url is None or "api.openai.com" in config.base_url,
     )
-    return model, client
+    provider = "openai" if config.base_url is None else config.base_url
+    return model, client, ModelInfo(config.model, provider)
+
+
+def _local_info(model: Any) -> ModelInfo:
+    description = (
+        f"The local model {model.name} ({model.path.name}) runs on this machine's CPU with "
+        "llama.cpp, because neither OPENAI_API_KEY nor OPENAI_BASE_URL is set."
+    )
+    return ModelInfo(model.name, "local", description)
+
+
+async def _open_model(
+    settings: Settings, stack: AsyncExitStack
+) -> tuple[ChatModel, Any, ModelInfo]:
+    """The configured model: OpenAI (or compatible), else the local one, else none.
+
+    Raises:
+        ConfigError: LOCAL_MODEL_PATH is set but cannot be loaded.
+    """
+    if settings.openai.configured:
+        model, client, info = _openai_model(settings)
+        stack.push_async_callback(client.close)
+        return model, client, info
+    local = settings.local_model
+    if local.enabled and local_model_available(local.path):
+        from orchestrator.llm.local_model import LocalChatModel, LocalModelUnavailable
+
+        try:
+            loaded = await LocalChatModel.load(
+                local.path,
+                context_window=local.context_window,
+                threads=local.threads,
+                max_output_tokens=local.max_tokens,
+            )
+        except LocalModelUnavailable as error:
+            raise ConfigError(str(error)) from error
+        stack.push_async_callback(loaded.aclose)
+        return loaded, None, _local_info(loaded)
+    if local.enabled and local.path is not None:
+        raise ConfigError(
+            "LOCAL_MODEL_PATH is set but llama.cpp is not installed: pip install -e '.[local]'"
+        )
+    return UnconfiguredModel(), None, ModelInfo(settings.openai.model, "none")
 
 
 @asynccontextmanager
@@ -189,9 +251,11 @@ async def open_services(
         )
         client = None
         if model is None:
-            model, client = _model_for(settings)
-            if client is not None:
-                stack.push_async_callback(client.close)
+            model, client, model_info = await _open_model(settings, stack)
+        elif isinstance(getattr(model, "path", None), Path):  # a loaded local model
+            model_info = _local_info(model)
+        else:
+            model_info = ModelInfo(settings.openai.model, "none")
         tools = tools or NoTools()
         conversations = SqlConversationStore(engine)
         runs_store = SqlRunStore(engine, conversations)
@@ -220,7 +284,7 @@ async def open_services(
             runs=runs_store,
             bus=bus,
             interactions=interactions,
-            default_model=settings.openai.model,
+            default_model=model_info.name,
         )
         interactions.on_waiting = run_service.set_waiting
         if settings.redis_url is None:
@@ -239,6 +303,7 @@ async def open_services(
             tools=tools,
             openai_client=client,
             database_url=url,
+            model_info=model_info,
         )
         try:
             yield services

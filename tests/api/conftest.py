@@ -24,6 +24,7 @@ from orchestrator.settings import (
     AgentSettings,
     AuthSettings,
     DatabaseSettings,
+    LocalModelSettings,
     OpenAISettings,
     Settings,
 )
@@ -52,7 +53,7 @@ def make_settings(
             ASSISTANT_ADMIN_PASSWORD=SecretStr(ADMIN_PASSWORD),
         ),
         agent=AgentSettings(system_prompt="You are a test assistant.", approval_timeout=30),
-        **overrides,  # type: ignore[arg-type]
+        **({"local_model": LocalModelSettings(enabled=False)} | overrides),  # type: ignore[arg-type]
     )
 
 
