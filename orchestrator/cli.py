@@ -252,6 +252,25 @@ def login(
     console.print(f"Logged in to {url} as {email}; the key is kept in {path} (mode 0600).")
 
 
+@serve_app.command("mcp")
+def serve_mcp(
+    name: Annotated[
+        str | None,
+        typer.Argument(help="One server (knowledge, web, files, assistant); default: all."),
+    ] = None,
+    stdio: Annotated[bool, typer.Option("--stdio", help="Serve NAME over stdin/stdout.")] = False,
+    port: Annotated[int | None, typer.Option("--port", help="HTTP port (MCP_PORT, 8001).")] = None,
+    host: Annotated[str | None, typer.Option("--host", help="Bind address (MCP_HOST).")] = None,
+    user: Annotated[
+        str | None, typer.Option("--user", help="stdio only: act for this user id.")
+    ] = None,
+) -> None:
+    """Our MCP servers over Streamable HTTP behind the discovery service, or one over stdio."""
+    from mcp_servers.cli import run_mcp
+
+    run_mcp(_settings(), name=name, stdio=stdio, port=port, host=host, user=user)
+
+
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Apply the database migrations (embedded server when DATABASE_URL is unset)."""
@@ -266,6 +285,9 @@ def db_upgrade() -> None:
 
     _run(go)
     console.print(f"Database at revision {head_revision()}.")
+    from mcp_servers.cli import upgrade_knowledge
+
+    console.print(f"Knowledge tables at revision {upgrade_knowledge(settings)}.")
 
 
 def _with_auth(settings: Settings, action: Callable[[Any], Awaitable[T]]) -> T:

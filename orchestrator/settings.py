@@ -7,6 +7,7 @@ local run generates its own secret and keeps it in the data folder.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 from pathlib import Path
@@ -210,6 +211,43 @@ class Settings(BaseSettings):
         with os.fdopen(fd, "w") as file:
             file.write(value)
         return value
+
+    def mcp_service_token(self) -> str:
+        """The secret shared with our MCP servers: configured, or generated once in the data folder.
+
+        It signs the short-lived user tokens the orchestrator sends to our MCP servers and,
+        used raw as a bearer, grants service-level access (discovery, registration).
+
+        Raises:
+            ConfigError: in production, when MCP_SERVICE_TOKEN is missing.
+        """
+        configured = self.mcp.service_token
+        if configured is not None:
+            return configured.get_secret_value()
+        if self.production:
+            raise ConfigError(
+                "MCP_SERVICE_TOKEN is not set. The orchestrator and the MCP servers need the "
+                "same secret: generate one with "
+                'python -c "import secrets; print(secrets.token_urlsafe(48))"'
+            )
+        path = self.data_dir / "mcp-service-token"
+        try:
+            return path.read_text().strip()
+        except FileNotFoundError:
+            pass
+        # Written aside and linked into place, so that a process starting at the same time
+        # (orchestrator and MCP servers) never reads a half-written file and both agree.
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        draft = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+        fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            with os.fdopen(fd, "w") as file:
+                file.write(secrets.token_urlsafe(48))
+            with contextlib.suppress(FileExistsError):
+                os.link(draft, path)
+        finally:
+            draft.unlink()
+        return path.read_text().strip()
 
     def check(self) -> None:
         """Fail fast on configuration that cannot work.

@@ -9,7 +9,16 @@ from fastapi import APIRouter, FastAPI
 
 from orchestrator.api.errors import install_error_handlers
 from orchestrator.api.middleware import BodyLimit
-from orchestrator.api.routes import auth, catalog, conversations, health, keys, runs, ws
+from orchestrator.api.routes import (
+    auth,
+    catalog,
+    conversations,
+    health,
+    keys,
+    knowledge,
+    runs,
+    ws,
+)
 from orchestrator.api.telemetry import RequestMetrics
 from orchestrator.telemetry import Metrics
 
@@ -23,6 +32,7 @@ def build_api(
     *,
     max_request_bytes: int,
     version: str,
+    max_upload_bytes: int = 25 * 1024 * 1024,
 ) -> FastAPI:
     app = FastAPI(
         title="Assistant",
@@ -37,10 +47,14 @@ def build_api(
     app.state.metrics = metrics
     install_error_handlers(app)
     api = APIRouter(prefix=API_PREFIX)
-    for module in (auth, keys, conversations, runs, catalog, ws):
+    for module in (auth, keys, conversations, runs, catalog, ws, knowledge):
         api.include_router(module.router)
     app.include_router(api)
     app.include_router(health.router)
-    app.add_middleware(BodyLimit, max_bytes=max_request_bytes)
+    app.add_middleware(
+        BodyLimit,
+        max_bytes=max_request_bytes,
+        overrides={API_PREFIX + knowledge.UPLOAD_PATH: max_upload_bytes},
+    )
     app.add_middleware(RequestMetrics, metrics=metrics)
     return app

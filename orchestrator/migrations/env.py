@@ -13,8 +13,15 @@ from orchestrator.store.schema import metadata
 config = context.config
 
 
+def _ours(name: str | None, type_: str, parent_names: object) -> bool:
+    """Autogenerate ignores the knowledge server's tables (its own chain, `kb_*`)."""
+    return not (type_ == "table" and (name or "").startswith(("kb_", "knowledge_")))
+
+
 def _migrate(connection: Connection) -> None:
-    context.configure(connection=connection, target_metadata=metadata, compare_type=True)
+    context.configure(
+        connection=connection, target_metadata=metadata, compare_type=True, include_name=_ours
+    )
     with context.begin_transaction():
         context.run_migrations()
 

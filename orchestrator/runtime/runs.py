@@ -49,6 +49,7 @@ class _Active:
     task: asyncio.Task[None]
     control: RunControl
     user_id: str
+    conversation_id: str
     journal: StoreJournal
 
 
@@ -129,7 +130,7 @@ class RunService:
             tools=tools,
         )
         task = asyncio.create_task(self._execute(turn, journal, control), name=f"run-{run.id}")
-        self._active[run.id] = _Active(task, control, user_id, journal)
+        self._active[run.id] = _Active(task, control, user_id, conversation_id, journal)
         return run
 
     async def _execute(self, turn: Turn, journal: StoreJournal, control: RunControl) -> None:
@@ -170,6 +171,15 @@ class RunService:
         active.task.cancel()
         await asyncio.wait({active.task}, timeout=_CANCEL_WAIT_SECONDS)
         return await self._runs.get_run(user_id, run_id)
+
+    async def stop_conversation(self, user_id: str, conversation_id: str) -> None:
+        """Cancel the conversation's live run, if any (before the conversation is deleted)."""
+        for run_id, active in list(self._active.items()):
+            if active.conversation_id == conversation_id and active.user_id == user_id:
+                active.control.reason = "cancelled"
+                active.task.cancel()
+                await asyncio.wait({active.task}, timeout=_CANCEL_WAIT_SECONDS)
+                self._active.pop(run_id, None)
 
     async def events(
         self, user_id: str, run_id: str, after: int, *, owned: bool = False

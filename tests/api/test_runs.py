@@ -443,3 +443,39 @@ async def test_usage_adds_up_tokens_per_model(api: Api, fake_openai: FakeOpenAI)
         }
     ]
     assert (await api.client.get("/api/v1/usage?all=true", headers=api.headers)).status_code == 403
+
+
+async def test_another_users_run_answers_404_everywhere(api: Api, fake_openai: FakeOpenAI) -> None:
+    fake_openai.script(Reply(chunks=["slow "] * 100, chunk_delay=0.02))
+    conversation = await api.conversation()
+    run_id = (
+        await api.client.post(
+            _messages_url(conversation), json={"content": "x"}, headers=api.headers
+        )
+    ).json()["run_id"]
+    other = await api.as_new_user()
+    for method, path, body in [
+        ("GET", f"/api/v1/runs/{run_id}", None),
+        ("GET", f"/api/v1/runs/{run_id}/events", None),
+        ("POST", f"/api/v1/runs/{run_id}/cancel", None),
+        ("POST", f"/api/v1/runs/{run_id}/input", {"id": "x", "action": "cancel"}),
+    ]:
+        response = await api.client.request(method, path, json=body, headers=other.headers)
+        assert response.status_code == 404, (method, path, response.text)
+    run = (await api.client.get(f"/api/v1/runs/{run_id}", headers=api.headers)).json()
+    assert run["status"] == "running"
+    await api.client.post(f"/api/v1/runs/{run_id}/cancel", headers=api.headers)
+
+
+async def test_deleting_a_conversation_stops_its_run(api: Api, fake_openai: FakeOpenAI) -> None:
+    fake_openai.script(Reply(chunks=["slow "] * 200, chunk_delay=0.02))
+    conversation = await api.conversation()
+    run_id = (
+        await api.client.post(
+            _messages_url(conversation), json={"content": "x"}, headers=api.headers
+        )
+    ).json()["run_id"]
+    deleted = await api.client.delete(f"/api/v1/conversations/{conversation}", headers=api.headers)
+    assert deleted.status_code == 204
+    assert (await api.client.get(f"/api/v1/runs/{run_id}", headers=api.headers)).status_code == 404
+    assert api.services.runs.active_count == 0

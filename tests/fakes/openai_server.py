@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import hashlib
 import json
 import re
 import threading
@@ -29,7 +30,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-__all__ = ["FakeOpenAI", "FakeToolCall", "Reply", "serve_in_thread"]
+__all__ = ["FakeOpenAI", "FakeToolCall", "Reply", "fake_embedding", "serve_in_thread"]
 
 _WORD = re.compile(r"\S+\s*|\s+")
 
@@ -74,6 +75,17 @@ class Reply:
         return cls(**data, tool_calls=calls)
 
 
+def fake_embedding(text: str, dimensions: int = 1536) -> list[float]:
+    """A unit vector from the text's lowercased words, each hashed to a few dimensions."""
+    vector = [0.0] * dimensions
+    for word in re.findall(r"[a-z0-9]+", str(text).lower()):
+        digest = hashlib.sha256(word.encode()).digest()
+        for i in range(0, 6, 2):
+            vector[int.from_bytes(digest[i : i + 2], "big") % dimensions] += 1.0
+    norm = sum(v * v for v in vector) ** 0.5 or 1.0
+    return [v / norm for v in vector]
+
+
 def echo_reply(body: dict[str, Any]) -> Reply:
     """The default answer: repeats the last user message."""
     last = ""
@@ -97,11 +109,14 @@ class FakeOpenAI:
         self.queue: deque[Reply] = deque()
         self.requests: list[dict[str, Any]] = []
         self.headers: list[dict[str, str]] = []
+        self.embedding_requests: list[dict[str, Any]] = []
+        self.embeddings_status = 200
         self.record = True
         self.app = Starlette(
             routes=[
                 Route("/v1/chat/completions", self._completions, methods=["POST"]),
                 Route("/v1/models", self._models, methods=["GET"]),
+                Route("/v1/embeddings", self._embeddings, methods=["POST"]),
                 Route("/_control/script", self._control_script, methods=["POST"]),
                 Route("/_control/requests", self._control_requests, methods=["GET"]),
                 Route("/_control/reset", self._control_reset, methods=["POST"]),
@@ -115,6 +130,8 @@ class FakeOpenAI:
         self.queue.clear()
         self.requests.clear()
         self.headers.clear()
+        self.embedding_requests.clear()
+        self.embeddings_status = 200
 
     @property
     def last_request(self) -> dict[str, Any]:
@@ -125,6 +142,32 @@ class FakeOpenAI:
             {
                 "object": "list",
                 "data": [{"id": "gpt-5", "object": "model", "created": 0, "owned_by": "fake"}],
+            }
+        )
+
+    async def _embeddings(self, request: Request) -> Response:
+        """Deterministic embeddings: hashed bags of words, so shared words mean closeness."""
+        body = await request.json()
+        if self.record:
+            self.embedding_requests.append(body)
+        if self.embeddings_status != 200:
+            return JSONResponse(
+                {"error": {"message": "scripted error", "type": "server_error"}},
+                status_code=self.embeddings_status,
+            )
+        inputs = body["input"] if isinstance(body["input"], list) else [body["input"]]
+        dimensions = int(body.get("dimensions") or 1536)
+        data = [
+            {"object": "embedding", "index": i, "embedding": fake_embedding(text, dimensions)}
+            for i, text in enumerate(inputs)
+        ]
+        tokens = sum(len(str(text).split()) for text in inputs)
+        return JSONResponse(
+            {
+                "object": "list",
+                "data": data,
+                "model": body.get("model", "text-embedding-3-small"),
+                "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
             }
         )
 

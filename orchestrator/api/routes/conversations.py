@@ -99,6 +99,8 @@ async def rename_conversation(
 async def delete_conversation(
     conversation_id: UUID, user: CurrentUser, services: ServicesDep
 ) -> Response:
+    await services.conversations.get_conversation(user.user_id, str(conversation_id))
+    await services.runs.stop_conversation(user.user_id, str(conversation_id))
     await services.conversations.delete_conversation(user.user_id, str(conversation_id))
     return Response(status_code=204)
 
