@@ -14,6 +14,7 @@ from typing import Any
 from rich.console import Console
 from rich.live import Live
 from rich.markdown import Markdown
+from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
@@ -316,9 +317,10 @@ class _RunView:
         elif not approve:
             self._pause()
             while True:
+                arguments = escape(_short(data.get("arguments"), 70))
                 prompt = (
-                    f"[bold yellow]Allow[/bold yellow] {tool}"
-                    f"[dim]({_short(data.get('arguments'), 70)})[/dim]? [y]es / [n]o / [a]lways: "
+                    f"[bold yellow]Allow[/bold yellow] {escape(tool)}[dim]({arguments})[/dim]? "
+                    "\\[y]es / \\[n]o / \\[a]lways: "
                 )
                 try:
                     answer = session.ask(prompt).strip().lower()
@@ -358,7 +360,7 @@ def _ask_form(
     console.print(f"[bold magenta]A tool asks:[/bold magenta] {data.get('message') or ''}")
     if data.get("mode") == "url":
         console.print(f"Open {data.get('url')} in a browser.")
-        answer = ask("Done? [y]es / [n]o: ").strip().lower()
+        answer = ask("Done? \\[y]es / \\[n]o: ").strip().lower()
         return ("accept" if answer.startswith("y") else "decline"), None
     schema = data.get("schema") or {}
     properties: dict[str, Any] = schema.get("properties", {})
@@ -370,11 +372,12 @@ def _ask_form(
             hint = field.get("description")
             kind = field.get("type", "string")
             choices = field.get("enum")
-            suffix = f" ({'/'.join(map(str, choices))})" if choices else ""
+            suffix = escape(f" ({'/'.join(map(str, choices))})") if choices else ""
             if hint:
                 console.print(f"[dim]{hint}[/dim]")
             while True:
-                raw = ask(f"{label}{suffix}{'' if key in required else ' [optional]'}: ").strip()
+                optional = "" if key in required else " \\[optional]"
+                raw = ask(f"{escape(str(label))}{suffix}{optional}: ").strip()
                 if not raw and key not in required:
                     break
                 value = _coerce(raw, kind, choices)
