@@ -74,7 +74,7 @@ def _already_running(url: str) -> bool:
         return False
 
 
-def _serve_orchestrator(settings: Settings, *, banner: bool) -> None:
+def _serve_orchestrator(settings: Settings) -> None:
     import uvicorn
 
     from orchestrator.main import create_app
@@ -108,8 +108,8 @@ def _serve_orchestrator(settings: Settings, *, banner: bool) -> None:
         # uvicorn offers no "started" event to wait on; poll its flag.
         while not server.started and not task.done():  # noqa: ASYNC110
             await asyncio.sleep(0.02)
-        if server.started and banner:
-            _print_banner(application.state, url, time.monotonic() - started)
+        if server.started:
+            console.print(f"Orchestrator at {url} ({time.monotonic() - started:.1f} s)")
         await task
 
     with contextlib.suppress(KeyboardInterrupt):
@@ -118,38 +118,32 @@ def _serve_orchestrator(settings: Settings, *, banner: bool) -> None:
         raise typer.Exit(1)
 
 
-def _print_banner(state: Any, url: str, seconds: float) -> None:
-    services = state.services
-    first_admin = getattr(state, "first_admin", None)
-    lines = [f"[green]Ready[/green] in {seconds:.1f} s: [bold]{url}[/bold]  (API docs: {url}/docs)"]
-    if first_admin is not None and first_admin.password is not None:
-        lines += [
-            f"First admin created: [bold]{first_admin.email}[/bold] / "
-            f"[bold]{first_admin.password}[/bold]",
-            f"  (kept in {first_admin.password_file}; log in at POST /api/v1/auth/token,",
-            f"  or make an API key: assistant keys create --user {first_admin.email})",
-        ]
-    if services.model_configured:
-        lines.append(f"Model: {services.settings.openai.model}")
-    else:
-        lines.append(
-            "[yellow]Model: none configured[/yellow] (set OPENAI_API_KEY or OPENAI_BASE_URL)"
-        )
-    lines.append("Ctrl-C stops it.")
-    for line in lines:
-        console.print(line, soft_wrap=True)
-
-
 @app.command()
 def up() -> None:
-    """Run the assistant locally (bound to 127.0.0.1) and print its URL."""
-    _serve_orchestrator(_settings(), banner=True)
+    """Run the assistant locally: database, MCP servers and orchestrator, until Ctrl-C."""
+    from orchestrator.supervisor import AlreadyRunning, PortBusy, Stack
+    from orchestrator.telemetry import configure_logging
+
+    settings = _settings()
+    configure_logging(settings.log_level, json_logs=settings.production)
+    stack = Stack(settings, console)
+    try:
+        status = stack.run()
+    except AlreadyRunning as running:
+        console.print(f"The assistant is already running at {running.url}.")
+        raise typer.Exit(0) from None
+    except PortBusy as error:
+        console.print(f"[red]{error}[/red]")
+        raise typer.Exit(1) from None
+    except KeyboardInterrupt:
+        status = 130
+    raise typer.Exit(status)
 
 
 @serve_app.command("orchestrator")
 def serve_orchestrator() -> None:
     """The orchestrator API on HOST:PORT."""
-    _serve_orchestrator(_settings(), banner=False)
+    _serve_orchestrator(_settings())
 
 
 @app.command()

@@ -99,7 +99,7 @@ class LocalModelSettings(BaseSettings):
 
     enabled: bool = True
     path: Path | None = None
-    context_window: int = Field(default=8192, ge=512)
+    context_window: int = Field(default=4096, ge=512)
     threads: int | None = Field(default=None, gt=0)
     max_tokens: int = Field(default=512, gt=0)
 

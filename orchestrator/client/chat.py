@@ -249,10 +249,14 @@ class _RunView:
         if self.live is not None:
             self.live.stop()
             self.live = None
-            self.text = ""
+        elif self.text:  # not a terminal: the answer is printed once, whole
+            self.console.print(Markdown(self.text))
+        self.text = ""
 
     def _delta(self, text: str) -> None:
         self.text += text
+        if not self.console.is_terminal:
+            return
         if self.live is None:
             self.live = Live(
                 Markdown(self.text), console=self.console, refresh_per_second=12, transient=False

@@ -11,6 +11,7 @@ data folder as `assistant up`, with tokens minted for the local admin.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import queue
 import socket
 import threading
@@ -44,6 +45,17 @@ class Background:
         return Stream(source, self.loop)
 
     def close(self) -> None:
+        """Cancel what still runs on the loop, then stop it."""
+
+        async def cancel_the_rest() -> None:
+            current = asyncio.current_task()
+            pending = [task for task in asyncio.all_tasks() if task is not current]
+            for task in pending:
+                task.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
+
+        with contextlib.suppress(Exception):
+            asyncio.run_coroutine_threadsafe(cancel_the_rest(), self.loop).result(timeout=5)
         self.loop.call_soon_threadsafe(self.loop.stop)
         self._thread.join(timeout=5)
         if not self.loop.is_running():

