@@ -253,6 +253,7 @@ def parse_calls(text: str, tools: Sequence[ToolSpec]) -> list[ProposedCall]:
 
 
 _WORD = re.compile(r"\w+")
+_NUMBER = re.compile(r"-?\d+(\.\d+)?")
 
 
 def _words(text: str) -> set[str]:
@@ -282,7 +283,8 @@ def _grounded(call: ProposedCall, context: str, context_words: set[str]) -> bool
         meaningful = {w.lower() for w in name_words} - _VERBS
         return bool(meaningful & context_words)
     for value in values:
-        if value.lower() in context:
+        # A number, or a short value, must be a whole word of the turn ("1" is not in "17").
+        if len(value) >= 3 and not _NUMBER.fullmatch(value) and value.lower() in context:
             continue
         words = _words(value)
         if not words or len(words & context_words) * 2 < len(words):
