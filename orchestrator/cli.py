@@ -76,7 +76,7 @@ def _already_running(url: str) -> bool:
         return False
 
 
-def _serve_orchestrator(settings: Settings, *, banner: bool) -> None:
+def _serve_orchestrator(settings: Settings) -> None:
     import uvicorn
 
     from orchestrator.main import create_app
@@ -110,8 +110,8 @@ def _serve_orchestrator(settings: Settings, *, banner: bool) -> None:
         # uvicorn offers no "started" event to wait on; poll its flag.
         while not server.started and not task.done():  # noqa: ASYNC110
             await asyncio.sleep(0.02)
-        if server.started and banner:
-            _print_banner(application.state, url, time.monotonic() - started)
+        if server.started:
+            console.print(f"Orchestrator at {url} ({time.monotonic() - started:.1f} s)")
         await task
 
     with contextlib.suppress(KeyboardInterrupt):
@@ -120,38 +120,132 @@ def _serve_orchestrator(settings: Settings, *, banner: bool) -> None:
         raise typer.Exit(1)
 
 
-def _print_banner(state: Any, url: str, seconds: float) -> None:
-    services = state.services
-    first_admin = getattr(state, "first_admin", None)
-    lines = [f"[green]Ready[/green] in {seconds:.1f} s: [bold]{url}[/bold]  (API docs: {url}/docs)"]
-    if first_admin is not None and first_admin.password is not None:
-        lines += [
-            f"First admin created: [bold]{first_admin.email}[/bold] / "
-            f"[bold]{first_admin.password}[/bold]",
-            f"  (kept in {first_admin.password_file}; log in at POST /api/v1/auth/token,",
-            f"  or make an API key: assistant keys create --user {first_admin.email})",
-        ]
-    if services.model_configured:
-        lines.append(f"Model: {services.settings.openai.model}")
-    else:
-        lines.append(
-            "[yellow]Model: none configured[/yellow] (set OPENAI_API_KEY or OPENAI_BASE_URL)"
-        )
-    lines.append("Ctrl-C stops it.")
-    for line in lines:
-        console.print(line, soft_wrap=True)
-
-
 @app.command()
 def up() -> None:
-    """Run the assistant locally (bound to 127.0.0.1) and print its URL."""
-    _serve_orchestrator(_settings(), banner=True)
+    """Run the assistant locally: database, MCP servers and orchestrator, until Ctrl-C."""
+    from orchestrator.supervisor import AlreadyRunning, PortBusy, Stack
+    from orchestrator.telemetry import configure_logging
+
+    settings = _settings()
+    configure_logging(settings.log_level, json_logs=settings.production)
+    stack = Stack(settings, console)
+    try:
+        status = stack.run()
+    except AlreadyRunning as running:
+        console.print(f"The assistant is already running at {running.url}.")
+        raise typer.Exit(0) from None
+    except PortBusy as error:
+        console.print(f"[red]{error}[/red]")
+        raise typer.Exit(1) from None
+    except KeyboardInterrupt:
+        status = 130
+    raise typer.Exit(status)
 
 
 @serve_app.command("orchestrator")
 def serve_orchestrator() -> None:
     """The orchestrator API on HOST:PORT."""
-    _serve_orchestrator(_settings(), banner=False)
+    _serve_orchestrator(_settings())
+
+
+@app.command()
+def chat(
+    message: Annotated[
+        str | None, typer.Argument(help="Send this one message and exit; none: a chat session.")
+    ] = None,
+    url: Annotated[
+        str | None, typer.Option("--url", help="The assistant's URL (or ASSISTANT_URL).")
+    ] = None,
+    api_key: Annotated[
+        str | None, typer.Option("--api-key", help="An API key (or ASSISTANT_API_KEY).")
+    ] = None,
+    conversation: Annotated[
+        str | None, typer.Option("--conversation", "-c", help="Continue this conversation.")
+    ] = None,
+    model: Annotated[str | None, typer.Option("--model", help="Ask for this model.")] = None,
+    json_output: Annotated[
+        bool, typer.Option("--json", help="Print each run event as one JSON line.")
+    ] = False,
+    yes: Annotated[
+        bool, typer.Option("--yes", "-y", help="Approve every tool call without asking.")
+    ] = False,
+) -> None:
+    """Chat in the terminal, with a running assistant or one started in-process.
+
+    Without --url (or ASSISTANT_URL, or `assistant login`), it uses the assistant running
+    on this machine, or starts one inside this command.
+    """
+    from orchestrator.client import ApiError, Background, ChatSession, connect, resolve_target
+    from orchestrator.domain import AssistantError
+
+    if json_output and message is None:
+        console.print("[red]--json needs a MESSAGE.[/red]")
+        raise typer.Exit(2)
+    output = Console(highlight=False)
+    background = Background()
+    connection = None
+    status = 1
+    try:
+        target = resolve_target(url, api_key)
+        if target.url is None and not json_output:
+            console.print("[dim]Connecting…[/dim]")
+        connection = background.call(connect(target, _settings))
+        if not json_output:
+            console.print(f"[dim]Assistant: {connection.where}[/dim]")
+        session = ChatSession(
+            connection.client,
+            background,
+            output,
+            conversation_id=conversation,
+            model=model,
+            json_mode=json_output,
+            approve_all=yes,
+        )
+        if message is not None:
+            status = 0 if session.send(message) else 1
+        else:
+            status = session.repl()
+    except (ApiError, AssistantError) as error:
+        console.print(f"[red]{error.message}[/red]")
+    except ConfigError as error:
+        console.print(f"[red]Configuration error:[/red] {error}")
+        status = 2
+    finally:
+        if connection is not None:
+            with contextlib.suppress(Exception):
+                background.call(connection.aclose())
+        background.close()
+    raise typer.Exit(status)
+
+
+@app.command()
+def login(
+    url: Annotated[
+        str, typer.Option("--url", help="The assistant's URL.", prompt="Assistant URL")
+    ] = "http://127.0.0.1:8000",
+    email: Annotated[str, typer.Option("--email", prompt="Email")] = "",
+    password: Annotated[str, typer.Option("--password", prompt="Password", hide_input=True)] = "",
+) -> None:
+    """Log in once; `assistant chat` then uses an API key made for this terminal."""
+    import platform
+
+    from orchestrator.client import ApiError, AssistantClient, ClientConfig, save_config
+
+    async def go() -> str:
+        client = AssistantClient(url)
+        try:
+            await client.login(email, password)
+            return await client.create_key(f"terminal on {platform.node() or 'this machine'}")
+        finally:
+            await client.aclose()
+
+    try:
+        key = asyncio.run(go())
+    except ApiError as error:
+        console.print(f"[red]{error.message}[/red]")
+        raise typer.Exit(1) from error
+    path = save_config(ClientConfig(url=url.rstrip("/"), api_key=key))
+    console.print(f"Logged in to {url} as {email}; the key is kept in {path} (mode 0600).")
 
 
 @serve_app.command("mcp")

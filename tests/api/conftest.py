@@ -24,6 +24,7 @@ from orchestrator.settings import (
     AgentSettings,
     AuthSettings,
     DatabaseSettings,
+    LocalModelSettings,
     OpenAISettings,
     Settings,
 )
@@ -37,6 +38,11 @@ ADMIN_PASSWORD = "correct horse battery staple"
 def make_settings(
     database_url: str, data_dir: Path, openai_url: str | None, **overrides: object
 ) -> Settings:
+    values: dict[str, object] = {
+        "agent": AgentSettings(system_prompt="You are a test assistant.", approval_timeout=30),
+        "local_model": LocalModelSettings(enabled=False),
+        **overrides,
+    }
     return Settings(
         data_dir=data_dir,
         database=DatabaseSettings(url=database_url),
@@ -51,8 +57,7 @@ def make_settings(
             ASSISTANT_ADMIN_EMAIL=ADMIN_EMAIL,
             ASSISTANT_ADMIN_PASSWORD=SecretStr(ADMIN_PASSWORD),
         ),
-        agent=AgentSettings(system_prompt="You are a test assistant.", approval_timeout=30),
-        **overrides,  # type: ignore[arg-type]
+        **values,  # type: ignore[arg-type]
     )
 
 
@@ -156,6 +161,8 @@ async def collect(
             await source.response.aread()
             return status, events
         async for sse in source.aiter_sse():
+            if not sse.data:  # a keep-alive ping
+                continue
             events.append(Event(int(sse.id), sse.event, sse.json()))
             if stop_after is not None and stop_after(events):
                 break

@@ -25,13 +25,18 @@ async def list_tools(user: CurrentUser, services: ServicesDep) -> ToolList:
 
 @router.get("/models", response_model=ModelList, responses=error_responses(401))
 async def list_models(user: CurrentUser, services: ServicesDep) -> ModelList:
-    """The model runs use by default, and whether one is configured at all."""
-    settings = services.settings.openai
-    if not services.model_configured:
+    """The model runs use by default, and whether one is configured at all.
+
+    `provider` is "openai", the base URL of an OpenAI-compatible server, or "local" for the
+    model running on this machine (then `message` says so).
+    """
+    info = services.model_info
+    if not info.configured:
         return ModelList(items=[], configured=False, message=NOT_CONFIGURED_MESSAGE)
-    provider = "openai" if settings.base_url is None else settings.base_url
     return ModelList(
-        items=[ModelOut(id=settings.model, provider=provider, default=True)], configured=True
+        items=[ModelOut(id=info.name, provider=info.provider, default=True)],
+        configured=True,
+        message=info.description or None,
     )
 
 
