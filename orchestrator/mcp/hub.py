@@ -427,7 +427,7 @@ def _server_log(data_dir: Path) -> TextIO:
     """Where stdio servers' stderr goes: one file in the data folder."""
     log_dir = data_dir / "logs"
     log_dir.mkdir(parents=True, exist_ok=True)
-    return open(log_dir / "mcp-servers.log", "a", encoding="utf-8")
+    return open(log_dir / "mcp-stdio-servers.log", "a", encoding="utf-8")
 
 
 def protected_values(environ: dict[str, str] | None = None) -> tuple[str, ...]:
