@@ -145,7 +145,7 @@ class MCPHub:
         self._errlog = self._stack.enter_context(_server_log(self.options.data_dir))
         self._group = await self._stack.enter_async_context(anyio.create_task_group())
         await self.approvals.load()
-        await self.reconcile(poll=True)
+        await self.reconcile()  # discovery is polled in the background: it may be down
         self._group.start_soon(self._loops_task)
         return self
 
@@ -174,8 +174,8 @@ class MCPHub:
 
     async def _discovery_loop(self) -> None:
         while True:
-            await anyio.sleep(self.options.discovery_interval)
             await self.reconcile(poll=True)
+            await anyio.sleep(self.options.discovery_interval)
 
     async def reconcile(self, *, poll: bool = False) -> None:
         """Connect new servers, drop removed ones, restart changed ones."""
