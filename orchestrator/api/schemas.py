@@ -173,7 +173,7 @@ class ResourceRef(BaseModel):
     """An MCP resource to attach (see GET /api/v1/mcp/resources)."""
 
     model_config = _Strict
-    server: str = Field(min_length=1, max_length=40)
+    server: str = Field(min_length=1, max_length=63)
     uri: str = Field(min_length=1, max_length=4000)
 
 
@@ -181,7 +181,7 @@ class PromptRef(BaseModel):
     """An MCP prompt to start from, with its arguments (see GET /api/v1/mcp/prompts)."""
 
     model_config = _Strict
-    server: str = Field(min_length=1, max_length=40)
+    server: str = Field(min_length=1, max_length=63)
     name: str = Field(min_length=1, max_length=200)
     arguments: dict[str, str] = Field(default_factory=dict[str, str])
 

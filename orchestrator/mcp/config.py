@@ -52,7 +52,7 @@ __all__ = [
     "parse_server",
 ]
 
-SERVER_NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,39}$")
+SERVER_NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$")
 
 # The orchestrator's own secrets and connection strings: never handed to a tool server,
 # whether by `${VAR}` or by name.
@@ -138,7 +138,7 @@ class ServerConfig(BaseModel):
     def _name(cls, value: str) -> str:
         if not SERVER_NAME_PATTERN.match(value):
             raise ValueError(
-                "a server name is 1-40 letters, digits, '-' or '_', starting with a letter "
+                "a server name is 1-63 letters, digits, '-' or '_', starting with a letter "
                 "or digit (it prefixes the server's tool names)"
             )
         return value

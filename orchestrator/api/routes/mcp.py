@@ -60,7 +60,7 @@ def _hub(services: ServicesDep) -> MCPHub:
 
 
 HubDep = Annotated[MCPHub, Depends(_hub)]
-ServerName = Annotated[str, Query(min_length=1, max_length=40)]
+ServerName = Annotated[str, Query(min_length=1, max_length=63)]
 
 
 class ServerCreate(BaseModel):
@@ -81,7 +81,7 @@ class ServerCreate(BaseModel):
             ]
         },
     )
-    name: str = Field(min_length=1, max_length=40)
+    name: str = Field(min_length=1, max_length=63)
     shared: bool = Field(default=False, description="For everyone (admins only).")
 
 
@@ -113,7 +113,7 @@ class PromptList(BaseModel):
 
 class PromptGet(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    server: str = Field(min_length=1, max_length=40)
+    server: str = Field(min_length=1, max_length=63)
     name: str = Field(min_length=1, max_length=200)
     arguments: dict[str, str] = Field(default_factory=dict[str, str])
 
