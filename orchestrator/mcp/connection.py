@@ -115,7 +115,7 @@ class ServerConnection:
         self._stopping = False
         self._wake = anyio.Event()
         self._changed = anyio.Event()
-        self._requests_changed = anyio.Event()
+        self._requests_changed: anyio.Event | None = None
         self._inflight: list[Call] = []
 
     @property
@@ -135,11 +135,14 @@ class ServerConnection:
 
     def requests_changed(self) -> anyio.Event:
         """An event set when a request next starts or ends."""
+        if self._requests_changed is None:
+            self._requests_changed = anyio.Event()
         return self._requests_changed
 
     def _pulse_requests(self) -> None:
-        self._requests_changed.set()
-        self._requests_changed = anyio.Event()
+        if self._requests_changed is not None:
+            self._requests_changed.set()
+            self._requests_changed = None
 
     # -- the supervisor ---------------------------------------------------------------
 
@@ -342,6 +345,8 @@ class ServerConnection:
     # -- requests ---------------------------------------------------------------------
 
     async def _wait_live(self, limit: float) -> _Live:
+        if self._live is not None:
+            return self._live
         with anyio.move_on_after(limit):
             while True:
                 if self._live is not None:

@@ -76,8 +76,13 @@ def _resource_part(
     return ResourcePart(uri=str(contents.uri), mime_type=contents.mime_type, blob=contents.blob)
 
 
+_JSON_START = frozenset('{["-0123456789tfn')
+
+
 def _repeats(text: str, structured: Any) -> bool:
     """Whether a text block only repeats the structured content (or its lone `result`)."""
+    if text[:1] not in _JSON_START:
+        return False
     try:
         value = json.loads(text)
     except ValueError:
@@ -92,8 +97,21 @@ def _repeats(text: str, structured: Any) -> bool:
 
 
 def outcome_of(result: types.CallToolResult) -> ToolOutcome:
-    """A tool's result as the loop's outcome; `is_error` results stay errors."""
+    """A tool's result as the loop's outcome; `is_error` results stay errors.
+
+    When the structured content is only a wrapped string that a text block already says,
+    the text is kept; when a text block is only the JSON of the structured content, the
+    structured value is kept.
+    """
     structured = result.structured_content
+    texts = [block.text for block in result.content if isinstance(block, types.TextContent)]
+    wrapped = (
+        structured["result"]
+        if isinstance(structured, dict) and list(structured) == ["result"]
+        else None
+    )
+    if isinstance(wrapped, str) and wrapped in texts:
+        structured = None
     parts: list[ContentPart] = []
     for block in result.content:
         if (

@@ -72,6 +72,11 @@ def test_structured_content_is_kept_and_its_text_copy_dropped() -> None:
         content=[types.TextContent(type="text", text="5")], structured_content={"result": 5}
     )
     assert outcome_of(wrapped).content == [JsonPart(value={"result": 5})]
+    said = types.CallToolResult(
+        content=[types.TextContent(type="text", text="removed /tmp/x")],
+        structured_content={"result": "removed /tmp/x"},
+    )
+    assert outcome_of(said).content == [TextPart(text="removed /tmp/x")]
     different = types.CallToolResult(
         content=[types.TextContent(type="text", text="It is 21 degrees.")],
         structured_content={"temp": 21},
