@@ -15,6 +15,7 @@ import httpx
 import typer
 from rich.console import Console
 
+from orchestrator import eventloop
 from orchestrator.settings import ConfigError, Settings
 
 __all__ = ["app", "main"]
@@ -115,7 +116,7 @@ def _serve_orchestrator(settings: Settings) -> None:
         await task
 
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(serve())
+        eventloop.run(serve())
     if not server.started:
         raise typer.Exit(1)
 

@@ -30,6 +30,7 @@ from typing import IO, Any
 import httpx
 from rich.console import Console
 
+from orchestrator import eventloop
 from orchestrator.settings import DatabaseSettings, Settings
 
 __all__ = ["AlreadyRunning", "PortBusy", "Stack"]
@@ -217,7 +218,7 @@ class Stack:
         """Run until Ctrl-C; the exit status."""
         self.check_free()
         with _instance_lock(self.settings.data_dir, self.url):
-            return asyncio.run(self._run())
+            return eventloop.run(self._run())
 
     async def _run(self) -> int:
         started = time.monotonic()

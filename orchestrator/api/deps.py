@@ -19,7 +19,8 @@ _bearer = HTTPBearer(
 )
 
 
-def _services(request: Request) -> Services:
+async def _services(request: Request) -> Services:
+    # async: FastAPI runs a plain function dependency on a worker thread.
     return request.app.state.services
 
 

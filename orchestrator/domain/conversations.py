@@ -62,6 +62,8 @@ class Run(BaseModel):
     error: dict[str, Any] | None = None
     usage: Usage = Usage()
     last_event_id: int = 0
+    message_seq: int | None = None
+    """When the run was just started: the number of the user's message that it answers."""
 
 
 @dataclass(frozen=True, slots=True)

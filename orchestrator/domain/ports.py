@@ -124,7 +124,13 @@ class ConversationStore(Protocol):
 
 class RunStore(Protocol):
     async def start_run(
-        self, user_id: str, conversation_id: str, message: Message, model: str
+        self,
+        user_id: str,
+        conversation_id: str,
+        message: Message,
+        model: str,
+        *,
+        run_id: str | None = None,
     ) -> Run: ...
 
     async def get_run(self, user_id: str, run_id: str) -> Run: ...

@@ -8,6 +8,7 @@ honouring `Retry-After`, until the first event arrives; after that a failure rai
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import AsyncIterator
 from typing import Any
@@ -147,10 +148,20 @@ class OpenAIChatModel:
             params[key] = request.max_output_tokens
         return params
 
+    async def _open(self, params: dict[str, Any]) -> tuple[Any, AsyncIterator[str]]:
+        """Send the request; the response and its SSE lines (raises the SDK's errors)."""
+        manager = self._client.chat.completions.with_streaming_response.create(**params)
+        response = await manager.__aenter__()
+        return manager, response.http_response.aiter_lines()
+
     async def stream(self, request: ModelRequest) -> AsyncIterator[ModelEvent]:
+        # The SDK sends the request and maps HTTP errors; the chunks are read as plain JSON:
+        # building the SDK's typed chunk for each token costs more than everything else
+        # the relay does with it.
         params = self._params(request)
-        stream: Any = None
-        first: Any = None
+        manager: Any = None
+        lines: AsyncIterator[str] | None = None
+        first: dict[str, Any] | None = None
         try:
             async for attempt in AsyncRetrying(
                 stop=stop_after_attempt(self._max_retries + 1),
@@ -159,59 +170,113 @@ class OpenAIChatModel:
                 reraise=True,
             ):
                 with attempt:
-                    if stream is not None:
-                        await stream.close()
-                    stream = await self._client.chat.completions.create(**params)
-                    first = await anext(aiter(stream), None)
+                    if manager is not None:
+                        await manager.__aexit__(None, None, None)
+                        manager = None
+                    manager, lines = await self._open(params)
+                    first = await _next_chunk(lines)
         except openai.OpenAIError as error:
-            if stream is not None:
-                await stream.close()
+            if manager is not None:
+                await manager.__aexit__(None, None, None)
             raise ModelError(_describe(error, self._base_url)) from error
+        assert lines is not None
         calls: dict[int, list[str]] = {}
         try:
-            if first is not None:
-                for event in self._events(first, calls):
+            chunk = first
+            while chunk is not None:
+                for event in self._events(chunk, calls):
                     yield event
-                async for chunk in stream:
-                    for event in self._events(chunk, calls):
-                        yield event
+                chunk = await _next_chunk(lines)
             for index in sorted(calls):
                 provider_id, name, arguments = calls[index]
                 yield ToolCallRequested(provider_id, name, arguments or "{}")
         except openai.OpenAIError as error:
             raise ModelError(_describe(error, self._base_url)) from error
         finally:
-            await stream.close()
+            await manager.__aexit__(None, None, None)
 
     @staticmethod
-    def _events(chunk: Any, calls: dict[int, list[str]]) -> list[ModelEvent]:
+    def _events(chunk: dict[str, Any], calls: dict[int, list[str]]) -> list[ModelEvent]:
         events: list[ModelEvent] = []
-        for choice in chunk.choices:
-            delta = choice.delta
-            if delta is not None:
-                if delta.content:
-                    events.append(TextDelta(delta.content))
-                for fragment in delta.tool_calls or ():
-                    entry = calls.setdefault(fragment.index, ["", "", ""])
-                    if fragment.id:
-                        entry[0] = fragment.id
-                    function = fragment.function
-                    if function is not None:
-                        if function.name:
-                            entry[1] += function.name
-                        if function.arguments:
-                            entry[2] += function.arguments
-            if choice.finish_reason:
+        for choice in chunk.get("choices") or ():
+            delta = choice.get("delta")
+            if delta:
+                content = delta.get("content")
+                if content:
+                    events.append(TextDelta(content))
+                for fragment in delta.get("tool_calls") or ():
+                    entry = calls.setdefault(fragment.get("index", 0), ["", "", ""])
+                    if fragment.get("id"):
+                        entry[0] = fragment["id"]
+                    function = fragment.get("function")
+                    if function:
+                        if function.get("name"):
+                            entry[1] += function["name"]
+                        if function.get("arguments"):
+                            entry[2] += function["arguments"]
+            finish_reason = choice.get("finish_reason")
+            if finish_reason:
                 for index in sorted(calls):
                     provider_id, name, arguments = calls[index]
                     events.append(ToolCallRequested(provider_id, name, arguments or "{}"))
                 calls.clear()
-                events.append(ModelFinished(choice.finish_reason))
-        usage = chunk.usage
-        if usage is not None:
+                events.append(ModelFinished(finish_reason))
+        usage = chunk.get("usage")
+        if usage:
             events.append(
                 UsageReported(
-                    Usage(input_tokens=usage.prompt_tokens, output_tokens=usage.completion_tokens)
+                    Usage(
+                        input_tokens=usage.get("prompt_tokens") or 0,
+                        output_tokens=usage.get("completion_tokens") or 0,
+                    )
                 )
             )
         return events
+
+
+async def _next_chunk(lines: AsyncIterator[str]) -> dict[str, Any] | None:
+    """The next chunk of the stream, None at its end.
+
+    Raises:
+        openai.APIError: the server sent an error instead of a chunk.
+        openai.APIConnectionError: the connection failed or timed out.
+    """
+    try:
+        async for line in lines:
+            if not line.startswith("data:"):
+                continue  # blank separators, comments, `event:` lines
+            data = line[5:].lstrip()
+            if data.startswith("[DONE]"):
+                return None
+            try:
+                chunk = json.loads(data)
+            except ValueError as error:
+                raise openai.APIError(
+                    f"The model API sent a malformed chunk: {data[:200]}",
+                    request=_NO_REQUEST,
+                    body=None,
+                ) from error
+            if isinstance(chunk, dict) and chunk.get("error"):
+                error = chunk["error"]
+                message = error.get("message") if isinstance(error, dict) else None
+                raise openai.APIError(
+                    message if isinstance(message, str) and message else "The stream failed.",
+                    request=_NO_REQUEST,
+                    body=error,
+                )
+            return chunk
+    except httpx2.TimeoutException as error:
+        raise openai.APITimeoutError(request=_request_of(error)) from error
+    except httpx2.TransportError as error:
+        raise openai.APIConnectionError(request=_request_of(error)) from error
+    return None
+
+
+_NO_REQUEST: Any = None  # errors inside a stream have no request of their own
+
+
+def _request_of(error: httpx2.RequestError) -> Any:
+    try:
+        return error.request
+    except RuntimeError:  # httpx raises when the error has no request attached
+        return None

@@ -116,7 +116,10 @@ class RunService:
             update={"token_count": count_message_tokens(message, self._model.tokenizer(model_name))}
         )
         run = await self._runs.start_run(user_id, conversation_id, message, model_name)
-        history = await self._conversations.messages(conversation_id)
+        history = (
+            run.message_seq is not None
+            and await self._conversations.cached_messages(conversation_id, run.message_seq)
+        ) or await self._conversations.messages(conversation_id)
         instructions = await self._tools.instructions(
             user_id, sorted({spec.server for spec in tools})
         )

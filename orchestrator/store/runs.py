@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import exists, func, insert, literal, select, true, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -21,9 +21,9 @@ from orchestrator.domain import (
     StoredEvent,
     Usage,
 )
-from orchestrator.store.codec import expand_events, pack_events
+from orchestrator.store.codec import expand_events, message_row, pack_events
 from orchestrator.store.conversations import SqlConversationStore
-from orchestrator.store.schema import run_events, runs
+from orchestrator.store.schema import conversations, messages, run_events, runs
 
 __all__ = ["RECOVERY_SEQ_GAP", "SqlRunStore"]
 
@@ -32,6 +32,53 @@ __all__ = ["RECOVERY_SEQ_GAP", "SqlRunStore"]
 RECOVERY_SEQ_GAP = 1_000_000
 
 _ACTIVE = [status.value for status in ACTIVE_RUN_STATUSES]
+
+
+def _start_statement(
+    user_id: str, conversation_id: str, run_id: str, message: Message, model: str
+) -> Any:
+    """Number the conversation's next message, insert it and a running run: one round trip.
+
+    The statements of a WITH run as one, atomically: if the run cannot be inserted (another
+    is active), neither is the message nor the new number. No row back: not the user's.
+    """
+    numbered = (
+        update(conversations)
+        .where(conversations.c.id == conversation_id, conversations.c.user_id == user_id)
+        .values(last_seq=conversations.c.last_seq + 1, updated_at=func.now())
+        .returning(conversations.c.last_seq)
+        .cte("numbered")
+    )
+    values = message_row(message, conversation_id=conversation_id, seq=0, run_id=run_id)
+    del values["seq"]
+    columns = [*values, "seq"]
+    stored = insert(messages).from_select(
+        columns,
+        select(
+            *(literal(value, type_=messages.c[name].type) for name, value in values.items()),
+            numbered.c.last_seq,
+        ),
+    )
+    started = (
+        insert(runs)
+        .from_select(
+            ["id", "conversation_id", "user_id", "status", "model"],
+            select(
+                literal(run_id, type_=runs.c.id.type),
+                literal(conversation_id, type_=runs.c.conversation_id.type),
+                literal(user_id, type_=runs.c.user_id.type),
+                literal(RunStatus.RUNNING.value),
+                literal(model),
+            ).where(exists(select(numbered.c.last_seq))),
+        )
+        .returning(*runs.c)
+        .cte("started")
+    )
+    return (
+        select(*started.c, numbered.c.last_seq.label("message_seq"))
+        .select_from(started.join(numbered, true()))
+        .add_cte(stored.cte("stored"))
+    )
 
 
 def _run(row: Any) -> Run:
@@ -46,6 +93,7 @@ def _run(row: Any) -> Run:
         error=row.error,
         usage=Usage(input_tokens=row.input_tokens, output_tokens=row.output_tokens),
         last_event_id=row.last_event_id,
+        message_seq=getattr(row, "message_seq", None),
     )
 
 
@@ -57,40 +105,40 @@ class SqlRunStore:
         self._conversations = conversations
 
     async def start_run(
-        self, user_id: str, conversation_id: str, message: Message, model: str
+        self,
+        user_id: str,
+        conversation_id: str,
+        message: Message,
+        model: str,
+        *,
+        run_id: str | None = None,
     ) -> Run:
-        """Store the user's message and a new running run, atomically.
+        """Store the user's message and a new running run, atomically, in one statement.
+
+        `Run.message_seq` is the message's number in the conversation.
 
         Raises:
             NotFound: the conversation is not the user's.
             Conflict: a run is already in progress in this conversation.
         """
-        run_id = str(uuid.uuid4())
+        run_id = run_id or str(uuid.uuid4())
         try:
-            async with self._engine.begin() as conn:
-                first = await self._conversations.append(
-                    conn, conversation_id, run_id, [message], user_id=user_id
-                )
+            async with self._engine.connect() as conn:
+                conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
                 row = (
                     await conn.execute(
-                        insert(runs)
-                        .values(
-                            id=run_id,
-                            conversation_id=conversation_id,
-                            user_id=user_id,
-                            status=RunStatus.RUNNING.value,
-                            model=model,
-                        )
-                        .returning(runs)
+                        _start_statement(user_id, conversation_id, run_id, message, model)
                     )
-                ).one()
+                ).one_or_none()
         except IntegrityError as error:
             if "uq_runs_one_active_per_conversation" in str(error.orig):
                 raise Conflict(
                     "A run is already in progress in this conversation; wait for it or cancel it."
                 ) from error
             raise
-        self._conversations.cache.extend(conversation_id, first, [message])
+        if row is None:
+            raise NotFound("No such conversation.")
+        self._conversations.cache.extend(conversation_id, row.message_seq, [message])
         return _run(row)
 
     async def get_run(self, user_id: str, run_id: str) -> Run:

@@ -53,7 +53,7 @@ async def message_parts(services: Services, user_id: str, body: MessageCreate) -
     return parts
 
 
-def _hub(services: ServicesDep) -> MCPHub:
+async def _hub(services: ServicesDep) -> MCPHub:
     if services.hub is None:
         raise Unavailable("The MCP hub is not running in this process.")
     return services.hub
