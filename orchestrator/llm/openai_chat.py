@@ -134,14 +134,20 @@ class OpenAIChatModel:
         return tokenizer_for(model)
 
     def _params(self, request: ModelRequest) -> dict[str, Any]:
+        # The history and the tool schemas go in `extra_body`, which the SDK sends as they
+        # are: as named parameters, the SDK walks them against its typed definitions on
+        # every request, which costs more than the rest of the request at a long history.
+        # They are already in the API's wire format (MessageEncoder, tool_param).
+        body: dict[str, Any] = {"messages": self._encoder.encode(request.messages)}
         params: dict[str, Any] = {
             "model": request.model,
-            "messages": self._encoder.encode(request.messages),
+            "messages": [],
             "stream": True,
             "stream_options": {"include_usage": True},
+            "extra_body": body,
         }
         if request.tools:
-            params["tools"] = [tool_param(spec) for spec in request.tools]
+            body["tools"] = [tool_param(spec) for spec in request.tools]
             params["tool_choice"] = request.tool_choice
         if request.max_output_tokens:
             key = "max_completion_tokens" if self._official else "max_tokens"
@@ -247,6 +253,9 @@ async def _next_chunk(lines: AsyncIterator[str]) -> dict[str, Any] | None:
                 continue  # blank separators, comments, `event:` lines
             data = line[5:].lstrip()
             if data.startswith("[DONE]"):
+                # Read to the end of the body, so that the connection can be reused.
+                async for _ in lines:
+                    pass
                 return None
             try:
                 chunk = json.loads(data)

@@ -17,11 +17,31 @@ from orchestrator.domain import (
     Usage,
 )
 
-__all__ = ["expand_events", "message_from_row", "message_row", "pack_events"]
+__all__ = ["MESSAGE_FIELDS", "expand_events", "message_from_row", "message_row", "pack_events"]
 
 _PARTS = TypeAdapter(list[ContentPart])
 _CALLS = TypeAdapter(list[ToolCall])
 _DELTA = "message.delta"
+
+
+MESSAGE_FIELDS = (
+    "id",
+    "conversation_id",
+    "seq",
+    "run_id",
+    "role",
+    "content",
+    "text",
+    "tool_calls",
+    "tool_call_id",
+    "name",
+    "model",
+    "usage",
+    "status",
+    "is_error",
+    "token_count",
+)
+"""The columns `message_row` fills."""
 
 
 def message_row(

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, delete, func, insert, or_, select, update
+from sqlalchemy import and_, bindparam, delete, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from orchestrator.domain import Conversation, InvalidInput, Message, NotFound, Page
@@ -23,6 +23,17 @@ from orchestrator.store.codec import message_from_row, message_row
 from orchestrator.store.schema import conversations, messages
 
 __all__ = ["HistoryCache", "SqlConversationStore"]
+
+
+# Built once, so that SQLAlchemy reuses their compiled form (keyed on these objects).
+_NUMBER = (
+    update(conversations)
+    .where(conversations.c.id == bindparam("b_conversation_id"))
+    .values(last_seq=conversations.c.last_seq + bindparam("b_count"), updated_at=func.now())
+    .returning(conversations.c.last_seq)
+)
+_NUMBER_OWNED = _NUMBER.where(conversations.c.user_id == bindparam("b_user_id"))
+_INSERT_MESSAGES = insert(messages)
 
 
 class HistoryCache:
@@ -236,22 +247,18 @@ class SqlConversationStore:
         Raises:
             NotFound: no such conversation (for that user).
         """
-        condition = conversations.c.id == conversation_id
-        if user_id is not None:
-            condition = and_(condition, conversations.c.user_id == user_id)
+        statement = _NUMBER if user_id is None else _NUMBER_OWNED
         last_seq = (
             await conn.execute(
-                update(conversations)
-                .where(condition)
-                .values(last_seq=conversations.c.last_seq + len(new), updated_at=func.now())
-                .returning(conversations.c.last_seq)
+                statement,
+                {"b_conversation_id": conversation_id, "b_user_id": user_id, "b_count": len(new)},
             )
         ).scalar_one_or_none()
         if last_seq is None:
             raise NotFound("No such conversation.")
         first = last_seq - len(new) + 1
         await conn.execute(
-            insert(messages),
+            _INSERT_MESSAGES,
             [
                 message_row(
                     message, conversation_id=conversation_id, seq=first + index, run_id=run_id

@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import exists, func, insert, literal, select, true, update
+from sqlalchemy import bindparam, exists, func, insert, literal, select, true, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -21,7 +21,12 @@ from orchestrator.domain import (
     StoredEvent,
     Usage,
 )
-from orchestrator.store.codec import expand_events, message_row, pack_events
+from orchestrator.store.codec import (
+    MESSAGE_FIELDS,
+    expand_events,
+    message_row,
+    pack_events,
+)
 from orchestrator.store.conversations import SqlConversationStore
 from orchestrator.store.schema import conversations, messages, run_events, runs
 
@@ -34,28 +39,27 @@ RECOVERY_SEQ_GAP = 1_000_000
 _ACTIVE = [status.value for status in ACTIVE_RUN_STATUSES]
 
 
-def _start_statement(
-    user_id: str, conversation_id: str, run_id: str, message: Message, model: str
-) -> Any:
+def _start_statement() -> Any:
     """Number the conversation's next message, insert it and a running run: one round trip.
 
     The statements of a WITH run as one, atomically: if the run cannot be inserted (another
     is active), neither is the message nor the new number. No row back: not the user's.
+    Built once: SQLAlchemy then reuses its compiled form (keyed on this object).
     """
     numbered = (
         update(conversations)
-        .where(conversations.c.id == conversation_id, conversations.c.user_id == user_id)
+        .where(
+            conversations.c.id == bindparam("b_conversation_id"),
+            conversations.c.user_id == bindparam("b_user_id"),
+        )
         .values(last_seq=conversations.c.last_seq + 1, updated_at=func.now())
         .returning(conversations.c.last_seq)
         .cte("numbered")
     )
-    values = message_row(message, conversation_id=conversation_id, seq=0, run_id=run_id)
-    del values["seq"]
-    columns = [*values, "seq"]
     stored = insert(messages).from_select(
-        columns,
+        [*_MESSAGE_FIELDS, "seq"],
         select(
-            *(literal(value, type_=messages.c[name].type) for name, value in values.items()),
+            *(bindparam(f"m_{name}", type_=messages.c[name].type) for name in _MESSAGE_FIELDS),
             numbered.c.last_seq,
         ),
     )
@@ -64,11 +68,11 @@ def _start_statement(
         .from_select(
             ["id", "conversation_id", "user_id", "status", "model"],
             select(
-                literal(run_id, type_=runs.c.id.type),
-                literal(conversation_id, type_=runs.c.conversation_id.type),
-                literal(user_id, type_=runs.c.user_id.type),
+                bindparam("b_run_id", type_=runs.c.id.type),
+                bindparam("b_conversation_id", type_=runs.c.conversation_id.type),
+                bindparam("b_user_id", type_=runs.c.user_id.type),
                 literal(RunStatus.RUNNING.value),
-                literal(model),
+                bindparam("b_model", type_=runs.c.model.type),
             ).where(exists(select(numbered.c.last_seq))),
         )
         .returning(*runs.c)
@@ -79,6 +83,27 @@ def _start_statement(
         .select_from(started.join(numbered, true()))
         .add_cte(stored.cte("stored"))
     )
+
+
+_MESSAGE_FIELDS = [name for name in MESSAGE_FIELDS if name != "seq"]
+_START = _start_statement()
+_SET_LAST_EVENT = (
+    update(runs).where(runs.c.id == bindparam("b_run_id")).values(last_event_id=bindparam("b_last"))
+)
+_FINISH = (
+    update(runs)
+    .where(runs.c.id == bindparam("b_run_id"))
+    .values(
+        status=bindparam("b_status"),
+        finished_at=func.now(),
+        error=bindparam("b_error", type_=runs.c.error.type),
+        input_tokens=bindparam("b_input"),
+        output_tokens=bindparam("b_output"),
+        # Without events of its own, the run keeps its number.
+        last_event_id=func.greatest(runs.c.last_event_id, bindparam("b_last")),
+    )
+)
+_INSERT_EVENTS = insert(run_events)
 
 
 def _run(row: Any) -> Run:
@@ -125,11 +150,15 @@ class SqlRunStore:
         try:
             async with self._engine.connect() as conn:
                 conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
-                row = (
-                    await conn.execute(
-                        _start_statement(user_id, conversation_id, run_id, message, model)
-                    )
-                ).one_or_none()
+                values = message_row(message, conversation_id=conversation_id, seq=0, run_id=run_id)
+                parameters = {f"m_{name}": values[name] for name in _MESSAGE_FIELDS}
+                parameters.update(
+                    b_conversation_id=conversation_id,
+                    b_user_id=user_id,
+                    b_run_id=run_id,
+                    b_model=model,
+                )
+                row = (await conn.execute(_START, parameters)).one_or_none()
         except IntegrityError as error:
             if "uq_runs_one_active_per_conversation" in str(error.orig):
                 raise Conflict(
@@ -179,17 +208,18 @@ class SqlRunStore:
         if outcome.error_type is not None:
             error = {"type": outcome.error_type, "message": outcome.error_message}
         async with self._engine.begin() as conn:
-            await self._write_events(conn, run_id, events)
+            if events:
+                await conn.execute(_INSERT_EVENTS, pack_events(run_id, events))
             await conn.execute(
-                update(runs)
-                .where(runs.c.id == run_id)
-                .values(
-                    status=outcome.status.value,
-                    finished_at=func.now(),
-                    error=error,
-                    input_tokens=outcome.usage.input_tokens,
-                    output_tokens=outcome.usage.output_tokens,
-                )
+                _FINISH,
+                {
+                    "b_run_id": run_id,
+                    "b_status": outcome.status.value,
+                    "b_error": error,
+                    "b_input": outcome.usage.input_tokens,
+                    "b_output": outcome.usage.output_tokens,
+                    "b_last": events[-1].seq if events else 0,
+                },
             )
 
     async def set_status(self, run_id: str, status: RunStatus) -> None:
@@ -206,10 +236,8 @@ class SqlRunStore:
     ) -> None:
         if not events:
             return
-        await conn.execute(insert(run_events), pack_events(run_id, events))
-        await conn.execute(
-            update(runs).where(runs.c.id == run_id).values(last_event_id=events[-1].seq)
-        )
+        await conn.execute(_INSERT_EVENTS, pack_events(run_id, events))
+        await conn.execute(_SET_LAST_EVENT, {"b_run_id": run_id, "b_last": events[-1].seq})
 
     async def events(self, run_id: str, after: int) -> list[StoredEvent]:
         async with self._engine.connect() as conn:
