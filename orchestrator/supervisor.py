@@ -112,7 +112,7 @@ class _McpServers:
         self.url = f"http://{_loopback(env.get('MCP_HOST', '127.0.0.1'))}:{port}"
         self.port = port
 
-    def _spawn(self) -> None:
+    def spawn(self) -> None:
         self._log_path.parent.mkdir(parents=True, exist_ok=True)
         self._log = self._log_path.open("ab")
         command = [sys.executable, "-c", "from orchestrator.cli import main; main()"]
@@ -131,7 +131,15 @@ class _McpServers:
         Raises:
             RuntimeError: it exited or did not answer in time (its log says why).
         """
-        self._spawn()
+        self.spawn()
+        await self.wait_ready()
+
+    async def wait_ready(self) -> None:
+        """Wait until the started process's `/healthz` answers.
+
+        Raises:
+            RuntimeError: it exited or did not answer in time (its log says why).
+        """
         deadline = time.monotonic() + _MCP_START_SECONDS
         async with httpx.AsyncClient(timeout=1.0) as client:
             while time.monotonic() < deadline:
@@ -232,7 +240,9 @@ class Stack:
         async with contextlib.AsyncExitStack() as stack:
             database_url = await self._database(stack)
             env = os.environ | {"DATABASE_URL": database_url, "DATA_DIR": str(settings.data_dir)}
-            discovery = await self._mcp_servers(stack, env)
+            # The MCP servers start beside the orchestrator: it serves at once, and finds
+            # their tools through discovery as soon as they answer.
+            discovery, mcp_ready = self._mcp_servers(stack, env)
             updates: dict[str, Any] = {
                 "database": DatabaseSettings(
                     url=database_url, pool_size=settings.database.pool_size
@@ -240,7 +250,7 @@ class Stack:
             }
             if discovery is not None and settings.mcp.discovery_url is None:
                 updates["mcp"] = settings.mcp.model_copy(update={"discovery_url": discovery})
-            return await self._orchestrator(settings.model_copy(update=updates), started)
+            return await self._orchestrator(settings.model_copy(update=updates), started, mcp_ready)
         return 0  # pragma: no cover - the exit stack does not swallow exceptions
 
     async def _database(self, stack: contextlib.AsyncExitStack) -> str:
@@ -260,11 +270,12 @@ class Stack:
         self._line("database", detail, time.monotonic() - begun)
         return url
 
-    async def _mcp_servers(
+    def _mcp_servers(
         self, stack: contextlib.AsyncExitStack, env: dict[str, str]
-    ) -> str | None:
+    ) -> tuple[str | None, asyncio.Task[None] | None]:
+        """Start our MCP servers; their discovery URL, and a task that waits for them."""
         if importlib.util.find_spec("mcp_servers.cli") is None:
-            return None
+            return None, None
         begun = time.monotonic()
         log = self.settings.data_dir / "logs" / "mcp-servers.log"
         servers = _McpServers(self.settings, env, log)
@@ -275,24 +286,31 @@ class Stack:
                 0.0,
                 ok=False,
             )
-            return None
+            return None, None
         stack.push_async_callback(servers.stop)
-        with self.console.status("Starting our MCP servers…"):
+        servers.spawn()
+
+        async def ready() -> None:
             try:
-                await servers.start()
+                await servers.wait_ready()
             except RuntimeError as error:
                 self._line(
                     "mcp servers", f"[yellow]failed: {error}[/yellow] — log: {log}", 0.0, ok=False
                 )
-                return None
-        self._line(
-            "mcp servers", f"{servers.url}/mcp/<name> (log: {log})", time.monotonic() - begun
-        )
-        watcher = asyncio.create_task(servers.watch(self.console))
-        stack.callback(watcher.cancel)
-        return f"{servers.url}/discover"
+                return
+            self._line(
+                "mcp servers", f"{servers.url}/mcp/<name> (log: {log})", time.monotonic() - begun
+            )
+            watcher = asyncio.create_task(servers.watch(self.console))
+            stack.callback(watcher.cancel)
 
-    async def _orchestrator(self, settings: Settings, started: float) -> int:
+        waiter = asyncio.create_task(ready())
+        stack.callback(waiter.cancel)
+        return f"{servers.url}/discover", waiter
+
+    async def _orchestrator(
+        self, settings: Settings, started: float, mcp_ready: asyncio.Task[None] | None
+    ) -> int:
         import uvicorn
 
         from orchestrator.main import create_app
@@ -325,6 +343,9 @@ class Stack:
         if not server.started:
             await task
             return 1
+        if mcp_ready is not None and not mcp_ready.done():
+            with self.console.status("Starting our MCP servers…"):
+                await asyncio.wait({mcp_ready, task}, return_when=asyncio.FIRST_COMPLETED)
         try:
             return await self._serving(application, server, task, started, begun)
         finally:

@@ -13,6 +13,8 @@ import os
 os.environ["ASSISTANT_ENV_FILE"] = ""
 
 import asyncio
+import shutil
+import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -22,6 +24,16 @@ import pytest
 
 from orchestrator.store import EmbeddedPostgres, create_engine, upgrade
 from tests.fakes.openai_server import FakeOpenAI, serve_in_thread
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # A temporary folder of this session's own. Under the shared /tmp/pytest-of-<user>, a
+    # second pytest session starting meanwhile resets that folder to mode 0700, and the
+    # embedded PostgreSQL (which runs as its own system user) loses access to its data.
+    if config.option.basetemp is None:
+        config.option.basetemp = tempfile.mkdtemp(prefix="assistant-tests-")
+        config.add_cleanup(lambda: shutil.rmtree(config.option.basetemp, ignore_errors=True))
+
 
 SYSTEM_POSTGRES = os.environ.get(
     "TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
