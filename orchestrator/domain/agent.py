@@ -26,6 +26,7 @@ from orchestrator.domain.events import (
     InputRequired,
     MessageCompleted,
     MessageDelta,
+    RunEvent,
     RunStarted,
     ToolApprovalRequired,
     ToolCallStarted,
@@ -166,10 +167,18 @@ class Agent:
                 step = None
                 usage = usage + (assistant.usage or Usage())
                 history.append(assistant)
-                await journal.commit([assistant])
-                journal.emit(MessageCompleted(message_id=assistant.id, usage=assistant.usage))
+                completed = MessageCompleted(message_id=assistant.id, usage=assistant.usage)
                 if not assistant.tool_calls:
-                    return await self._finish(journal, RunStatus.COMPLETED, usage)
+                    # The answer and the run's end: one write.
+                    return await self._finish(
+                        journal,
+                        RunStatus.COMPLETED,
+                        usage,
+                        messages=[assistant],
+                        events=[completed],
+                    )
+                await journal.commit([assistant])
+                journal.emit(completed)
                 pending_calls = assistant.tool_calls
                 answered = {}
                 results = await self._run_tools(pending_calls, specs, turn, journal, answered)
@@ -362,11 +371,14 @@ class Agent:
         usage: Usage,
         error_type: str | None = None,
         error_message: str | None = None,
+        *,
+        messages: Sequence[Message] = (),
+        events: Sequence[RunEvent] = (),
     ) -> RunOutcome:
         outcome = RunOutcome(
             status=status, error_type=error_type, error_message=error_message, usage=usage
         )
-        await journal.finish(outcome)
+        await journal.finish(outcome, messages, events)
         return outcome
 
 

@@ -78,14 +78,21 @@ class RunJournal(Protocol):
     """The record of one run as the loop writes it.
 
     `emit` is cheap and in order; `commit` makes messages and events so far durable (one
-    step); `finish` records the outcome and then publishes the terminal event.
+    step); `finish` records the outcome and then publishes the terminal event. `finish`
+    can also commit a last step: its `messages`, and then `events` that are published only
+    once all of it is durable (one write where `commit` and `finish` would take two).
     """
 
     def emit(self, event: RunEvent) -> None: ...
 
     async def commit(self, messages: Sequence[Message]) -> None: ...
 
-    async def finish(self, outcome: RunOutcome) -> None: ...
+    async def finish(
+        self,
+        outcome: RunOutcome,
+        messages: Sequence[Message] = (),
+        events: Sequence[RunEvent] = (),
+    ) -> None: ...
 
 
 class EventBus(Protocol):
@@ -144,7 +151,13 @@ class RunStore(Protocol):
     ) -> None: ...
 
     async def finish_run(
-        self, run_id: str, outcome: RunOutcome, events: Sequence[StoredEvent]
+        self,
+        run_id: str,
+        outcome: RunOutcome,
+        events: Sequence[StoredEvent],
+        *,
+        conversation_id: str | None = None,
+        messages: Sequence[Message] = (),
     ) -> None: ...
 
     async def events(self, run_id: str, after: int) -> list[StoredEvent]: ...

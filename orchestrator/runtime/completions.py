@@ -130,7 +130,12 @@ class _StreamJournal:
     async def commit(self, messages: Sequence[Message]) -> None:
         return None
 
-    async def finish(self, outcome: RunOutcome) -> None:
+    async def finish(
+        self,
+        outcome: RunOutcome,
+        messages: Sequence[Message] = (),
+        events: Sequence[RunEvent] = (),
+    ) -> None:
         reason = "length" if outcome.status is RunStatus.INCOMPLETE else "stop"
         self.put(Finished(reason, outcome.usage, outcome.error_type, outcome.error_message))
 

@@ -74,7 +74,12 @@ class StoreJournal:
         await self._settle()
         await self._store.save_step(self._run_id, self._conversation_id, messages, self._take())
 
-    async def finish(self, outcome: RunOutcome) -> None:
+    async def finish(
+        self,
+        outcome: RunOutcome,
+        messages: Sequence[Message] = (),
+        events: Sequence[RunEvent] = (),
+    ) -> None:
         await self._settle()
         terminal: RunEvent
         if outcome.status is RunStatus.FAILED:
@@ -84,11 +89,24 @@ class StoreJournal:
             )
         else:
             terminal = RunCompleted(status=outcome.status.value)
-        seq = self._bus.last_seq(self._run_id) + 1
-        final = StoredEvent(seq, terminal.name, terminal.payload())
+        # The last events are numbered now and published once stored: a client never sees
+        # the end of a run that a crash could still undo.
+        last = [*events, terminal]
+        seq = self._bus.last_seq(self._run_id)
+        final = [
+            StoredEvent(seq + number, event.name, event.payload())
+            for number, event in enumerate(last, start=1)
+        ]
         try:
-            await self._store.finish_run(self._run_id, outcome, [*self._take(), final])
+            await self._store.finish_run(
+                self._run_id,
+                outcome,
+                [*self._take(), *final],
+                conversation_id=self._conversation_id,
+                messages=messages,
+            )
         except Exception:  # the client must still hear the end; recovery fixes the row
             logger.exception("Could not record the end of run %s", self._run_id)
-        self._bus.publish(self._run_id, terminal)
+        for event in last:
+            self._bus.publish(self._run_id, event)
         self._bus.close(self._run_id)

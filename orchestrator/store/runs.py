@@ -202,12 +202,23 @@ class SqlRunStore:
                 await self._write_events(conn, run_id, events)
 
     async def finish_run(
-        self, run_id: str, outcome: RunOutcome, events: Sequence[StoredEvent]
+        self,
+        run_id: str,
+        outcome: RunOutcome,
+        events: Sequence[StoredEvent],
+        *,
+        conversation_id: str | None = None,
+        messages: Sequence[Message] = (),
     ) -> None:
+        """End the run; with `messages` (of `conversation_id`), store its last step too."""
         error = None
         if outcome.error_type is not None:
             error = {"type": outcome.error_type, "message": outcome.error_message}
+        first = 0
         async with self._engine.begin() as conn:
+            if messages:
+                assert conversation_id is not None
+                first = await self._conversations.append(conn, conversation_id, run_id, messages)
             if events:
                 await conn.execute(_INSERT_EVENTS, pack_events(run_id, events))
             await conn.execute(
@@ -221,6 +232,9 @@ class SqlRunStore:
                     "b_last": events[-1].seq if events else 0,
                 },
             )
+        if messages:
+            assert conversation_id is not None
+            self._conversations.cache.extend(conversation_id, first, messages)
 
     async def set_status(self, run_id: str, status: RunStatus) -> None:
         async with self._engine.begin() as conn:

@@ -31,8 +31,17 @@ class RecordingJournal:
     async def commit(self, messages: Sequence[Message]) -> None:
         self.commits.append(list(messages))
 
-    async def finish(self, outcome: RunOutcome) -> None:
+    async def finish(
+        self,
+        outcome: RunOutcome,
+        messages: Sequence[Message] = (),
+        events: Sequence[RunEvent] = (),
+    ) -> None:
         assert self.outcome is None, "finish called twice"
+        if messages:
+            self.commits.append(list(messages))
+        for event in events:
+            self.emit(event)
         self.outcome = outcome
 
     @property

@@ -39,7 +39,7 @@ async def message_parts(services: Services, user_id: str, body: MessageCreate) -
     """
     if body.prompt is None and not body.resources:
         return body.parts()
-    catalog = Catalog(_hub(services))
+    catalog = Catalog(_require_hub(services))
     parts: list[ContentPart] = []
     if body.prompt is not None:
         ref = body.prompt
@@ -53,10 +53,15 @@ async def message_parts(services: Services, user_id: str, body: MessageCreate) -
     return parts
 
 
-async def _hub(services: ServicesDep) -> MCPHub:
+def _require_hub(services: Services) -> MCPHub:
     if services.hub is None:
         raise Unavailable("The MCP hub is not running in this process.")
     return services.hub
+
+
+async def _hub(services: ServicesDep) -> MCPHub:
+    # async: FastAPI runs a plain function dependency on a worker thread.
+    return _require_hub(services)
 
 
 HubDep = Annotated[MCPHub, Depends(_hub)]
