@@ -60,7 +60,7 @@ def create_client(
         base_url=base_url,
         max_retries=0,
         timeout=openai.Timeout(timeout, connect=10.0),
-        http_client=openai.DefaultAioHttpClient(
+        http_client=openai.DefaultAsyncHttpxClient(
             limits=httpx2.Limits(max_connections=max_connections, max_keepalive_connections=200)
         ),
     )
