@@ -33,8 +33,17 @@ _FLUSH_SECONDS = 1.0
 
 class StoreJournal:
     def __init__(
-        self, run_id: str, conversation_id: str, bus: EventBus, store: SqlRunStore
+        self,
+        run_id: str,
+        conversation_id: str,
+        bus: EventBus,
+        store: SqlRunStore,
+        *,
+        started: asyncio.Future[bool] | None = None,
     ) -> None:
+        self._started = started
+        """While the run's row is being written: True once stored, False if it never is
+        (then this journal writes and publishes nothing more)."""
         self._run_id = run_id
         self._conversation_id = conversation_id
         self._bus = bus
@@ -48,12 +57,21 @@ class StoreJournal:
         if self._flushing is None and time.monotonic() - self._flushed_at > _FLUSH_SECONDS:
             self._flushing = asyncio.create_task(self._flush())
 
+    async def _stored(self) -> bool:
+        started = self._started
+        if started is None:
+            return True
+        return await asyncio.shield(started)
+
     def _take(self) -> list[StoredEvent]:
         events, self._pending = self._pending, []
         self._flushed_at = time.monotonic()
         return events
 
     async def _flush(self) -> None:
+        if not await self._stored():
+            self._flushing = None
+            return
         events = self._take()
         try:
             await self._store.save_events(self._run_id, events)
@@ -71,6 +89,8 @@ class StoreJournal:
             await asyncio.shield(flushing)
 
     async def commit(self, messages: Sequence[Message]) -> None:
+        if not await self._stored():
+            return
         await self._settle()
         await self._store.save_step(self._run_id, self._conversation_id, messages, self._take())
 
@@ -80,6 +100,8 @@ class StoreJournal:
         messages: Sequence[Message] = (),
         events: Sequence[RunEvent] = (),
     ) -> None:
+        if not await self._stored():
+            return
         await self._settle()
         terminal: RunEvent
         if outcome.status is RunStatus.FAILED:

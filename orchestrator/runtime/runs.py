@@ -12,6 +12,7 @@ import logging
 import uuid
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from orchestrator.domain import (
     Agent,
@@ -115,30 +116,85 @@ class RunService:
         message = message.model_copy(
             update={"token_count": count_message_tokens(message, self._model.tokenizer(model_name))}
         )
-        run = await self._runs.start_run(user_id, conversation_id, message, model_name)
-        history = (
-            run.message_seq is not None
-            and await self._conversations.cached_messages(conversation_id, run.message_seq)
-        ) or await self._conversations.messages(conversation_id)
-        instructions = await self._tools.instructions(
-            user_id, sorted({spec.server for spec in tools})
+        servers = sorted({spec.server for spec in tools})
+        cached = self._conversations.cache.history_of(conversation_id, user_id)
+        if cached is None or self._running_in(conversation_id):
+            run = await self._runs.start_run(user_id, conversation_id, message, model_name)
+            history = (
+                run.message_seq is not None
+                and await self._conversations.cached_messages(conversation_id, run.message_seq)
+            ) or await self._conversations.messages(conversation_id)
+            instructions = await self._tools.instructions(user_id, servers)
+            self._launch(run, history, tools, instructions)
+            return run
+        # The history is at hand and known to be the user's: the model is asked at once,
+        # while the message and the run are being stored. Nothing of the run is written or
+        # shown before they are; if they cannot be, the run is dropped unseen.
+        known, history = cached
+        run_id = str(uuid.uuid4())
+        instructions = await self._tools.instructions(user_id, servers)
+        started: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        draft = Run(
+            id=run_id,
+            conversation_id=conversation_id,
+            user_id=user_id,
+            status=RunStatus.RUNNING,
+            model=model_name,
+            created_at=datetime.now(UTC),
         )
+        active = self._launch(draft, [*history, message], tools, instructions, started)
+        try:
+            run = await self._runs.start_run(
+                user_id, conversation_id, message, model_name, run_id=run_id
+            )
+        except BaseException:
+            await self._drop(run_id, active, started)
+            raise
+        if run.message_seq != known + 1:
+            # Another process wrote to this conversation meanwhile: ask again, with all of it.
+            await self._drop(run_id, active, started)
+            history = await self._conversations.messages(conversation_id)
+            self._launch(run, history, tools, instructions)
+            return run
+        started.set_result(True)
+        return run
+
+    def _running_in(self, conversation_id: str) -> bool:
+        return any(active.conversation_id == conversation_id for active in self._active.values())
+
+    def _launch(
+        self,
+        run: Run,
+        history: list[Message],
+        tools: list[ToolSpec],
+        instructions: str | None,
+        started: asyncio.Future[bool] | None = None,
+    ) -> _Active:
         self._bus.open(run.id)
-        self._interactions.register_run(run.id, user_id)
-        journal = StoreJournal(run.id, conversation_id, self._bus, self._runs)
+        self._interactions.register_run(run.id, run.user_id)
+        journal = StoreJournal(run.id, run.conversation_id, self._bus, self._runs, started=started)
         control = RunControl()
         turn = Turn(
             run_id=run.id,
-            conversation_id=conversation_id,
-            user_id=user_id,
-            model=model_name,
+            conversation_id=run.conversation_id,
+            user_id=run.user_id,
+            model=run.model,
             history=history,
             tools=tools,
             instructions=instructions,
         )
         task = asyncio.create_task(self._execute(turn, journal, control), name=f"run-{run.id}")
-        self._active[run.id] = _Active(task, control, user_id, conversation_id, journal)
-        return run
+        active = _Active(task, control, run.user_id, run.conversation_id, journal)
+        self._active[run.id] = active
+        return active
+
+    async def _drop(self, run_id: str, active: _Active, started: asyncio.Future[bool]) -> None:
+        """Stop a run whose record was never stored; it leaves no trace."""
+        started.set_result(False)
+        active.control.reason = "dropped"
+        active.task.cancel()
+        await asyncio.wait({active.task})
+        self._bus.close(run_id)
 
     async def _execute(self, turn: Turn, journal: StoreJournal, control: RunControl) -> None:
         try:

@@ -37,10 +37,15 @@ _INSERT_MESSAGES = insert(messages)
 
 
 class HistoryCache:
-    """The messages of recently used conversations, newest conversations kept."""
+    """The messages of recently used conversations, newest conversations kept.
+
+    An entry also knows the conversation's owner once this process has seen it, so that a
+    turn can be started from the cache without asking the database whose it is first.
+    """
 
     def __init__(self, max_conversations: int = 512) -> None:
         self._entries: OrderedDict[str, tuple[int, list[Message]]] = OrderedDict()
+        self._owners: dict[str, str] = {}
         self._max = max_conversations
 
     def get(self, conversation_id: str) -> tuple[int, list[Message]] | None:
@@ -49,11 +54,26 @@ class HistoryCache:
             self._entries.move_to_end(conversation_id)
         return entry
 
+    def history_of(self, conversation_id: str, user_id: str) -> tuple[int, list[Message]] | None:
+        """The cached history (a copy) if it is known to be `user_id`'s conversation."""
+        if self._owners.get(conversation_id) != user_id:
+            return None
+        entry = self.get(conversation_id)
+        if entry is None:
+            return None
+        return entry[0], list(entry[1])
+
+    def own(self, conversation_id: str, user_id: str) -> None:
+        """Record whose conversation this is (only while it is cached)."""
+        if conversation_id in self._entries:
+            self._owners[conversation_id] = user_id
+
     def put(self, conversation_id: str, last_seq: int, history: list[Message]) -> None:
         self._entries[conversation_id] = (last_seq, history)
         self._entries.move_to_end(conversation_id)
         while len(self._entries) > self._max:
-            self._entries.popitem(last=False)
+            evicted, _ = self._entries.popitem(last=False)
+            self._owners.pop(evicted, None)
 
     def extend(self, conversation_id: str, first_seq: int, new: Sequence[Message]) -> None:
         """Append messages numbered from `first_seq`, if they follow what is cached."""
@@ -62,13 +82,14 @@ class HistoryCache:
             return
         last_seq, history = entry
         if first_seq != last_seq + 1:
-            del self._entries[conversation_id]
+            self.drop(conversation_id)
             return
         history.extend(new)
         self._entries[conversation_id] = (last_seq + len(new), history)
 
     def drop(self, conversation_id: str) -> None:
         self._entries.pop(conversation_id, None)
+        self._owners.pop(conversation_id, None)
 
 
 def _conversation(row: Any) -> Conversation:
@@ -113,6 +134,7 @@ class SqlConversationStore:
                 )
             ).one()
         self.cache.put(str(row.id), 0, [])
+        self.cache.own(str(row.id), user_id)
         return _conversation(row)
 
     async def get_conversation(self, user_id: str, conversation_id: str) -> Conversation:
@@ -126,6 +148,7 @@ class SqlConversationStore:
             ).one_or_none()
         if row is None:
             raise NotFound("No such conversation.")
+        self.cache.own(conversation_id, user_id)
         return _conversation(row)
 
     async def list_conversations(

@@ -167,7 +167,9 @@ class SqlRunStore:
             raise
         if row is None:
             raise NotFound("No such conversation.")
-        self._conversations.cache.extend(conversation_id, row.message_seq, [message])
+        cache = self._conversations.cache
+        cache.extend(conversation_id, row.message_seq, [message])
+        cache.own(conversation_id, user_id)
         return _run(row)
 
     async def get_run(self, user_id: str, run_id: str) -> Run:
