@@ -85,17 +85,17 @@ class ChatSession:
         view = _RunView(self)
         try:
             while True:
+                # Ctrl-C can land anywhere in here, drawing included, not only in the wait.
                 try:
                     event = events.next()
+                    if event is None:
+                        break
+                    view.show(event)
                 except KeyboardInterrupt:
                     if not view.cancel_requested():
                         events.close()
                         view.abandon()
                         return False
-                    continue
-                if event is None:
-                    break
-                view.show(event)
         except ApiError as error:
             view.stop()
             self.console.print(f"[red]{error.message}[/red]")
