@@ -20,6 +20,8 @@ from benchmarks.upstream import stamps
 __all__ = ["Endpoint", "Stream", "StreamResult", "open_stream", "stream_once"]
 
 _ENDS = (b"event: run.completed", b"event: error", b"data: [DONE]")
+ALWAYS = range(0, 2**63)
+"""Every stamp (monotonic nanoseconds): lateness of every chunk."""
 
 
 @dataclass(frozen=True)
@@ -68,12 +70,12 @@ class StreamResult:
 
 class _Stream(asyncio.Protocol):
     def __init__(
-        self, request: bytes, result: StreamResult, *, keep_lateness: bool, since: int
+        self, request: bytes, result: StreamResult, *, keep_lateness: bool, window: range
     ) -> None:
         self.request = request
         self.result = result
         self.keep_lateness = keep_lateness
-        self.since = since
+        self.window = window
         self.head = b""
         self.tail = b""
         self.ended: asyncio.Future[None] = asyncio.get_running_loop().create_future()
@@ -113,8 +115,8 @@ class _Stream(asyncio.Protocol):
                 self.first.set_result(None)
             result.chunks += len(found)
             if self.keep_lateness:
-                since = self.since
-                result.lateness.extend(now - stamp for stamp in found if stamp >= since)
+                window = self.window
+                result.lateness.extend(now - stamp for stamp in found if stamp in window)
         if any(marker in block for marker in _ENDS):
             if b"event: error" in block:
                 result.error = block[block.find(b"event: error") :][:300].decode(errors="replace")
@@ -162,13 +164,13 @@ async def open_stream(
     body: dict[str, Any],
     *,
     keep_lateness: bool = True,
-    since: int = 0,
+    window: range = ALWAYS,
 ) -> Stream:
-    """Send the request and return at once; lateness counts chunks stamped from `since` on."""
+    """Send the request and return at once; lateness counts the chunks stamped in `window`."""
     loop = asyncio.get_running_loop()
     result = StreamResult(sent=time.monotonic_ns())
     protocol = _Stream(
-        endpoint.request(path, body), result, keep_lateness=keep_lateness, since=since
+        endpoint.request(path, body), result, keep_lateness=keep_lateness, window=window
     )
     try:
         await loop.create_connection(lambda: protocol, endpoint.host, endpoint.port)
@@ -185,10 +187,10 @@ async def stream_once(
     *,
     limit: float,
     keep_lateness: bool = True,
-    since: int = 0,
+    window: range = ALWAYS,
 ) -> StreamResult:
     """One whole stream, bounded by `limit` seconds."""
-    stream = await open_stream(endpoint, path, body, keep_lateness=keep_lateness, since=since)
+    stream = await open_stream(endpoint, path, body, keep_lateness=keep_lateness, window=window)
     try:
         await asyncio.wait_for(asyncio.shield(stream.ended), limit)
     except TimeoutError:

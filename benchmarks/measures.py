@@ -88,7 +88,7 @@ def _errors(results: Sequence[StreamResult]) -> list[str]:
 async def measure_ttft(bench: Bench) -> list[Row]:
     """Added TTFT: each target's TTFT minus the direct call's, requests interleaved."""
     per_conversation = 5
-    conversations = 12 if bench.quick else 60
+    conversations = bench.pick(60, 12, 2)
     model = "bench-c5-d0"
     ours = bench.ours
     assert ours is not None
@@ -172,7 +172,7 @@ async def measure_ttft(bench: Bench) -> list[Row]:
 
 async def measure_history(bench: Bench) -> list[Row]:
     """TTFT at a 1,000-message history over the 10-message one (warm turns, p50)."""
-    turns = 8 if bench.quick else 30
+    turns = bench.pick(30, 8, 2)
     model = "bench-c5-d0"
     ours = bench.ours
     assert ours is not None
@@ -240,9 +240,9 @@ async def measure_history(bench: Bench) -> list[Row]:
 
 async def measure_burst(bench: Bench) -> list[Row]:
     """100 streams opened at once; TTFT p99 over the rounds."""
-    rounds = 1 if bench.quick else 3
-    size = 100
-    model = "bench-c20-d50"
+    rounds = bench.pick(3, 1, 1)
+    size = bench.pick(100, 100, 20)
+    model = bench.pick("bench-c20-d50", "bench-c20-d50", "bench-c3-d50")
     ours = bench.ours
     assert ours is not None
     ours_convs = await ours.conversations(size, history=10)
@@ -256,7 +256,7 @@ async def measure_burst(bench: Bench) -> list[Row]:
         )
         ttfts.setdefault("sdk", []).extend(t for t in sdk_ttfts if isinstance(t, float))
         errors.setdefault("sdk", []).extend(repr(t) for t in sdk_ttfts if not isinstance(t, float))
-        await asyncio.sleep(0.5)
+        await asyncio.sleep(bench.pick(0.5, 0.5, 0.1))
         for target in _targets(bench):
             convs = ours_convs if target is ours else [stateless] * size
             results = await asyncio.gather(*(_one(target, c, model, limit=60) for c in convs))
@@ -264,7 +264,7 @@ async def measure_burst(bench: Bench) -> list[Row]:
                 r.ttft_ms for r in results if r.ttft_ms is not None
             )
             errors.setdefault(target.name, []).extend(_errors(results))
-            await asyncio.sleep(0.5)
+            await asyncio.sleep(bench.pick(0.5, 0.5, 0.1))
     p99 = {name: percentile(v, 0.99) if len(v) else None for name, v in ttfts.items()}
     bench.details["burst"] = {
         "streams": size,
@@ -321,15 +321,17 @@ async def _cpu_run(
 
 async def measure_cpu(bench: Bench) -> list[Row]:
     """The slope of CPU time over chunks: long answers minus short ones, idle CPU removed."""
-    streams = 20 if bench.quick else 60
+    streams = bench.pick(60, 20, 5)
     concurrency = 20
-    long_model, short_model = "bench-c200-d10", "bench-c20-d10"
+    long_model = bench.pick("bench-c200-d10", "bench-c200-d10", "bench-c50-d10")
+    short_model = bench.pick("bench-c20-d10", "bench-c20-d10", "bench-c5-d10")
     figures: dict[str, dict[str, float]] = {}
     for target in [t for t in (bench.ours, bench.litellm) if t is not None]:
         assert target.process is not None
+        idle_seconds = bench.pick(2.0, 2.0, 0.5)
         idle_began = target.process.cpu_seconds()
-        await asyncio.sleep(2.0)
-        idle_rate = (target.process.cpu_seconds() - idle_began) / 2.0
+        await asyncio.sleep(idle_seconds)
+        idle_rate = (target.process.cpu_seconds() - idle_began) / idle_seconds
         runs = {}
         for model in (short_model, long_model):
             if target is bench.ours:
@@ -394,7 +396,8 @@ async def _per_stream(bench: Bench, target: Target, count: int) -> dict[str, flo
     warm = await asyncio.gather(*(_one(target, c, "bench-c3-d0") for c in convs[:10]))
     if _errors(warm):
         raise RuntimeError(f"{target.name} failed a warm-up request: {_errors(warm)[0]}")
-    await asyncio.sleep(1.0)
+    settle = bench.pick(1.0, 1.0, 0.3)
+    await asyncio.sleep(settle)
     before = target.process.rss_bytes()
     opening = asyncio.Semaphore(50)
     handles: list[Stream] = []
@@ -411,13 +414,13 @@ async def _per_stream(bench: Bench, target: Target, count: int) -> dict[str, flo
         await asyncio.wait_for(asyncio.gather(*(hold(c) for c in convs[10:])), 60)
     except TimeoutError:
         pass
-    await asyncio.sleep(1.0)
+    await asyncio.sleep(settle)
     during = target.process.rss_bytes()
     open_now = sum(1 for s in handles if s.result.first is not None and not s.ended.done())
     await _release(bench)
     with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(asyncio.gather(*(s.ended for s in handles)), 60)
-    await asyncio.sleep(0.5)
+    await asyncio.sleep(settle / 2)
     return {
         "before_mb": before / MB,
         "during_mb": during / MB,
@@ -428,7 +431,7 @@ async def _per_stream(bench: Bench, target: Target, count: int) -> dict[str, flo
 
 async def measure_memory(bench: Bench) -> list[Row]:
     """Idle RSS (measured at startup, after one request) and RSS per open stream."""
-    count = 100 if bench.quick else 500
+    count = bench.pick(500, 100, 20)
     per_stream: dict[str, dict[str, float]] = {}
     for target in [t for t in (bench.ours, bench.litellm) if t is not None]:
         per_stream[target.name] = await _per_stream(bench, target, count)
@@ -469,6 +472,7 @@ async def measure_memory(bench: Bench) -> list[Row]:
 
 LADDER = [10, 20, 30, 50, 100, 200, 300, 500, 700, 1000, 1500, 2000]
 QUICK_LADDER = [10, 20, 50, 100]
+SMOKE_LADDER = [5, 10]
 SLACK_NS = 100_000_000
 
 
@@ -476,13 +480,15 @@ async def _level(
     bench: Bench, target: Target, count: int, convs: list[Conversation]
 ) -> dict[str, Any]:
     """`count` live 20 tok/s streams through `target` beside a few direct ones."""
-    chunks = 60 if bench.quick else 200
+    chunks = bench.pick(200, 60, 20)
     model = f"bench-c{chunks}-d50"
-    ramp = min(1.0 if bench.quick else 2.0, count * 0.02)
+    ramp = min(bench.pick(2.0, 1.0, 0.2), count * 0.02)
     probes = max(5, count // 20)
     direct = bench.upstream.direct
-    # Lateness counts once every stream has started: the steady state the level holds.
-    window = time.monotonic_ns() + int((ramp + 0.5) * 1e9)
+    # Lateness counts while every stream is live: from just after the last one started until
+    # the first one ends. Opening and closing runs are measured by TTFT, burst and CPU.
+    began = time.monotonic_ns()
+    window = range(began + int((ramp + 0.5) * 1e9), began + int(chunks * 0.05 * 1e9))
     limit = ramp + chunks * 0.05 + 30
     plan = [(target, conv) for conv in convs[:count]] + [
         (direct, Conversation("", [])) for _ in range(probes)
@@ -492,7 +498,7 @@ async def _level(
     async def one(index: int, who: Target, conv: Conversation) -> tuple[str, StreamResult]:
         await asyncio.sleep(ramp * index / len(plan))
         path, body = who.request(conv, model)
-        result = await stream_once(who.endpoint, path, body, limit=limit, since=window)
+        result = await stream_once(who.endpoint, path, body, limit=limit, window=window)
         return who.name, result
 
     outcomes = await asyncio.gather(*(one(i, who, conv) for i, (who, conv) in enumerate(plan)))
@@ -519,7 +525,7 @@ async def _level(
 
 async def _ramp(bench: Bench, target: Target, start: int) -> tuple[int, list[dict[str, Any]]]:
     """The largest level of the ladder the target holds, going up from `start` (or down)."""
-    ladder = QUICK_LADDER if bench.quick else LADDER
+    ladder = bench.pick(LADDER, QUICK_LADDER, SMOKE_LADDER)
     index = ladder.index(start) if start in ladder else 0
     if target is bench.ours:
         convs = await bench.ours.conversations(ladder[-1])
@@ -550,14 +556,14 @@ async def _ramp(bench: Bench, target: Target, start: int) -> tuple[int, list[dic
 async def measure_streams(bench: Bench) -> list[Row]:
     """Live 20 tok/s streams one process holds on one core, p99 lateness ≤ direct + 100 ms."""
     results: dict[str, Any] = {}
-    for target, start in ((bench.ours, 50 if bench.quick else 100), (bench.litellm, 20)):
+    for target, start in ((bench.ours, bench.pick(100, 50, 10)), (bench.litellm, 20)):
         if target is None:
             continue
         held, levels = await _ramp(bench, target, start)
         results[target.name] = {"held": held, "levels": levels}
     bench.details["streams"] = results
     ours = results.get("ours", {})
-    top = not bench.quick and ours.get("held") == LADDER[-1]
+    top = bench.level == "full" and ours.get("held") == LADDER[-1]
     direct_p99 = [lv["direct_p99_lateness_ms"] for lv in ours.get("levels", [])]
     return [
         Row(
@@ -571,7 +577,8 @@ async def measure_streams(bench: Bench) -> list[Row]:
             unit="streams",
             note=(
                 ("the ladder's top: the load generator's limit, not ours; " if top else "")
-                + f"direct streams' p99 lateness beside them: {max(direct_p99, default=0):.0f} ms"
+                + "p99 lateness of chunks sent while all streams are live; direct streams "
+                + f"beside them: {max(direct_p99, default=0):.0f} ms"
             ),
         )
     ]
@@ -608,7 +615,7 @@ async def _assistant_up(
 
 async def measure_startup(bench: Bench) -> list[Row]:
     """`assistant up` until `/healthz` answers: median of three on the machine's PostgreSQL."""
-    runs = 1 if bench.quick else 3
+    runs = bench.pick(3, 1, 0)
     database = Database()
     url = await database.create()
     timings: list[float] = []
@@ -618,9 +625,9 @@ async def measure_startup(bench: Bench) -> list[Row]:
             for attempt in range(runs + 1):  # the first one migrates the fresh database
                 seconds, process = await _assistant_up(bench, data_dir, url, free_port())
                 await asyncio.to_thread(process.stop)
-                if attempt:
+                if attempt or not runs:
                     timings.append(seconds)
-        if not bench.quick:
+        if bench.level == "full":
             with scratch("bench-up-embedded-") as data_dir:
                 for label in ("first_run_s", "later_run_s"):
                     seconds, process = await _assistant_up(bench, data_dir, None, free_port())

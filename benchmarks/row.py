@@ -47,11 +47,11 @@ class Row:
     @property
     def vs_litellm(self) -> float | None:
         """How many times better ours is than LiteLLM (above 1: better)."""
-        if self.ours is None or self.litellm is None:
-            return None
+        if self.ours is None or self.litellm is None or self.ours <= 0 or self.litellm <= 0:
+            return None  # a ratio of a figure at or below zero (added time) means nothing
         if self.better == "lower":
-            return self.litellm / self.ours if self.ours > 0 else None
-        return self.ours / self.litellm if self.litellm > 0 else None
+            return self.litellm / self.ours
+        return self.ours / self.litellm
 
     def target_text(self) -> str:
         if self.target is None:

@@ -19,7 +19,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import openai
 import psutil
@@ -43,7 +43,9 @@ from benchmarks.targets import LiteLLMProxy, OurServer, Upstream, litellm_requir
 __all__ = ["CORE", "EXTRAS", "Bench", "render", "run"]
 
 MB = 1024 * 1024
-RESULTS = ROOT / "benchmarks" / "results"
+RESULTS = ROOT / "benchmarks" / "results" / "latest.json"
+LEVELS = ("full", "quick", "smoke")
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -83,8 +85,8 @@ MODELS = [
 class Bench:
     """Everything a run shares: the upstream, the servers under test, and what was found."""
 
-    def __init__(self, *, quick: bool, litellm: bool, work_dir: Path) -> None:
-        self.quick = quick
+    def __init__(self, *, level: str, litellm: bool, work_dir: Path) -> None:
+        self.level = level
         self.want_litellm = litellm
         self.work_dir = work_dir
         self.log_dir = work_dir / "logs"
@@ -96,6 +98,10 @@ class Bench:
         self.idle_rss: dict[str, float] = {}
         self.notes: list[str] = []
         self._sdk: openai.AsyncOpenAI | None = None
+
+    def pick(self, full: T, quick: T, smoke: T) -> T:
+        """The sample size for this run's level: full, quick, or smoke (the test's)."""
+        return {"full": full, "quick": quick, "smoke": smoke}[self.level]
 
     async def start_servers(self) -> None:
         """Our server and LiteLLM, each measured idle after one request."""
@@ -166,6 +172,10 @@ class Bench:
         await asyncio.to_thread(self.upstream.process.stop)
 
 
+def _progress(line: str) -> None:
+    print(f"… {line}", file=sys.stderr, flush=True)
+
+
 def machine() -> dict[str, Any]:
     model = ""
     with contextlib.suppress(OSError):
@@ -188,26 +198,29 @@ def machine() -> dict[str, Any]:
     }
 
 
-async def run(names: list[str], *, quick: bool, litellm: bool) -> dict[str, Any]:
+async def run(names: list[str], *, level: str, litellm: bool) -> dict[str, Any]:
     """Run the named core suites; the results (rows, details, machine) as a dict."""
     began = time.monotonic()
     facts = machine()
     rows: list[Row] = []
     failures: dict[str, str] = {}
     with scratch("bench-") as work_dir:
-        bench = Bench(quick=quick, litellm=litellm, work_dir=work_dir)
+        bench = Bench(level=level, litellm=litellm, work_dir=work_dir)
         try:
             await bench.upstream.ready()
             for name in [n for n in CORE if n in names]:
                 suite = CORE[name]
-                print(f"… {name}", file=sys.stderr, flush=True)
                 try:
-                    if suite.servers:
+                    if suite.servers and bench.ours is None:
+                        begun = time.monotonic()
                         await bench.start_servers()
+                        _progress(f"servers started ({time.monotonic() - begun:.1f} s)")
+                    begun = time.monotonic()
                     rows.extend(await suite.measure(bench))
+                    _progress(f"{name} ({time.monotonic() - begun:.1f} s)")
                 except Exception as error:  # one suite failing must not lose the others
                     failures[name] = f"{type(error).__name__}: {error}"
-                    print(f"  {name} failed: {failures[name]}", file=sys.stderr, flush=True)
+                    _progress(f"{name} failed: {failures[name]}")
             for row in rows:  # LiteLLM's startup was timed when it started, after ours'
                 if row.key == "startup" and bench.litellm is not None:
                     row.litellm = bench.litellm.startup_seconds
@@ -217,7 +230,7 @@ async def run(names: list[str], *, quick: bool, litellm: bool) -> dict[str, Any]
     facts["load_average_after"] = [round(x, 2) for x in os.getloadavg()]
     return {
         "started_at": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
-        "quick": quick,
+        "level": level,
         "duration_s": round(time.monotonic() - began, 1),
         "machine": facts,
         "litellm": litellm_requirement() if bench.litellm is not None else None,
@@ -236,7 +249,7 @@ def render(results: dict[str, Any], console: Console) -> None:
         f"assistant benchmarks — {facts['cpus']} x {facts['cpu_model'] or 'CPU'}, "
         f"load {facts['load_average'][0]:.2f} → {facts['load_average_after'][0]:.2f}, "
         f"commit {facts['commit']}, {results['duration_s']:.0f} s"
-        + (" (quick)" if results["quick"] else "")
+        + ("" if results["level"] == "full" else f" ({results['level']})")
     )
     table = Table(title=title, title_justify="left")
     table.add_column("metric")
@@ -274,9 +287,8 @@ def render(results: dict[str, Any], console: Console) -> None:
         console.print(f"[red]{name} failed: {failure}[/red]")
 
 
-def save(results: dict[str, Any]) -> Path:
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    path = RESULTS / "latest.json"
+def save(results: dict[str, Any], path: Path = RESULTS) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
     data = {key: value for key, value in results.items() if not key.startswith("_")}
     path.write_text(json.dumps(data, indent=2, default=str) + "\n")
     return path
