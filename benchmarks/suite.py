@@ -70,11 +70,15 @@ EXTRAS: dict[str, list[str]] = {
     "knowledge": ["-m", "benchmarks.knowledge"],
     "local_model": ["-m", "benchmarks.local_model"],
 }
+# Every answer shape the suites ask for (see `benchmarks.upstream`): LiteLLM's model list.
 MODELS = [
     "bench-c5-d0",
     "bench-c3-d0",
+    "bench-c3-d50",
     "bench-c20-d50",
+    "bench-c5-d10",
     "bench-c20-d10",
+    "bench-c50-d10",
     "bench-c200-d10",
     "bench-c3-d10-h1",
     "bench-c60-d50",
