@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import signal
 import socket
 import sys
 import time
@@ -182,6 +183,9 @@ def chat(
     if json_output and message is None:
         console.print("[red]--json needs a MESSAGE.[/red]")
         raise typer.Exit(2)
+    # Ctrl-C cancels an answer. A shell starts background and scripted commands with
+    # SIGINT ignored, and Python then leaves it ignored: take it back.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     output = Console(highlight=False)
     background = Background()
     connection = None
