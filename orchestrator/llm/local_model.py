@@ -306,14 +306,36 @@ class LocalChatModel:
     def _grammar(self, tools: Sequence[ToolSpec]) -> Any:
         key = tuple(sorted(spec.model_dump_json(include={"name", "parameters"}) for spec in tools))
         grammar = self._grammars.get(key)
-        if grammar is None:
+        if key not in self._grammars:
             from llama_cpp import LlamaGrammar
 
-            grammar = LlamaGrammar.from_string(call_grammar(tools), verbose=False)
+            # llama.cpp parses a grammar only when sampling, and a grammar it cannot parse
+            # crashes the process there: try each one first, strict, then loose, then none.
+            grammar = None
+            for loose in (False, True):
+                text = call_grammar(tools, loose=loose)
+                if self._parses(text):
+                    grammar = LlamaGrammar.from_string(text, verbose=False)
+                    break
+                logger.warning(
+                    "llama.cpp cannot parse the tool-call grammar%s",
+                    " even with loose arguments; deciding without one" if loose else "",
+                )
             if len(self._grammars) > 64:
                 self._grammars.clear()
             self._grammars[key] = grammar
-        return grammar
+        return self._grammars[key]
+
+    def _parses(self, grammar: str) -> bool:
+        import llama_cpp
+
+        sampler = llama_cpp.llama_sampler_init_grammar(
+            self._llama._model.vocab, grammar.encode(), b"root"
+        )
+        if not sampler:
+            return False
+        llama_cpp.llama_sampler_free(sampler)
+        return True
 
     def _prefill(self, tokens: list[int], stop: threading.Event) -> None:
         """Evaluate the prompt in chunks, reusing what the cache already holds of it."""

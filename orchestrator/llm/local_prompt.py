@@ -192,18 +192,40 @@ def _call_schema(spec: ToolSpec, arguments: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def call_grammar(tools: Sequence[ToolSpec]) -> str:
+# Left to the tool's server, which checks them anyway: size bounds become one nested rule
+# per unit in GBNF (a `maxLength` of 1024 is 1024 nested optional characters) and regular
+# expressions use escapes (`\w`) that GBNF lacks; llama.cpp refuses to parse either.
+_SIZE_BOUNDS = frozenset(
+    {"maxLength", "minLength", "maxItems", "minItems", "maxProperties", "pattern"}
+)
+
+
+def _without_size_bounds(schema: Any) -> Any:
+    if isinstance(schema, dict):
+        return {
+            key: _without_size_bounds(value)
+            for key, value in schema.items()
+            if key not in _SIZE_BOUNDS
+        }
+    if isinstance(schema, list):
+        return [_without_size_bounds(item) for item in schema]
+    return schema
+
+
+def call_grammar(tools: Sequence[ToolSpec], *, loose: bool = False) -> str:
     """A GBNF grammar for `<tool_call>[...]</tool_call>` with calls of `tools` only.
 
-    Each call's arguments follow its tool's JSON schema; a schema the converter cannot
-    handle lets that tool take any JSON object.
+    Each call's arguments follow its tool's JSON schema (size bounds and patterns left to
+    the tool's server); a schema the converter cannot handle, or every schema when `loose`,
+    lets the tool take any JSON object.
     """
     from llama_cpp.llama_grammar import json_schema_to_gbnf
 
     order = ["name", "arguments"]
     schemas: list[dict[str, Any]] = []
     for spec in tools:
-        schema = _call_schema(spec, spec.parameters)
+        arguments = {"type": "object"} if loose else _without_size_bounds(spec.parameters)
+        schema = _call_schema(spec, arguments)
         try:
             json_schema_to_gbnf(json.dumps(schema), order)
         except (ValueError, KeyError, TypeError, AttributeError, RecursionError):

@@ -189,3 +189,40 @@ async def test_concurrent_streams_take_turns_first_come_first_served_and_the_loo
     assert order == ["Ann", "Bob", "Cy"]
     # The loop kept running other work between the tokens of the generations.
     assert ticks_while_generating[-1] - ticks_while_generating[0] > len(ticks_while_generating)
+
+
+def _bounded_tool(number: int) -> ToolSpec:
+    """A tool like our servers' own: long length bounds, a `\\w` pattern, integers."""
+    return ToolSpec(
+        name=f"workspace__tool_{number}",
+        server="workspace",
+        tool=f"tool_{number}",
+        description=f"Workspace operation number {number}.",
+        parameters={
+            "type": "object",
+            "properties": {
+                "path": {"type": "string", "maxLength": 1024, "minLength": 1},
+                "collection": {"type": "string", "pattern": r"^[\w .-]+$", "maxLength": 200},
+                "tags": {"type": "array", "items": {"type": "string"}, "maxItems": 50},
+                "limit": {"type": "integer"},
+            },
+            "required": ["path"],
+        },
+    )
+
+
+async def test_tools_with_long_bounds_and_patterns_do_not_break_the_grammar(
+    model: LocalChatModel,
+) -> None:
+    # Such schemas once made a grammar llama.cpp cannot parse, which crashed the process
+    # at the first question with our own MCP servers' tools offered.
+    tools = [WEATHER, *(_bounded_tool(number) for number in range(16))]
+    events = await events_of(
+        model,
+        ModelRequest(
+            model="local", messages=[SYSTEM, user("What's the weather in Paris?")], tools=tools
+        ),
+    )
+    calls = [event for event in events if isinstance(event, ToolCallRequested)]
+    assert [call.name for call in calls] == ["get_weather"]
+    assert json.loads(calls[0].arguments) == {"city": "Paris"}
