@@ -24,26 +24,6 @@ _CALLS = TypeAdapter(list[ToolCall])
 _DELTA = "message.delta"
 
 
-MESSAGE_FIELDS = (
-    "id",
-    "conversation_id",
-    "seq",
-    "run_id",
-    "role",
-    "content",
-    "text",
-    "tool_calls",
-    "tool_call_id",
-    "name",
-    "model",
-    "usage",
-    "status",
-    "is_error",
-    "token_count",
-)
-"""The columns `message_row` fills."""
-
-
 def message_row(
     message: Message, *, conversation_id: str, seq: int, run_id: str | None
 ) -> dict[str, Any]:
@@ -64,6 +44,12 @@ def message_row(
         "is_error": message.is_error,
         "token_count": message.token_count,
     }
+
+
+MESSAGE_FIELDS = tuple(
+    message_row(Message(id="", role=Role.USER), conversation_id="", seq=0, run_id=None)
+)
+"""The columns `message_row` fills, in its order."""
 
 
 def message_from_row(row: Mapping[Any, Any]) -> Message:
