@@ -191,10 +191,12 @@ async def remove_server(name: str, user: CurrentUser, hub: HubDep) -> Response:
 @router.post(
     "/servers/{name}/reconnect",
     response_model=ServerView,
-    responses=error_responses(401, 404, 422, 503),
+    responses=error_responses(401, 403, 404, 422, 503),
 )
 async def reconnect_server(name: str, user: CurrentUser, hub: HubDep) -> ServerView:
-    """Connect again now (for example, to probe a server whose circuit is open)."""
+    """Connect again now (for example, to probe a server whose circuit is open).
+
+    A shared server is reconnected by admins only; anyone may reconnect their own."""
     return await ServerRegistry(hub).reconnect(name, user.user_id, user.is_admin)
 
 
