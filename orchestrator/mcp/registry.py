@@ -22,6 +22,7 @@ from orchestrator.domain import Conflict, Forbidden, InvalidInput, NotFound
 from orchestrator.mcp.config import ServerConfig, ServerSource, parse_server
 from orchestrator.mcp.egress import Refused
 from orchestrator.mcp.hub import HubServer, MCPHub
+from orchestrator.mcp.oauth import AuthorizationStart
 from orchestrator.mcp.views import ServerView, health_of, tool_view
 
 __all__ = ["ServerRegistry"]
@@ -184,10 +185,11 @@ class ServerRegistry:
         connection.reconnect()
         return await self.view(server, user_id, is_admin)
 
-    async def authorize(self, name: str, user_id: str) -> str | None:
+    async def authorize(self, name: str, user_id: str) -> AuthorizationStart | None:
         """Start the user's OAuth authorization for a server.
 
-        Returns the URL to open, or None when the stored authorization still works.
+        Returns the URL to open and the nonce the user's browser must bring back to the
+        callback, or None when the stored authorization still works.
 
         Raises:
             NotFound: no such server for the user.
