@@ -6,15 +6,17 @@ fills every prompt. Two bounds apply:
 
 - per message, in the transport, before anything is parsed: an HTTP JSON response is read
   up to `max_message_bytes` and refused past it (the SDK reports it as a parse error for
-  that request); an SSE event is bounded the same way by the SDK's `max_sse_event_size`.
-  The request fails with `cut_marker` as its message, the connection stays up.
+  that request); an SSE event is bounded the same way by the SDK's `max_sse_event_size`;
+  a stdio line likewise (`stdio.bounded_stdio_client`). The request fails with
+  `cut_marker` as its message, the connection stays up.
 - per item, after parsing: a tool result, a resource's contents or a prompt's messages
   over `max_result_bytes` in all, and each description over `max_description_bytes`, are
   cut, ending with a marker that says how much the server sent.
 
-Over stdio the SDK reads each line whole before it parses it and offers no bound: a stdio
-server can still make the hub buffer one huge line. Stdio servers are started only by
-admins and `mcp.json` (never by a normal user), which is why that remains.
+What remains: a message just under the bound is parsed whole (up to `max_message_bytes`,
+16 MiB by default, held briefly before it is cut); and when the hub reaches an admin's or
+`mcp.json` server through a proxy from the environment (HTTP_PROXY), httpx routes around
+the bounded transport and JSON answers are not bounded (SSE events still are).
 """
 
 from __future__ import annotations

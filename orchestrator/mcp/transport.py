@@ -16,13 +16,14 @@ from typing import Any, TextIO
 
 import anyio
 import httpx2
-from mcp.client.stdio import StdioServerParameters, stdio_client
+from mcp.client.stdio import StdioServerParameters
 from mcp.client.streamable_http import streamable_http_client
 
 from orchestrator.mcp.config import ServerConfig
 from orchestrator.mcp.egress import Egress
 from orchestrator.mcp.limits import Limits, bounded_transport
 from orchestrator.mcp.service_token import ServiceTokens
+from orchestrator.mcp.stdio import bounded_stdio_client
 
 __all__ = ["RequestUser", "ServiceTokenAuth", "describe", "open_transport", "request_user"]
 
@@ -153,7 +154,11 @@ async def open_transport(
             env=env,
             cwd=config.cwd,
         )
-        async with stdio_client(params, errlog=errlog) as (read, write):
+        bound = (limits or Limits()).max_message_bytes
+        async with bounded_stdio_client(params, max_line_bytes=bound, errlog=errlog) as (
+            read,
+            write,
+        ):
             yield _WatchedReceive(read, on_end), write
         return
     if tokens is not None and config.assistant:
