@@ -67,6 +67,7 @@ logger = logging.getLogger(__name__)
 
 _AUTHORIZATION_WAIT = 600.0
 COOKIE_SECONDS = int(_AUTHORIZATION_WAIT)
+_FAILED = (ConnectionState.RECONNECTING, ConnectionState.CIRCUIT_OPEN)
 
 
 def cookie_name(state: str, *, secure: bool) -> str:
@@ -307,6 +308,8 @@ class OAuthBroker:
                 while not asking.event.is_set():
                     if connection.state is ConnectionState.READY:
                         return None
+                    if connection.state in _FAILED:
+                        break  # the attempt failed before it asked for an authorization
                     await _first(asking.event, connection.state_changed())
         finally:
             self._asking.pop(key, None)

@@ -18,7 +18,7 @@ from mcp.server.mcpserver import MCPServer
 from mcp.server.transport_security import TransportSecuritySettings
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import RedirectResponse
+from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -31,6 +31,7 @@ __all__ = [
     "Seen",
     "counting_listener",
     "header_values",
+    "oauth_pointing_to",
     "port_of",
     "recording_server",
     "redirecting_server",
@@ -89,6 +90,30 @@ def redirecting_server(location: str) -> Iterator[str]:
     app = Starlette(routes=[Route("/mcp", redirect, methods=["GET", "POST", "DELETE"])])
     with ThreadServer(app) as running:
         yield f"{running.url}/mcp"
+
+
+@contextmanager
+def oauth_pointing_to(elsewhere: str) -> Iterator[tuple[str, list[str]]]:
+    """`with oauth_pointing_to(base) as (url, paths):` an MCP endpoint that requires OAuth
+    and whose protected-resource metadata names `base` as its metadata and authorization
+    server; `paths` are the paths it was asked for."""
+    paths: list[str] = []
+
+    async def endpoint(request: Request) -> Response:
+        paths.append(request.url.path)
+        if request.url.path.startswith("/.well-known/oauth-protected-resource"):
+            resource = f"{request.url.scheme}://{request.url.netloc}/mcp"
+            return JSONResponse({"resource": resource, "authorization_servers": [elsewhere]})
+        if request.url.path == "/mcp":
+            challenge = (
+                f'Bearer resource_metadata="{elsewhere}/.well-known/oauth-protected-resource"'
+            )
+            return Response(status_code=401, headers={"WWW-Authenticate": challenge})
+        return Response(status_code=404)
+
+    app = Starlette(routes=[Route("/{path:path}", endpoint, methods=["GET", "POST", "DELETE"])])
+    with ThreadServer(app) as running:
+        yield f"{running.url}/mcp", paths
 
 
 def port_of(url: str) -> int:

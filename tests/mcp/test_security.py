@@ -18,7 +18,13 @@ import anyio
 import jwt
 import pytest
 
-from orchestrator.domain import ElicitationAnswer, Forbidden, TextPart, ToolCallContext
+from orchestrator.domain import (
+    ElicitationAnswer,
+    Forbidden,
+    TextPart,
+    ToolCallContext,
+    Unavailable,
+)
 from orchestrator.mcp import (
     ConnectionState,
     HubServer,
@@ -31,6 +37,7 @@ from tests.mcp.conftest import Api, OpenHub
 from tests.mcp.recording import (
     counting_listener,
     header_values,
+    oauth_pointing_to,
     port_of,
     recording_server,
     redirecting_server,
@@ -273,6 +280,27 @@ async def test_an_allowed_internal_host_may_not_redirect_to_another(open_hub: Op
             await _ready(hub.find("mallory", ok.name))
     assert recorder.requests  # the allowed host itself works
     assert listener.connections == 0
+
+
+async def test_oauth_metadata_of_a_users_server_cannot_send_the_hub_to_internal_addresses(
+    open_hub: OpenHub,
+) -> None:
+    with counting_listener() as listener:
+        internal = f"http://127.0.0.1:{listener.port}"
+        with oauth_pointing_to(internal) as (url, paths):
+            async with open_hub(allowed_internal_hosts=(f"127.0.0.1:{port_of(url)}",)) as hub:
+                registry = ServerRegistry(hub)
+                added = await registry.add(
+                    _name("oauth"),
+                    {"url": url, "auth": {"type": "oauth"}},
+                    user_id="mallory",
+                    is_admin=False,
+                    shared=False,
+                )
+                with pytest.raises(Unavailable):
+                    await registry.authorize(added.name, "mallory")
+    assert "/mcp" in paths  # the hub did talk to the allowed server...
+    assert listener.connections == 0  # ...but never to what its metadata named
 
 
 @pytest.mark.postgres
