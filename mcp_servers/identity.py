@@ -3,9 +3,13 @@
 The orchestrator calls our servers on behalf of a user with a short-lived JWT (HS256, signed
 with MCP_SERVICE_TOKEN): `iss="assistant"`, `aud="mcp:<server>"`, `sub=<user id>`, `iat`,
 `exp` at most five minutes later, `jti`. Over HTTP it is the bearer token; over stdio (no
-headers) it travels in each request's `_meta` under `io.assistant/user-token`. The raw
-service token as a bearer grants service-level access only (no user). A server takes the
-user from these tokens and never from tool arguments.
+headers) it travels in each request's `_meta` under `io.assistant/user-token`. The hub's
+own requests (handshake, listing) carry a service JWT of the same shape with
+`"kind": "service"`: service-level access (no user) to that one server. The raw service
+token is refused as a bearer: a token that leaked to one server must not open the others,
+and the raw secret would let its holder sign tokens for every user. (The discovery service
+still takes the raw token: see `hosting`.) A server takes the user from these tokens and
+never from tool arguments.
 
 The caller of the request being handled is kept in a context variable set by the
 `identity_middleware` of each server, so tools and resource handlers ask `current_caller()`.
@@ -39,6 +43,7 @@ __all__ = [
     "current_caller",
     "identity_middleware",
     "require_user",
+    "sign_service_token",
     "sign_user_token",
 ]
 
@@ -90,6 +95,21 @@ def sign_user_token(
     return jwt.encode(claims, secret, algorithm="HS256")
 
 
+def sign_service_token(secret: str, server: str, *, seconds: int = MAX_TOKEN_SECONDS) -> str:
+    """A service token for `server`, as the hub signs it for its own requests (tests)."""
+    now = int(time.time())
+    claims = {
+        "iss": ISSUER,
+        "aud": f"mcp:{server}",
+        "sub": "assistant-hub",
+        "kind": "service",
+        "iat": now,
+        "exp": now + seconds,
+        "jti": uuid.uuid4().hex,
+    }
+    return jwt.encode(claims, secret, algorithm="HS256")
+
+
 class ServiceTokens:
     """Checks the service token and the user tokens signed with it, for one server."""
 
@@ -100,14 +120,41 @@ class ServiceTokens:
         self.server = server
 
     def is_service_token(self, token: str) -> bool:
+        """Whether `token` is the raw secret itself (accepted by the discovery service only)."""
         return hmac.compare_digest(token.encode(), self._secret.encode())
 
     def verify_user_token(self, token: str) -> Caller:
         """The user a token speaks for.
 
         Raises:
-            InvalidToken: bad signature, wrong issuer or audience, expired, or too long-lived.
+            InvalidToken: bad signature, wrong issuer or audience, expired, too long-lived,
+                or a service token.
         """
+        caller = self._caller(self._claims(token), token)
+        if caller.kind != "user":
+            raise InvalidToken("invalid user token: it is a service token")
+        return caller
+
+    def authenticate(self, token: str) -> Caller | None:
+        """The caller behind a bearer token (a user or service JWT), or None when it is not
+        ours. The raw service token is not accepted here."""
+        try:
+            return self._caller(self._claims(token), token)
+        except InvalidToken:
+            return None
+
+    def _caller(self, claims: dict[str, Any], token: str) -> Caller:
+        kind = claims.get("kind")
+        if kind == "service":
+            return Caller("service", None)
+        if kind is not None:
+            raise InvalidToken(f"invalid token: unknown kind {kind!r}")
+        subject = claims["sub"]
+        if not isinstance(subject, str) or not subject:
+            raise InvalidToken("invalid user token: no subject")
+        return Caller("user", subject, token)
+
+    def _claims(self, token: str) -> dict[str, Any]:
         try:
             claims = jwt.decode(
                 token,
@@ -119,22 +166,10 @@ class ServiceTokens:
                 options={"require": ["iss", "aud", "sub", "iat", "exp", "jti"]},
             )
         except jwt.PyJWTError as error:
-            raise InvalidToken(f"invalid user token: {error}") from error
+            raise InvalidToken(f"invalid token: {error}") from error
         if int(claims["exp"]) - int(claims["iat"]) > MAX_TOKEN_SECONDS:
-            raise InvalidToken("invalid user token: it lives longer than five minutes")
-        subject = claims["sub"]
-        if not isinstance(subject, str) or not subject:
-            raise InvalidToken("invalid user token: no subject")
-        return Caller("user", subject, token)
-
-    def authenticate(self, token: str) -> Caller | None:
-        """The caller behind a bearer token, or None when it is not ours."""
-        if self.is_service_token(token):
-            return Caller("service", None)
-        try:
-            return self.verify_user_token(token)
-        except InvalidToken:
-            return None
+            raise InvalidToken("invalid token: it lives longer than five minutes")
+        return claims
 
 
 class OAuthVerifier:

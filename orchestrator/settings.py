@@ -154,11 +154,31 @@ class MCPSettings(BaseSettings):
         description="Where authorization servers send the browser back "
         "(…/mcp/oauth/callback); from HOST and PORT when unset.",
     )
+    allowed_internal_hosts: str = Field(
+        default="",
+        description="Comma-separated host[:port] (names, IPs or CIDRs without a port) that "
+        "servers registered by non-admins may reach although they are loopback or private.",
+    )
+    max_result_bytes: int = Field(
+        default=4 * 1024 * 1024,
+        gt=0,
+        description="What the hub keeps of one tool result, resource or prompt; more is cut "
+        "with a marker. One message from a server may be 4 times this, then it is refused.",
+    )
+    max_description_bytes: int = Field(
+        default=8 * 1024,
+        gt=0,
+        description="What the hub keeps of each tool, prompt or resource description.",
+    )
 
     @field_validator("discovery_url", "oauth_redirect_url", mode="before")
     @classmethod
     def _blank_is_none(cls, value: object) -> object:
         return None if value in ("", None) else value
+
+    @property
+    def internal_hosts(self) -> tuple[str, ...]:
+        return tuple(h.strip() for h in self.allowed_internal_hosts.split(",") if h.strip())
 
 
 class AgentSettings(BaseSettings):

@@ -6,6 +6,10 @@ reserved and unspecified addresses, and IPv6 forms that embed an IPv4 address (m
 compatible, NAT64, 6to4, Teredo) whose IPv4 part is itself refused. Host names are judged by
 every address they resolve to, and a literal written in decimal, octal or hex (`2130706433`,
 `0x7f.1`, `0177.0.0.1`) is read the way the C library would read it before it is judged.
+
+An operator's allow list holds names, addresses and networks (any port), and `host:port`
+endpoints (that port only). The orchestrator's MCP hub applies the same policy to servers
+that non-admins register (`orchestrator.mcp.egress`).
 """
 
 from __future__ import annotations
@@ -15,7 +19,9 @@ import socket
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-__all__ = ["AddressPolicy", "Refused", "parse_ip_literal"]
+import anyio
+
+__all__ = ["AddressPolicy", "IPAddress", "Refused", "parse_ip_literal", "resolve_host"]
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
@@ -28,6 +34,21 @@ _NAT64_LOCAL = ipaddress.ip_network("64:ff9b:1::/48")
 
 class Refused(Exception):
     """The URL's host is not allowed; the message says why, for the model to read."""
+
+
+async def resolve_host(host: str, port: int) -> list[IPAddress]:
+    """Every address the system resolver gives for `host`, in its order, without repeats.
+
+    Raises:
+        socket.gaierror: the name does not resolve.
+    """
+    infos = await anyio.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    addresses: list[IPAddress] = []
+    for _family, _type, _proto, _name, sockaddr in infos:
+        address = ipaddress.ip_address(str(sockaddr[0]).split("%", 1)[0])
+        if address not in addresses:
+            addresses.append(address)
+    return addresses
 
 
 def parse_ip_literal(host: str) -> IPAddress | None:
@@ -89,28 +110,52 @@ def _why_not_public(address: IPAddress) -> str | None:
     return None
 
 
+def _endpoint(item: str) -> tuple[str, int] | None:
+    """`name:port`, `1.2.3.4:port` or `[v6]:port` as (normalised host, port), else None."""
+    host, colon, port = item.rpartition(":")
+    if not colon or not port.isdigit() or not host or (":" in host and not host.endswith("]")):
+        return None
+    return _normal_host(host), int(port)
+
+
+def _normal_host(host: str) -> str:
+    literal = parse_ip_literal(host)
+    return str(literal) if literal is not None else host.lower().rstrip(".")
+
+
 @dataclass(frozen=True)
 class AddressPolicy:
-    """Public addresses, plus the hosts and networks in `allow` (names, IPs, CIDRs)."""
+    """Public addresses, plus the hosts and networks in `allow` (names, IPs, CIDRs, and
+    `host:port` for one port only)."""
 
     allowed_names: frozenset[str]
     allowed_networks: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]
+    allowed_endpoints: frozenset[tuple[str, int]] = frozenset()
 
     @classmethod
     def build(cls, allow: Iterable[str] = ()) -> AddressPolicy:
         names: set[str] = set()
         networks: list[ipaddress.IPv4Network | ipaddress.IPv6Network] = []
+        endpoints: set[tuple[str, int]] = set()
         for item in allow:
             item = item.strip().lower()
             if not item:
                 continue
             try:
                 networks.append(ipaddress.ip_network(item.strip("[]"), strict=False))
+                continue
             except ValueError:
+                pass
+            endpoint = _endpoint(item)
+            if endpoint is not None:
+                endpoints.add(endpoint)
+            else:
                 names.add(item.rstrip("."))
-        return cls(frozenset(names), tuple(networks))
+        return cls(frozenset(names), tuple(networks), frozenset(endpoints))
 
-    def name_allowed(self, host: str) -> bool:
+    def name_allowed(self, host: str, port: int | None = None) -> bool:
+        if port is not None and (_normal_host(host), port) in self.allowed_endpoints:
+            return True
         return host.lower().rstrip(".") in self.allowed_names
 
     def address_allowed(self, address: IPAddress) -> bool:
@@ -121,37 +166,42 @@ class AddressPolicy:
                 candidates.append(inner)
         return any(c in network for c in candidates for network in self.allowed_networks)
 
-    def check_host(self, host: str) -> IPAddress | None:
+    def check_host(self, host: str, port: int | None = None) -> IPAddress | None:
         """Refuse a host that is a disallowed literal or name before resolving it.
 
-        Returns the literal address when `host` is one.
+        Returns the literal address when `host` is one. `port`, when given, is matched
+        against the allowed `host:port` endpoints.
 
         Raises:
             Refused: with the reason.
         """
         literal = parse_ip_literal(host)
         if literal is not None:
-            self.check_address(host, literal)
+            self.check_address(host, literal, port)
             return literal
         name = host.lower().rstrip(".")
-        if self.name_allowed(name):
+        if self.name_allowed(name, port):
             return None
         if name in _METADATA_NAMES or name.endswith((".localhost", ".internal", ".local")):
             raise Refused(f"{host} is a local or metadata host name")
         return None
 
-    def check_address(self, host: str, address: IPAddress) -> None:
+    def check_address(self, host: str, address: IPAddress, port: int | None = None) -> None:
         """Raises Refused when `address` (what `host` resolved to) may not be reached."""
-        if self.name_allowed(host) or self.address_allowed(address):
+        if self.name_allowed(host, port) or self.address_allowed(address):
+            return
+        if port is not None and (str(address), port) in self.allowed_endpoints:
             return
         reason = _why_not_public(address)
         if reason is not None:
             shown = host if str(address) == host.strip("[]") else f"{host} ({address})"
             raise Refused(f"{shown} {reason}")
 
-    def check_resolved(self, host: str, addresses: Sequence[IPAddress]) -> None:
+    def check_resolved(
+        self, host: str, addresses: Sequence[IPAddress], port: int | None = None
+    ) -> None:
         """Every address a name resolves to must pass: one bad one refuses the host."""
         if not addresses:
             raise Refused(f"{host} does not resolve")
         for address in addresses:
-            self.check_address(host, address)
+            self.check_address(host, address, port)

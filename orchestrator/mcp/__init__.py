@@ -14,8 +14,10 @@ from orchestrator.mcp.config import (
     parse_server,
 )
 from orchestrator.mcp.connection import ConnectionState, ServerConnection
+from orchestrator.mcp.egress import Egress, Refused
 from orchestrator.mcp.hub import HubOptions, HubServer, MCPHub, protected_values
 from orchestrator.mcp.hub_store import HubStore, MemoryHubStore
+from orchestrator.mcp.limits import Limits
 from orchestrator.mcp.registry import ServerRegistry
 from orchestrator.mcp.service_token import META_KEY, ServiceTokens
 from orchestrator.mcp.vault import Vault
@@ -34,14 +36,17 @@ __all__ = [
     "Call",
     "Catalog",
     "ConnectionState",
+    "Egress",
     "HealthView",
     "HubOptions",
     "HubServer",
     "HubStore",
+    "Limits",
     "MCPHub",
     "MemoryHubStore",
     "PromptArgumentView",
     "PromptView",
+    "Refused",
     "ResourceView",
     "ServerConfig",
     "ServerConnection",

@@ -13,6 +13,7 @@ from orchestrator.mcp.call import Call
 from orchestrator.mcp.connection import ServerConnection
 from orchestrator.mcp.content import prompt_messages, resource_parts
 from orchestrator.mcp.hub import HubServer, MCPHub
+from orchestrator.mcp.limits import cut_parts
 from orchestrator.mcp.views import PromptArgumentView, PromptView, ResourceView
 
 __all__ = ["Catalog"]
@@ -81,7 +82,7 @@ class Catalog:
         result = await connection.request(
             call, lambda client, meta: client.read_resource(uri, meta=meta)
         )
-        return resource_parts(result)
+        return cut_parts(resource_parts(result), connection.limits.max_result_bytes)
 
     async def prompts(self, user_id: str, server: str | None = None) -> list[PromptView]:
         views: list[PromptView] = []
@@ -122,4 +123,14 @@ class Catalog:
         result = await connection.request(
             call, lambda client, meta: client.get_prompt(name, arguments or None, meta=meta)
         )
-        return result.description, prompt_messages(result, lambda: str(uuid.uuid4()))
+        limits = connection.limits
+        messages = prompt_messages(result, lambda: str(uuid.uuid4()))
+        budget = limits.max_result_bytes
+        kept: list[Message] = []
+        for message in messages:
+            if budget <= 0:
+                break
+            parts = cut_parts(list(message.content), budget)
+            budget -= sum(len(part.model_dump_json()) for part in parts)
+            kept.append(message.model_copy(update={"content": parts}))
+        return limits.cut_description(result.description), kept

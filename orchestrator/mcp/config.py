@@ -7,6 +7,7 @@ as is. Each entry may also say:
     "type": "stdio" | "http"            (inferred from `command` / `url` when absent)
     "disabled": true                    skip it
     "assistant": true                   one of our servers: it gets the per-call service token
+                                        (admins, mcp.json and discovery only)
     "protocol": "auto" | "2025-11-25" | "2026-07-28"
     "timeout": 60                       seconds per tool call, reset by progress
     "policy": "auto" | "ask" | "deny"   for every tool of the server
@@ -14,9 +15,13 @@ as is. Each entry may also say:
     "roots": ["/some/dir", "file:///other"] or "workspace"
     "auth": {"type": "oauth", "client_id"?, "client_secret"?, "scopes"?}
 
-`${VAR}` in `args`, `env`, `url` and `headers` is replaced by the orchestrator's variable
-of that name; the orchestrator's own secrets can never be named (see `PROTECTED_ENV`).
-A stdio server's environment holds what its config names and nothing else.
+In `mcp.json`, which an operator writes, `${VAR}` in `args`, `env`, `url` and `headers` is
+replaced by the orchestrator's variable of that name; the orchestrator's own secrets can
+never be named (see `PROTECTED_ENV`). Everything else is literal: a server registered
+through the API or found by discovery gets exactly the text it was given, `${HOME}`,
+`{{...}}` and `$(...)` included, so nobody can read the orchestrator's environment by
+registering a server. A stdio server's environment holds what its config names and
+nothing else.
 """
 
 from __future__ import annotations
@@ -132,6 +137,9 @@ class ServerConfig(BaseModel):
     auth: OAuthConfig | None = None
     owner_id: str | None = None
     source: ServerSource = ServerSource.CONFIG
+    network: Literal["any", "public"] = "any"
+    """Which addresses the hub may reach for it: `public` (see `egress`) for a server a
+    non-admin registered; set by whoever registers it, never by the entry itself."""
 
     @field_validator("name")
     @classmethod
@@ -146,12 +154,9 @@ class ServerConfig(BaseModel):
     @field_validator("env")
     @classmethod
     def _env(cls, value: dict[str, str]) -> dict[str, str]:
-        for key, item in value.items():
+        for key in value:
             if key.upper() in PROTECTED_ENV:
                 raise ValueError(f"{key} is one of the assistant's own secrets; it is never passed")
-            for name in _VARIABLE.findall(item):
-                if name.upper() in PROTECTED_ENV:
-                    raise ValueError(f"${{{name}}} is one of the assistant's own secrets")
         return value
 
     @model_validator(mode="after")
@@ -168,11 +173,17 @@ class ServerConfig(BaseModel):
                 raise ValueError("an HTTP server needs a `url` (http:// or https://)")
             if self.command or self.args or self.env or self.cwd:
                 raise ValueError("an HTTP server takes `url` and `headers`, not a command")
-        for text in [*self.args, *self.headers.values(), self.url or ""]:
-            for name in _VARIABLE.findall(text):
-                if name.upper() in PROTECTED_ENV:
-                    raise ValueError(f"${{{name}}} is one of the assistant's own secrets")
+        if self.expands:
+            for text in [*self.args, *self.env.values(), *self.headers.values(), self.url or ""]:
+                for name in _VARIABLE.findall(text):
+                    if name.upper() in PROTECTED_ENV:
+                        raise ValueError(f"${{{name}}} is one of the assistant's own secrets")
         return self
+
+    @property
+    def expands(self) -> bool:
+        """Whether `${VAR}` is replaced: only in `mcp.json`, which the operator writes."""
+        return self.source is ServerSource.CONFIG
 
     @property
     def key(self) -> str:
@@ -186,22 +197,25 @@ class ServerConfig(BaseModel):
         return self.tool_override(tool).timeout or self.timeout
 
     def resolved_env(self, environ: Mapping[str, str] | None = None) -> dict[str, str]:
-        """The child's environment additions, `${VAR}` expanded."""
-        return {key: _expand(value, environ) for key, value in self.env.items()}
+        """The child's environment additions, `${VAR}` expanded (`mcp.json` only)."""
+        return {key: self._expand(value, environ) for key, value in self.env.items()}
 
     def resolved_args(self, environ: Mapping[str, str] | None = None) -> list[str]:
-        return [_expand(arg, environ) for arg in self.args]
+        return [self._expand(arg, environ) for arg in self.args]
 
     def resolved_url(self, environ: Mapping[str, str] | None = None) -> str:
-        return _expand(self.url or "", environ)
+        return self._expand(self.url or "", environ)
 
     def resolved_headers(self, environ: Mapping[str, str] | None = None) -> dict[str, str]:
-        return {key: _expand(value, environ) for key, value in self.headers.items()}
+        return {key: self._expand(value, environ) for key, value in self.headers.items()}
+
+    def _expand(self, text: str, environ: Mapping[str, str] | None) -> str:
+        return _expand(text, environ) if self.expands else text
 
     def public(self) -> dict[str, Any]:
         """The configuration without secrets: env and header values are masked."""
         data = self.model_dump(
-            mode="json", exclude={"owner_id", "source", "name"}, exclude_defaults=True
+            mode="json", exclude={"owner_id", "source", "name", "network"}, exclude_defaults=True
         )
         if self.env:
             data["env"] = dict.fromkeys(self.env, "***")
@@ -257,8 +271,12 @@ def parse_server(
     *,
     owner_id: str | None = None,
     source: ServerSource = ServerSource.CONFIG,
+    network: Literal["any", "public"] | None = "any",
 ) -> ServerConfig:
     """One `mcpServers` entry as a `ServerConfig`.
+
+    `network` overrides whatever the entry says; None keeps the entry's (stored rows,
+    which the hub wrote itself), `public` when it says nothing.
 
     Raises:
         InvalidInput: the entry is not a valid server, with what is wrong.
@@ -266,6 +284,10 @@ def parse_server(
     try:
         data = _normalise(name, entry)
         data.update(owner_id=owner_id, source=source)
+        if network is not None:
+            data["network"] = network
+        else:
+            data.setdefault("network", "public")
         return ServerConfig.model_validate(data)
     except ValidationError as error:
         problems = [

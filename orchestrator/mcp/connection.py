@@ -45,6 +45,8 @@ from orchestrator.mcp.call import (
     current_call,
 )
 from orchestrator.mcp.config import ServerConfig
+from orchestrator.mcp.egress import Egress
+from orchestrator.mcp.limits import CUT_PREFIX, Limits, cut_marker
 from orchestrator.mcp.listing import ServerListing, follow_changes, load_listing
 from orchestrator.mcp.service_token import META_KEY, ServiceTokens
 from orchestrator.mcp.transport import RequestUser, describe, open_transport, request_user
@@ -86,6 +88,8 @@ class ServerConnection:
         user_id: str | None = None,
         errlog: TextIO,
         tokens: ServiceTokens | None = None,
+        egress: Egress | None = None,
+        limits: Limits | None = None,
         auth: httpx2.Auth | None = None,
         breaker: CircuitBreaker | None = None,
         sampling: bool = False,
@@ -106,6 +110,8 @@ class ServerConnection:
         self._host = host
         self._errlog = errlog
         self._tokens = tokens if config.assistant else None
+        self._egress = egress
+        self.limits = limits or Limits()
         self._auth = auth
         self._sampling = sampling
         self._roots = roots
@@ -248,6 +254,8 @@ class ServerConnection:
                 errlog=self._errlog,
                 auth=self._auth,
                 tokens=self._tokens,
+                egress=self._egress,
+                limits=self.limits,
             )
         return Client(
             server,
@@ -271,7 +279,7 @@ class ServerConnection:
                 live = _Live(client, group, lost)
                 if client.protocol_version >= "2026":
                     await group.start(self._follow, live)
-                self.listing = await load_listing(client, self.config.name)
+                self.listing = await load_listing(client, self.config.name, self.limits)
                 handshake.scope = None
                 connecting.deadline = math.inf
                 self.protocol_version = client.protocol_version
@@ -437,6 +445,9 @@ class ServerConnection:
         if isinstance(value, ValidationError):
             raise ToolServerError(f"{name} sent a result that does not follow the protocol.")
         if isinstance(value, MCPError):
+            too_large = self._too_large(value.error.message)
+            if too_large is not None:
+                raise ToolServerError(too_large)
             if value.code == types.CONNECTION_CLOSED:
                 live.lost.set()
                 raise ToolServerError(f"The connection to {name} closed during the request.")
@@ -451,6 +462,16 @@ class ServerConnection:
                     raise ElicitationsRequired(value.error.message, pages)
             raise ToolServerError(f"{name} answered with an error: {value.error.message}")
         return value
+
+    def _too_large(self, message: str) -> str | None:
+        """The marker, when a request failed because the server's answer was too large
+        (our own transport bound, or the SDK's SSE event bound)."""
+        if CUT_PREFIX in message:
+            return message[message.index(CUT_PREFIX) :]
+        if "Server-sent event exceeded" in message:
+            limit = self.limits.max_message_bytes
+            return cut_marker(limit, limit, more_than=True)
+        return None
 
     # -- what servers ask of us -------------------------------------------------------
 

@@ -40,7 +40,9 @@ from orchestrator.mcp.call import Call, ElicitationsRequired
 from orchestrator.mcp.config import PROTECTED_ENV, ServerConfig
 from orchestrator.mcp.connection import ConnectionState, ServerConnection
 from orchestrator.mcp.content import elicitation_request, outcome_of
+from orchestrator.mcp.egress import Egress, Resolver
 from orchestrator.mcp.hub_store import HubStore
+from orchestrator.mcp.limits import Limits
 from orchestrator.mcp.oauth import OAuthBroker
 from orchestrator.mcp.server_requests import ServerRequests
 from orchestrator.mcp.server_set import Discovery, ServerSet
@@ -73,6 +75,10 @@ class HubOptions:
     breaker: CircuitBreaker = field(default_factory=CircuitBreaker)
     protected_values: tuple[str, ...] = ()
     targets: dict[str, Any] = field(default_factory=dict[str, Any])
+    allowed_internal_hosts: tuple[str, ...] = ()
+    resolver: Resolver | None = None
+    """How restricted servers' host names are resolved (tests replace the system's)."""
+    limits: Limits = field(default_factory=Limits)
 
 
 @dataclass(eq=False)
@@ -117,6 +123,7 @@ class MCPHub:
         self.approvals = ToolApprovals(store)
         tokens = ServiceTokens(options.service_secret) if options.service_secret else None
         self.tokens = tokens
+        self.egress = Egress(options.allowed_internal_hosts, resolver=options.resolver)
         discovery = (
             Discovery(options.discovery_url, options.service_secret)
             if options.discovery_url
@@ -227,6 +234,8 @@ class MCPHub:
             user_id=user_id,
             errlog=self._errlog,
             tokens=self.tokens,
+            egress=self.egress,
+            limits=self.options.limits,
             auth=self.oauth.provider(config, user_id) if user_id is not None else None,
             breaker=replace(self.options.breaker),
             sampling=self.requests.can_sample,
@@ -338,7 +347,7 @@ class MCPHub:
                 spec.tool, arguments, progress_callback=on_progress, meta=meta
             ),
         )
-        return outcome_of(result)
+        return connection.limits.cut_outcome(outcome_of(result))
 
     async def _visit(self, needed: ElicitationsRequired, context: ToolCallContext) -> bool:
         """Show the user the pages a server requires (URL elicitation); True if all done."""

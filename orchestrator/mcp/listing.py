@@ -27,6 +27,8 @@ from mcp.client.subscriptions import (
 )
 from pydantic import ValidationError
 
+from orchestrator.mcp.limits import Limits
+
 __all__ = ["ServerListing", "follow_changes", "load_listing"]
 
 logger = logging.getLogger(__name__)
@@ -59,39 +61,46 @@ class ServerListing:
     templates: list[types.ResourceTemplate] = field(default_factory=list[types.ResourceTemplate])
     instructions: str | None = None
     version: int = 0
+    limits: Limits = field(default_factory=Limits)
+    """Descriptions are cut to `max_description_bytes` as they are listed."""
 
     async def reload(self, client: Client, kind: str) -> None:
         """Fetch one list again: "tools", "prompts" or "resources" (with templates)."""
         self.version += 1
         caps = client.server_capabilities
+        cut = self.limits
         if kind == "tools" and caps.tools is not None:
             self.tools = await _all_pages(
-                lambda cursor: client.list_tools(cursor=cursor), lambda page: page.tools
+                lambda cursor: client.list_tools(cursor=cursor),
+                lambda page: [cut.cut_tool(tool) for tool in page.tools],
             )
         elif kind == "prompts" and caps.prompts is not None:
             self.prompts = await _all_pages(
-                lambda cursor: client.list_prompts(cursor=cursor), lambda page: page.prompts
+                lambda cursor: client.list_prompts(cursor=cursor),
+                lambda page: [cut.cut_listed(prompt) for prompt in page.prompts],
             )
         elif kind == "resources" and caps.resources is not None:
             self.resources = await _all_pages(
-                lambda cursor: client.list_resources(cursor=cursor), lambda page: page.resources
+                lambda cursor: client.list_resources(cursor=cursor),
+                lambda page: [cut.cut_listed(resource) for resource in page.resources],
             )
             try:
                 self.templates = await _all_pages(
                     lambda cursor: client.list_resource_templates(cursor=cursor),
-                    lambda page: page.resource_templates,
+                    lambda page: [cut.cut_listed(t) for t in page.resource_templates],
                 )
             except (MCPError, ValidationError):  # optional, and often missing
                 self.templates = []
 
 
-async def load_listing(client: Client, server: str) -> ServerListing:
+async def load_listing(client: Client, server: str, limits: Limits | None = None) -> ServerListing:
     """Everything a freshly connected server offers.
 
     Tools must list; prompts and resources that fail to list are left empty (and logged),
     so that a server with one broken list still serves its tools.
     """
-    listing = ServerListing(instructions=client.instructions)
+    limits = limits or Limits()
+    listing = ServerListing(instructions=limits.cut_description(client.instructions), limits=limits)
     await listing.reload(client, "tools")
     for kind in ("prompts", "resources"):
         try:

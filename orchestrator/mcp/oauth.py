@@ -14,12 +14,20 @@ This module supplies what is ours:
   callback, which hands the code to the waiting flow (`complete`). A connection that
   needs authorization while nobody is asking stops in the `auth_required` state instead
   of waiting for a user who is not there.
+- binding the answer to the browser that asked: each authorization gets a random nonce
+  that the API hands to the user's browser as a cookie (`cookie_name`) when they start
+  it; the callback completes only with that cookie (compared in constant time). A link
+  to the authorization server, sent to someone else, would otherwise let the victim's
+  code land in the sender's account (login CSRF): their callback has no cookie.
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import hmac
 import logging
+import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -36,7 +44,7 @@ from mcp.shared.auth import (
 )
 from pydantic import AnyUrl, ValidationError
 
-from orchestrator.domain import NotFound, Unavailable
+from orchestrator.domain import Forbidden, NotFound, Unavailable
 from orchestrator.mcp.call import AuthorizationRequired, connecting_call, current_call
 from orchestrator.mcp.config import ServerConfig
 from orchestrator.mcp.connection import ConnectionState
@@ -46,11 +54,41 @@ from orchestrator.mcp.vault import Vault
 if TYPE_CHECKING:
     from orchestrator.mcp.connection import ServerConnection
 
-__all__ = ["CredentialStorage", "MemoryTokenStorage", "OAuthBroker", "oauth_provider"]
+__all__ = [
+    "AuthorizationStart",
+    "CredentialStorage",
+    "MemoryTokenStorage",
+    "OAuthBroker",
+    "cookie_name",
+    "oauth_provider",
+]
 
 logger = logging.getLogger(__name__)
 
 _AUTHORIZATION_WAIT = 600.0
+COOKIE_SECONDS = int(_AUTHORIZATION_WAIT)
+_FAILED = (ConnectionState.RECONNECTING, ConnectionState.CIRCUIT_OPEN)
+
+
+def cookie_name(state: str, *, secure: bool) -> str:
+    """The cookie that binds the authorization `state` to the browser that started it.
+
+    One per authorization (several may be under way in one browser). `__Host-` (Secure,
+    Path=/, no Domain: no subdomain can set or read it) when the callback is https; on a
+    plain-http callback (a local run) browsers would drop a Secure cookie, so the same
+    name without the prefix, and without Secure, is used there.
+    """
+    digest = hashlib.sha256(state.encode()).hexdigest()[:16]
+    return f"{'__Host-' if secure else ''}mcp-oauth-{digest}"
+
+
+@dataclass(frozen=True)
+class AuthorizationStart:
+    """Where to send the user, and the nonce their browser must bring back."""
+
+    url: str
+    state: str
+    nonce: str
 
 
 class MemoryTokenStorage:
@@ -171,6 +209,8 @@ class _Waiting:
     result: AuthorizationCodeResult | None = None
     user_id: str = ""
     server: str = ""
+    state: str = ""
+    nonce: str = field(default_factory=lambda: secrets.token_urlsafe(32))
 
 
 async def _first(*events: anyio.Event) -> None:
@@ -207,8 +247,11 @@ class OAuthBroker:
                 raise AuthorizationRequired(url)
             found = parse_qs(urlparse(url).query).get("state") or [""]
             state["value"] = found[0]
-            self._by_state[found[0]] = _Waiting(user_id=user_id, server=config.name)
+            self._by_state[found[0]] = _Waiting(
+                user_id=user_id, server=config.name, state=found[0], nonce=asking.nonce
+            )
             asking.url = url
+            asking.state = found[0]
             asking.event.set()
 
         async def callback() -> AuthorizationCodeResult:
@@ -245,11 +288,16 @@ class OAuthBroker:
         self._asking[config.key, user_id] = asking
         return asking
 
+    @property
+    def secure_cookies(self) -> bool:
+        """Whether the callback is https, so that the binding cookie can be `__Host-`."""
+        return self.redirect_url.lower().startswith("https://")
+
     async def authorization_url(
         self, asking: _Waiting, connection: ServerConnection, *, wait: float = 30.0
-    ) -> str | None:
-        """The URL to open in the browser, or None when the connection is ready (the
-        stored tokens still work).
+    ) -> AuthorizationStart | None:
+        """The URL to open in the browser and the nonce to bind it to, or None when the
+        connection is ready (the stored tokens still work).
 
         Raises:
             Unavailable: the server did not start an authorization within `wait` seconds.
@@ -260,35 +308,55 @@ class OAuthBroker:
                 while not asking.event.is_set():
                     if connection.state is ConnectionState.READY:
                         return None
+                    if connection.state in _FAILED:
+                        break  # the attempt failed before it asked for an authorization
                     await _first(asking.event, connection.state_changed())
         finally:
             self._asking.pop(key, None)
         if asking.url is None:
             reason = connection.breaker.last_error or "it did not ask for an authorization"
             raise Unavailable(f"Cannot authorize {connection.config.name}: {reason}.")
-        return asking.url
+        return AuthorizationStart(asking.url, asking.state, asking.nonce)
 
-    def complete(self, state: str, code: str, iss: str | None) -> tuple[str, str]:
-        """Hand the authorization server's answer to the flow waiting for it.
+    def _waiting_for(self, state: str, nonce: str | None) -> _Waiting:
+        waiting = self._by_state.get(state)
+        if waiting is None or waiting.event.is_set():
+            raise NotFound("No authorization is waiting for this answer; start it again.")
+        if not nonce or not hmac.compare_digest(nonce.encode(), waiting.nonce.encode()):
+            logger.warning(
+                "MCP OAuth: a callback for %s came without its browser's cookie", waiting.server
+            )
+            raise Forbidden(
+                "This authorization was started in another browser or by another user. "
+                "Start it again from your own session."
+            )
+        return waiting
+
+    def complete(
+        self, state: str, code: str, iss: str | None, nonce: str | None
+    ) -> tuple[str, str]:
+        """Hand the authorization server's answer to the flow waiting for it, if `nonce`
+        is the one given to the browser that started it.
 
         Returns the (user id, server name) it was for.
 
         Raises:
             NotFound: no authorization is waiting for this `state`.
+            Forbidden: the nonce is missing or not this authorization's.
         """
-        waiting = self._by_state.get(state)
-        if waiting is None or waiting.event.is_set():
-            raise NotFound("No authorization is waiting for this answer; start it again.")
+        waiting = self._waiting_for(state, nonce)
         waiting.result = AuthorizationCodeResult(code=code, state=state, iss=iss)
         waiting.event.set()
         return waiting.user_id, waiting.server
 
-    def fail(self, state: str) -> None:
-        """The authorization server answered with an error: stop the flow waiting."""
-        waiting = self._by_state.get(state)
-        if waiting is None or waiting.event.is_set():
-            raise NotFound("No authorization is waiting for this answer; start it again.")
-        waiting.event.set()
+    def fail(self, state: str, nonce: str | None) -> None:
+        """The authorization server answered with an error: stop the flow waiting.
+
+        Raises:
+            NotFound: no authorization is waiting for this `state`.
+            Forbidden: the nonce is missing or not this authorization's.
+        """
+        self._waiting_for(state, nonce).event.set()
 
     async def forget(self, user_id: str, config: ServerConfig) -> None:
         await self._store.delete_credentials(user_id, config.key)

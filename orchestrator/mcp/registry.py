@@ -2,8 +2,12 @@
 
 - Anyone signed in may add an HTTP server for themselves; it is theirs alone, and so are
   its credentials.
-- Only an admin may add a stdio server (it runs a command on the assistant's host) or a
-  server for everyone.
+- Only an admin may add a stdio server (it runs a command on the assistant's host), a
+  server for everyone, or one of ours (`assistant: true`: it gets tokens signed with the
+  service secret).
+- A non-admin's server may only reach public addresses, and the ones an operator allows
+  (`MCP_ALLOWED_INTERNAL_HOSTS`): checked now, and again at every connection (`egress`).
+- Reconnecting a shared server is for admins; anyone may reconnect their own.
 - A server from `mcp.json` or discovery is changed where it comes from, not here.
 - Approving a changed tool is for admins, and for the owner of a personal server.
 
@@ -16,7 +20,9 @@ from typing import Any
 
 from orchestrator.domain import Conflict, Forbidden, InvalidInput, NotFound
 from orchestrator.mcp.config import ServerConfig, ServerSource, parse_server
+from orchestrator.mcp.egress import Refused
 from orchestrator.mcp.hub import HubServer, MCPHub
+from orchestrator.mcp.oauth import AuthorizationStart
 from orchestrator.mcp.views import ServerView, health_of, tool_view
 
 __all__ = ["ServerRegistry"]
@@ -75,20 +81,40 @@ class ServerRegistry:
 
         Raises:
             InvalidInput: the entry is not a valid server (422).
-            Forbidden: a stdio or shared server added by someone who is not an admin.
+            Forbidden: a stdio, shared or `assistant` server added by someone who is not an
+                admin, or a URL whose address a non-admin may not reach.
             Conflict: the name is taken.
         """
         if shared and not is_admin:
             raise Forbidden("Only an admin can add a server for everyone.")
         config = parse_server(
-            name, entry, owner_id=None if shared else user_id, source=ServerSource.API
+            name,
+            entry,
+            owner_id=None if shared else user_id,
+            source=ServerSource.API,
+            network="any" if is_admin else "public",
         )
         if config.transport == "stdio" and not is_admin:
             raise Forbidden(
                 "Only an admin can add a stdio server: it runs a command on the assistant's host."
             )
+        if config.assistant and not is_admin:
+            raise Forbidden(
+                "Only an admin can mark a server as one of the assistant's own "
+                "(`assistant: true`): such servers get tokens signed with its service secret."
+            )
         config.check_secrets(self._hub.options.protected_values)
         self._check_name(config, user_id)
+        if config.network == "public":
+            try:
+                await self._hub.egress.check_url(config.resolved_url())
+            except Refused as error:
+                raise Forbidden(
+                    f"The server's address is not allowed: {error}. Servers you add must be on "
+                    "public addresses (an admin can allow internal hosts with "
+                    "MCP_ALLOWED_INTERNAL_HOSTS).",
+                    detail={"url": config.resolved_url(), "reason": str(error)},
+                ) from None
         await self._hub.sources.add(config, created_by=user_id)
         await self._hub.reconcile()
         server = self._hub.find(user_id, name)
@@ -142,17 +168,28 @@ class ServerRegistry:
         return await self.view(server, user_id, is_admin)
 
     async def reconnect(self, name: str, user_id: str, is_admin: bool) -> ServerView:
+        """Connect again now (after an authorization, or to probe an open circuit).
+
+        Raises:
+            NotFound: no such server visible to the user.
+            Forbidden: a shared server, and the user is not an admin (it would drop
+                everyone's calls in flight).
+            InvalidInput: the server needs the user's authorization first.
+        """
         server = self.get(name, user_id)
+        if server.config.owner_id is None and not is_admin:
+            raise Forbidden("Only an admin can reconnect a shared server.")
         connection = await self._hub.connection_for(server, user_id)
         if connection is None:
             raise InvalidInput(f"{name!r} needs authorization first.")
         connection.reconnect()
         return await self.view(server, user_id, is_admin)
 
-    async def authorize(self, name: str, user_id: str) -> str | None:
+    async def authorize(self, name: str, user_id: str) -> AuthorizationStart | None:
         """Start the user's OAuth authorization for a server.
 
-        Returns the URL to open, or None when the stored authorization still works.
+        Returns the URL to open and the nonce the user's browser must bring back to the
+        callback, or None when the stored authorization still works.
 
         Raises:
             NotFound: no such server for the user.

@@ -31,6 +31,7 @@ def split_secrets(config: ServerConfig) -> tuple[dict[str, Any], dict[str, Any]]
     data = config.model_dump(
         mode="json", exclude={"name", "owner_id", "source"}, exclude_defaults=True
     )
+    data["network"] = config.network  # always stored: a row without it reads as `public`
     secrets = {key: data.pop(key) for key in _SECRET_FIELDS if data.get(key)}
     auth = data.get("auth")
     if auth and auth.get("client_secret") and config.auth and config.auth.client_secret:
@@ -162,6 +163,7 @@ class ServerSet:
                         _join_secrets(row["config"], secrets),
                         owner_id=row["owner_id"],
                         source=ServerSource.API,
+                        network=None,
                     )
                 )
             except InvalidInput as error:

@@ -16,12 +16,14 @@ from typing import Any, TextIO
 
 import anyio
 import httpx2
-from mcp.client.stdio import StdioServerParameters, stdio_client
+from mcp.client.stdio import StdioServerParameters
 from mcp.client.streamable_http import streamable_http_client
-from mcp.shared._httpx_utils import create_mcp_http_client
 
 from orchestrator.mcp.config import ServerConfig
+from orchestrator.mcp.egress import Egress
+from orchestrator.mcp.limits import Limits, bounded_transport
 from orchestrator.mcp.service_token import ServiceTokens
+from orchestrator.mcp.stdio import bounded_stdio_client
 
 __all__ = ["RequestUser", "ServiceTokenAuth", "describe", "open_transport", "request_user"]
 
@@ -40,7 +42,8 @@ request_user: contextvars.ContextVar[RequestUser | None] = contextvars.ContextVa
 
 class ServiceTokenAuth(httpx2.Auth):
     """`Authorization: Bearer ...` for our servers: a JWT for the user of the request in
-    flight, or the service token itself for the hub's own requests (listing, handshake)."""
+    flight, or a service JWT for the hub's own requests (listing, handshake). Both name the
+    server as their audience and expire within minutes; the raw secret is never sent."""
 
     def __init__(self, tokens: ServiceTokens, server: str) -> None:
         self._tokens = tokens
@@ -51,7 +54,10 @@ class ServiceTokenAuth(httpx2.Auth):
     ) -> Generator[httpx2.Request, httpx2.Response, None]:
         current = request_user.get()
         user_id = current.user_id if current is not None else None
-        token = self._tokens.mint(self._server, user_id) if user_id else self._tokens.secret
+        if user_id:
+            token = self._tokens.mint(self._server, user_id)
+        else:
+            token = self._tokens.mint_service(self._server)
         request.headers["Authorization"] = f"Bearer {token}"
         yield request
 
@@ -94,11 +100,30 @@ def describe(error: BaseException) -> str:
 
 @asynccontextmanager
 async def _http(
-    url: str, headers: dict[str, str], auth: httpx2.Auth | None, connect_timeout: float
+    config: ServerConfig,
+    auth: httpx2.Auth | None,
+    egress: Egress | None,
+    limits: Limits,
 ) -> AsyncIterator[Any]:
-    timeout = httpx2.Timeout(connect_timeout, read=300.0)
-    async with create_mcp_http_client(headers=headers, timeout=timeout, auth=auth) as http:
-        async with streamable_http_client(url, http_client=http) as streams:
+    """The SDK's Streamable HTTP client on an httpx2 client of ours: messages bounded
+    (`limits`), and, for a server a non-admin registered, every connection judged and
+    pinned (`egress`), without proxies from the environment."""
+    timeout = httpx2.Timeout(config.connect_timeout, read=300.0)
+    restricted = config.network == "public"
+    if restricted and egress is None:
+        raise ValueError(f"{config.name} may only reach public addresses, and no policy is set")
+    inner = egress.transport() if restricted and egress is not None else None
+    headers = {**config.resolved_headers(), "Accept-Encoding": "identity"}
+    async with httpx2.AsyncClient(
+        headers=headers,
+        timeout=timeout,
+        auth=auth,
+        transport=bounded_transport(limits, inner),
+        trust_env=not restricted,
+    ) as http:
+        async with streamable_http_client(
+            config.resolved_url(), http_client=http, max_sse_event_size=limits.max_message_bytes
+        ) as streams:
             yield streams
 
 
@@ -110,6 +135,8 @@ async def open_transport(
     errlog: TextIO,
     auth: httpx2.Auth | None = None,
     tokens: ServiceTokens | None = None,
+    egress: Egress | None = None,
+    limits: Limits | None = None,
 ) -> AsyncGenerator[tuple[Any, Any], None]:
     """The (read, write) streams of a new connection to the configured server.
 
@@ -127,12 +154,14 @@ async def open_transport(
             env=env,
             cwd=config.cwd,
         )
-        async with stdio_client(params, errlog=errlog) as (read, write):
+        bound = (limits or Limits()).max_message_bytes
+        async with bounded_stdio_client(params, max_line_bytes=bound, errlog=errlog) as (
+            read,
+            write,
+        ):
             yield _WatchedReceive(read, on_end), write
         return
     if tokens is not None and config.assistant:
         auth = ServiceTokenAuth(tokens, config.name)
-    async with _http(
-        config.resolved_url(), config.resolved_headers(), auth, config.connect_timeout
-    ) as (read, write):
+    async with _http(config, auth, egress, limits or Limits()) as (read, write):
         yield _WatchedReceive(read, on_end), write

@@ -31,7 +31,7 @@ from orchestrator.domain import (
 )
 from orchestrator.events import InMemoryEventBus
 from orchestrator.llm import NOT_CONFIGURED_MESSAGE, UnconfiguredModel, local_model_available
-from orchestrator.mcp import HubOptions, MCPHub, Vault, protected_values
+from orchestrator.mcp import HubOptions, Limits, MCPHub, Vault, protected_values
 from orchestrator.runtime.completions import CompletionService
 from orchestrator.runtime.interactions import PendingInteractions
 from orchestrator.runtime.runs import RunService
@@ -254,16 +254,19 @@ def hub_options(
     token_key = mcp.token_key.get_secret_value() if mcp.token_key else None
     host = "127.0.0.1" if settings.host in ("0.0.0.0", "::") else settings.host  # noqa: S104
     redirect = mcp.oauth_redirect_url or f"http://{host}:{settings.port}/mcp/oauth/callback"
+    secret = _service_secret(settings)
     return HubOptions(
         data_dir=settings.data_dir,
         model_name=model_name or settings.openai.model,
         config_path=mcp.config,
         discovery_url=mcp.discovery_url,
-        service_secret=_service_secret(settings),
+        service_secret=secret,
         vault=Vault.from_settings(token_key, settings.jwt_secret()),
         oauth_redirect_url=redirect,
-        protected_values=protected_values(),
+        protected_values=(*protected_values(), settings.jwt_secret(), *filter(None, [secret])),
         targets=targets or {},
+        allowed_internal_hosts=mcp.internal_hosts,
+        limits=Limits(mcp.max_result_bytes, mcp.max_description_bytes),
     )
 
 

@@ -116,6 +116,8 @@ def open_api(
         *,
         targets: dict[str, Any] | None = None,
         oauth_redirect_url: str | None = None,
+        allowed_internal_hosts: str = "",
+        **mcp_settings: Any,
     ) -> AsyncIterator[Api]:
         config = tmp_path / "mcp.json"
         config.write_text(json.dumps({"mcpServers": servers or {}}))
@@ -124,7 +126,12 @@ def open_api(
             database=DatabaseSettings(url=database_url),
             openai=OpenAISettings(base_url=fake_openai.url, api_key="test", max_retries=0),  # type: ignore[attr-defined]
             auth=AuthSettings(jwt_secret_key="x" * 40),
-            mcp=MCPSettings(config=config, oauth_redirect_url=oauth_redirect_url),
+            mcp=MCPSettings(
+                config=config,
+                oauth_redirect_url=oauth_redirect_url,
+                allowed_internal_hosts=allowed_internal_hosts,
+                **mcp_settings,
+            ),
         )
         app = create_app(settings, mcp_targets=targets or {})
         async with app.router.lifespan_context(app):

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from orchestrator.domain import InvalidInput, ToolPolicy
-from orchestrator.mcp import load_config_file, parse_server
+from orchestrator.mcp import ServerSource, load_config_file, parse_server
 
 
 def test_claude_desktop_entries_read_as_they_are(tmp_path: Path) -> None:
@@ -81,6 +81,37 @@ def test_variables_expand_from_the_environment_only_when_named() -> None:
     environ = {"ROOT": "/srv", "GH": "ghp_1", "OTHER": "nope"}
     assert config.resolved_args(environ) == ["/srv/x"]
     assert config.resolved_env(environ) == {"GITHUB_TOKEN": "ghp_1"}
+
+
+INJECTIONS = ["${HOME}", "${JWT_SECRET_KEY}", "{{config.secret}}", "$(id)", "`id`", "$HOME"]
+
+
+def enumerate_env(values: list[str]) -> list[tuple[str, str]]:
+    return [(f"V{i}", value) for i, value in enumerate(values)]
+
+
+@pytest.mark.parametrize("source", [ServerSource.API, ServerSource.DISCOVERY])
+def test_values_from_the_api_or_discovery_are_literal_never_expanded(
+    source: ServerSource,
+) -> None:
+    environ = {"HOME": "/root", "JWT_SECRET_KEY": "the-secret"}
+    stdio = parse_server(
+        "s",
+        {"command": "ls", "args": INJECTIONS, "env": dict(enumerate_env(INJECTIONS))},
+        source=source,
+    )
+    http = parse_server(
+        "h",
+        {
+            "url": "http://127.0.0.1:9/mcp?h=${HOME}&t={{x}}&c=$(id)",
+            "headers": {f"X-{i}": v for i, v in enumerate(INJECTIONS)},
+        },
+        source=source,
+    )
+    assert stdio.resolved_args(environ) == INJECTIONS
+    assert list(stdio.resolved_env(environ).values()) == INJECTIONS
+    assert list(http.resolved_headers(environ).values()) == INJECTIONS
+    assert http.resolved_url(environ) == "http://127.0.0.1:9/mcp?h=${HOME}&t={{x}}&c=$(id)"
 
 
 @pytest.mark.parametrize(

@@ -103,3 +103,40 @@ async def test_a_user_authorizes_an_oauth_server_for_themselves(
     assert again.json() == {"status": "ready", "authorization_url": None}
     assert forgot.status_code == 204 and after is None
     assert not_oauth.status_code == 404
+
+
+async def test_a_callback_opened_in_another_browser_stores_nothing_for_the_sender(
+    open_api: OpenApi, oauth_server: str
+) -> None:
+    name = f"vault{uuid.uuid4().hex[:6]}"
+    body = {"name": name, "url": oauth_server, "auth": {"type": "oauth"}, "shared": True}
+    async with open_api(oauth_redirect_url=CALLBACK) as api:
+        created = await api.client.post("/api/v1/mcp/servers", json=body, headers=api.admin)
+        assert created.status_code == 201, created.text
+        # Mallory (here: alice's account) starts an authorization and sends its link on.
+        started = await api.client.post(f"/api/v1/mcp/servers/{name}/authorize", headers=api.alice)
+        assert started.status_code == 200, started.text
+        cookie = started.headers["set-cookie"].lower()
+        assert "httponly" in cookie and "samesite=lax" in cookie and "path=/" in cookie
+        async with httpx.AsyncClient() as victim_browser:  # the victim clicks "Allow"
+            consent = await victim_browser.get(started.json()["authorization_url"])
+        callback = consent.headers["location"].removeprefix("http://test")
+        transport = httpx.ASGITransport(app=api.app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as victim:
+            stolen = await victim.get(callback)  # the victim's browser has no cookie
+        server = api.hub.find(api.alice_id, name)
+        assert server is not None
+        sealed = await api.hub.store.load_credentials(api.alice_id, server.config.key)
+        vault = api.hub.options.vault
+        assert vault is not None
+        after_attack = (vault.open(sealed) or {}).get("tokens")
+        own = await api.client.get(callback)  # the browser that started it completes it
+        sealed = await api.hub.store.load_credentials(api.alice_id, server.config.key)
+        with anyio.fail_after(20):
+            while (vault.open(sealed) or {}).get("tokens") is None:
+                await server.connections[api.alice_id].state_changed().wait()
+                sealed = await api.hub.store.load_credentials(api.alice_id, server.config.key)
+    assert stolen.status_code == 403, stolen.text
+    assert stolen.json()["error"]["type"] == "forbidden"
+    assert after_attack is None
+    assert own.status_code == 200 and name in own.text

@@ -12,7 +12,7 @@ from mcp.client.streamable_http import streamable_http_client
 from mcp_servers.discovery import Heartbeat, Registration, Registry
 from mcp_servers.files import build_server as files_server
 from mcp_servers.hosting import build_http_app
-from mcp_servers.identity import sign_user_token
+from mcp_servers.identity import sign_service_token, sign_user_token
 from mcp_servers.settings import HttpSettings, ServersSettings
 from mcp_servers.web import build_server as web_server
 from tests.mcp_servers.conftest import ThreadServer, free_port, make_settings
@@ -177,6 +177,22 @@ async def test_a_token_for_one_server_does_not_open_another(
         headers={"Authorization": f"Bearer {token}"},
     )
     assert response.status_code == 401
+
+
+async def test_our_servers_refuse_the_raw_service_token_and_take_a_service_jwt(
+    running: tuple[str, Registry], app_settings: ServersSettings
+) -> None:
+    url, _ = running
+    ping = {"jsonrpc": "2.0", "id": 1, "method": "ping"}
+    raw = httpx.post(f"{url}/mcp/files", json=ping, headers=service(app_settings))
+    assert raw.status_code == 401
+    token = sign_service_token(app_settings.service_token(), "files")
+    http = httpx2.AsyncClient(headers={"Authorization": f"Bearer {token}"})
+    async with http, Client(streamable_http_client(f"{url}/mcp/files", http_client=http)) as client:
+        tools = await client.list_tools()
+    assert "list_files" in {tool.name for tool in tools.tools}
+    discover = httpx.get(f"{url}/discover", headers=service(app_settings))
+    assert discover.status_code == 200  # the discovery service still takes the raw token
 
 
 async def test_third_parties_register_and_heartbeat_and_missed_beats_expire(

@@ -10,6 +10,7 @@ from mcp_servers.identity import (
     CallerResolver,
     InvalidToken,
     ServiceTokens,
+    sign_service_token,
     sign_user_token,
 )
 
@@ -59,10 +60,27 @@ def test_bad_user_tokens_are_refused(token: str) -> None:
         ServiceTokens(SECRET, "files").verify_user_token(token)
 
 
-def test_the_raw_service_token_is_service_access_without_a_user() -> None:
-    caller = ServiceTokens(SECRET, "files").authenticate(SECRET)
-    assert caller == Caller("service", None)
-    assert ServiceTokens(SECRET, "files").authenticate(SECRET + "x") is None
+def test_the_raw_service_token_is_refused_as_a_bearer() -> None:
+    tokens = ServiceTokens(SECRET, "files")
+    assert tokens.authenticate(SECRET) is None
+    assert tokens.authenticate(SECRET + "x") is None
+
+
+def test_a_service_token_for_this_server_is_service_access_without_a_user() -> None:
+    tokens = ServiceTokens(SECRET, "files")
+    assert tokens.authenticate(sign_service_token(SECRET, "files")) == Caller("service", None)
+    assert tokens.authenticate(sign_service_token(SECRET, "knowledge")) is None
+    assert tokens.authenticate(sign_service_token(SECRET, "files", seconds=3600)) is None
+    assert tokens.authenticate(sign_service_token("other-secret-" * 4, "files")) is None
+
+
+def test_a_service_token_never_passes_for_a_user() -> None:
+    tokens = ServiceTokens(SECRET, "files")
+    with pytest.raises(InvalidToken):
+        tokens.verify_user_token(sign_service_token(SECRET, "files"))
+    meta = {USER_TOKEN_META_KEY: sign_service_token(SECRET, "files")}
+    with pytest.raises(MCPError):
+        CallerResolver(tokens).resolve(None, meta)
 
 
 def test_a_meta_token_cannot_name_another_user_than_the_bearer() -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import html
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -22,6 +22,7 @@ from orchestrator.mcp import (
     ServerRegistry,
     ServerView,
 )
+from orchestrator.mcp.oauth import COOKIE_SECONDS, cookie_name
 from orchestrator.runtime.services import Services
 
 router = APIRouter(prefix="/mcp", tags=["mcp"])
@@ -191,10 +192,12 @@ async def remove_server(name: str, user: CurrentUser, hub: HubDep) -> Response:
 @router.post(
     "/servers/{name}/reconnect",
     response_model=ServerView,
-    responses=error_responses(401, 404, 422, 503),
+    responses=error_responses(401, 403, 404, 422, 503),
 )
 async def reconnect_server(name: str, user: CurrentUser, hub: HubDep) -> ServerView:
-    """Connect again now (for example, to probe a server whose circuit is open)."""
+    """Connect again now (for example, to probe a server whose circuit is open).
+
+    A shared server is reconnected by admins only; anyone may reconnect their own."""
     return await ServerRegistry(hub).reconnect(name, user.user_id, user.is_admin)
 
 
@@ -215,10 +218,26 @@ async def approve_tool(name: str, tool: str, user: CurrentUser, hub: HubDep) -> 
     response_model=AuthorizeOut,
     responses=error_responses(401, 404, 409, 422, 503),
 )
-async def authorize_server(name: str, user: CurrentUser, hub: HubDep) -> AuthorizeOut:
-    """Start the OAuth authorization of this server for you: open the returned URL."""
-    url = await ServerRegistry(hub).authorize(name, user.user_id)
-    return AuthorizeOut(status="ready" if url is None else "authorize", authorization_url=url)
+async def authorize_server(
+    name: str, user: CurrentUser, hub: HubDep, response: Response
+) -> AuthorizeOut:
+    """Start the OAuth authorization of this server for you: open the returned URL in the
+    same browser. The answer sets an httpOnly cookie that the callback requires, so the
+    authorization completes only in the browser that started it."""
+    start = await ServerRegistry(hub).authorize(name, user.user_id)
+    if start is None:
+        return AuthorizeOut(status="ready")
+    secure = hub.oauth.secure_cookies
+    response.set_cookie(
+        cookie_name(start.state, secure=secure),
+        start.nonce,
+        max_age=COOKIE_SECONDS,
+        path="/",
+        secure=secure,
+        httponly=True,
+        samesite="lax",
+    )
+    return AuthorizeOut(status="authorize", authorization_url=start.url)
 
 
 @router.delete(
@@ -235,25 +254,33 @@ async def forget_authorization(name: str, user: CurrentUser, hub: HubDep) -> Res
 @callback_router.get(
     "/mcp/oauth/callback",
     response_class=HTMLResponse,
-    responses=error_responses(400, 404, 422, 503),
+    responses=error_responses(400, 403, 404, 422, 503),
 )
 async def oauth_callback(
     hub: HubDep,
+    request: Request,
     state: Annotated[str, Query(min_length=1, max_length=500)],
     code: Annotated[str | None, Query(max_length=4000)] = None,
     iss: Annotated[str | None, Query(max_length=2000)] = None,
     error: Annotated[str | None, Query(max_length=200)] = None,
 ) -> HTMLResponse:
-    """Where the authorization server sends the browser back (the `state` binds it)."""
+    """Where the authorization server sends the browser back: `state` names the
+    authorization, and the cookie set when it started must come with it (403 otherwise,
+    and nothing is stored)."""
+    name = cookie_name(state, secure=hub.oauth.secure_cookies)
+    nonce = request.cookies.get(name)
     if code is None:
-        hub.oauth.fail(state)
+        hub.oauth.fail(state, nonce)
         reason = html.escape(error or "no code")
-        return HTMLResponse(f"<p>Authorization failed: {reason}.</p>", status_code=400)
-    _, server = hub.oauth.complete(state, code, iss)
-    return HTMLResponse(
-        f"<p>The assistant is now authorized for <b>{html.escape(server)}</b>. "
-        "You can close this window.</p>"
-    )
+        page = HTMLResponse(f"<p>Authorization failed: {reason}.</p>", status_code=400)
+    else:
+        _, server = hub.oauth.complete(state, code, iss, nonce)
+        page = HTMLResponse(
+            f"<p>The assistant is now authorized for <b>{html.escape(server)}</b>. "
+            "You can close this window.</p>"
+        )
+    page.delete_cookie(name, path="/", secure=hub.oauth.secure_cookies, httponly=True)
+    return page
 
 
 @router.get(
