@@ -203,12 +203,14 @@ class Workspace:
         if len(data) > self.max_file_bytes:
             raise WorkspaceError(f"The file would exceed {self.max_file_bytes} bytes.")
         used, entries = self.totals()
-        if used + len(data) > self.quota_bytes:
+        existing = self._size(path)
+        replaced = existing if existing is not None and not append else 0
+        if used - replaced + len(data) > self.quota_bytes:
             raise WorkspaceError(
                 f"The workspace quota ({self.quota_bytes} bytes) would be exceeded "
                 f"({used} bytes used)."
             )
-        if entries >= self.quota_entries and not self._exists(path):
+        if entries >= self.quota_entries and existing is None:
             raise self._entries_exceeded(entries)
         flags = os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC
         if append:
@@ -231,7 +233,7 @@ class Workspace:
 
     def make_directory(self, path: str) -> None:
         _, entries = self.totals()
-        if entries >= self.quota_entries and not self._exists(path):
+        if entries >= self.quota_entries and self._size(path) is None:
             raise self._entries_exceeded(entries)
         with self._parent(path, create=True) as (fd, name):
             try:
@@ -320,13 +322,14 @@ class Workspace:
                 os.close(fd)
         return size, entries
 
-    def _exists(self, path: str) -> bool:
+    def _size(self, path: str) -> int | None:
+        """The size of what is at `path` (0 for a folder), None when nothing is."""
         try:
             with self._parent(path) as (fd, name):
-                os.stat(name, dir_fd=fd, follow_symlinks=False)
+                info = os.stat(name, dir_fd=fd, follow_symlinks=False)
         except (WorkspaceError, OSError):
-            return False
-        return True
+            return None
+        return info.st_size if stat.S_ISREG(info.st_mode) else 0
 
     def _entries_exceeded(self, entries: int) -> WorkspaceError:
         return WorkspaceError(

@@ -124,6 +124,17 @@ class TokenCodec:
             raise Unauthorized("The token is not valid yet.")
         if claims.get("typ") != kind:
             raise Unauthorized(f"An {kind} token is required here.")
-        if not isinstance(claims.get("sub"), str):
+        ids = ("sub", "jti") if kind == "refresh" else ("sub",)
+        if not all(_is_uuid(claims.get(name)) for name in ids):
             raise Unauthorized("The token is not valid.")
         return claims
+
+
+def _is_uuid(value: Any) -> bool:
+    if not isinstance(value, str):
+        return False
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        return False
+    return True

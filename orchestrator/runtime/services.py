@@ -160,6 +160,11 @@ def _model_problem(error: Exception) -> str:
     """A fixed description of a failed model API call, from its kind and status only."""
     import openai
 
+    cause: BaseException | None = error
+    while cause is not None:  # the aiohttp transport reports a refusal as a timeout
+        if isinstance(cause, ConnectionRefusedError):
+            return "cannot reach the model API at OPENAI_BASE_URL (connection refused)"
+        cause = cause.__cause__ or cause.__context__
     if isinstance(error, openai.APITimeoutError):
         return "the model API did not answer in time"
     if isinstance(error, openai.APIConnectionError):
