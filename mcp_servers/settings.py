@@ -93,6 +93,8 @@ class FilesSettings(BaseSettings):
     """Folder holding one workspace per user (default: DATA_DIR/workspaces)."""
     max_file_bytes: int = Field(default=10 * 1024 * 1024, gt=0)
     quota_bytes: int = Field(default=200 * 1024 * 1024, gt=0)
+    quota_entries: int = Field(default=10_000, gt=0)
+    """Files and folders one workspace may hold."""
 
 
 class KnowledgeSettings(BaseSettings):

@@ -42,9 +42,9 @@ app.add_typer(mcp_app, name="mcp")
 console = Console(stderr=True, highlight=False)
 
 
-def _settings() -> Settings:
+def _settings(**overrides: Any) -> Settings:
     try:
-        settings = Settings()
+        settings = Settings(**{key: value for key, value in overrides.items() if value is not None})
         settings.check()
     except ConfigError as error:
         console.print(f"[red]Configuration error:[/red] {error}")
@@ -145,9 +145,12 @@ def up() -> None:
 
 
 @serve_app.command("orchestrator")
-def serve_orchestrator() -> None:
+def serve_orchestrator(
+    host: Annotated[str | None, typer.Option("--host", help="Bind address (HOST).")] = None,
+    port: Annotated[int | None, typer.Option("--port", help="Port (PORT).")] = None,
+) -> None:
     """The orchestrator API on HOST:PORT."""
-    _serve_orchestrator(_settings())
+    _serve_orchestrator(_settings(host=host, port=port))
 
 
 @app.command()
@@ -177,7 +180,14 @@ def chat(
     Without --url (or ASSISTANT_URL, or `assistant login`), it uses the assistant running
     on this machine, or starts one inside this command.
     """
-    from orchestrator.client import ApiError, Background, ChatSession, connect, resolve_target
+    from orchestrator.client import (
+        ApiError,
+        Background,
+        ChatSession,
+        connect,
+        plain,
+        resolve_target,
+    )
     from orchestrator.domain import AssistantError
 
     if json_output and message is None:
@@ -211,7 +221,7 @@ def chat(
         else:
             status = session.repl()
     except (ApiError, AssistantError) as error:
-        console.print(f"[red]{error.message}[/red]")
+        console.print(f"[red]{plain(error.message)}[/red]")
     except ConfigError as error:
         console.print(f"[red]Configuration error:[/red] {error}")
         status = 2
@@ -234,7 +244,7 @@ def login(
     """Log in once; `assistant chat` then uses an API key made for this terminal."""
     import platform
 
-    from orchestrator.client import ApiError, AssistantClient, ClientConfig, save_config
+    from orchestrator.client import ApiError, AssistantClient, ClientConfig, plain, save_config
 
     async def go() -> str:
         client = AssistantClient(url)
@@ -247,7 +257,7 @@ def login(
     try:
         key = asyncio.run(go())
     except ApiError as error:
-        console.print(f"[red]{error.message}[/red]")
+        console.print(f"[red]{plain(error.message)}[/red]")
         raise typer.Exit(1) from error
     path = save_config(ClientConfig(url=url.rstrip("/"), api_key=key))
     console.print(f"Logged in to {url} as {email}; the key is kept in {path} (mode 0600).")

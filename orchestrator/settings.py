@@ -8,6 +8,7 @@ local run generates its own secret and keeps it in the data folder.
 from __future__ import annotations
 
 import contextlib
+import ipaddress
 import os
 import secrets
 from pathlib import Path
@@ -124,11 +125,37 @@ class DatabaseSettings(BaseSettings):
 
 
 class AuthSettings(BaseSettings):
+    """Accounts, tokens and how hard logging in is to abuse."""
+
     model_config = _config()
 
     jwt_secret_key: SecretStr | None = None
     access_token_minutes: int = Field(default=15, gt=0)
     refresh_token_days: int = Field(default=14, gt=0)
+    credential_recheck_seconds: float = Field(
+        default=5.0,
+        ge=0,
+        description="How stale the account state behind a token or API key may be: a "
+        "disabled or demoted user's credentials stop within this many seconds.",
+    )
+    login_max_failures: int = Field(
+        default=5, gt=0, description="Failed logins per account in LOGIN_WINDOW_SECONDS."
+    )
+    login_max_failures_per_address: int = Field(
+        default=20, gt=0, description="Failed logins per client address in the window."
+    )
+    login_window_seconds: float = Field(default=300.0, gt=0)
+    login_failure_delay_seconds: float = Field(
+        default=0.5,
+        ge=0,
+        description="Extra wait per failure past half the account's limit.",
+    )
+    login_concurrency: int | None = Field(
+        default=None, gt=0, description="Password checks at once; default: the CPU cores."
+    )
+    login_queue_seconds: float = Field(
+        default=5.0, gt=0, description="How long a login waits for a free check, then 429."
+    )
     oauth_client_id: str | None = None
     oauth_client_secret: SecretStr | None = None
     oidc_issuer: str | None = None
@@ -218,20 +245,37 @@ class Settings(BaseSettings):
     def production(self) -> bool:
         return self.environment == "production"
 
+    @property
+    def loopback_only(self) -> bool:
+        """Whether the server listens on this machine only (HOST is a loopback address)."""
+        host = self.host.strip().strip("[]").lower()
+        if host == "localhost":
+            return True
+        try:
+            return ipaddress.ip_address(host).is_loopback
+        except ValueError:
+            return False  # a name: it may resolve to anything
+
     def jwt_secret(self) -> str:
         """The signing secret: configured, or generated once and kept in the data folder.
 
         Raises:
-            ConfigError: in production, when the secret is missing or a placeholder.
+            ConfigError: a placeholder or short secret in production or when listening
+                beyond loopback (anyone who can reach the port could forge tokens);
+                a missing one in production.
         """
         configured = self.auth.jwt_secret_key
         if configured is not None:
             value = configured.get_secret_value()
-            if self.production and (value.lower() in _PLACEHOLDERS or len(value) < 32):
+            weak = value.strip().lower() in _PLACEHOLDERS or len(value) < 32
+            if weak and (self.production or not self.loopback_only):
+                where = "in production" if self.production else f"with HOST={self.host}"
                 raise ConfigError(
-                    "JWT_SECRET_KEY is a placeholder or shorter than 32 characters. "
-                    "Generate one with: "
-                    'python -c "import secrets; print(secrets.token_urlsafe(48))"'
+                    f"JWT_SECRET_KEY is a placeholder or shorter than 32 characters, which "
+                    f"is refused {where}: anyone who can reach the server could forge "
+                    "logins. Generate one with: "
+                    'python -c "import secrets; print(secrets.token_urlsafe(48))", '
+                    "or unset it and listen on 127.0.0.1 only for a local secret."
                 )
             return value
         if self.production:

@@ -39,6 +39,7 @@ def build_server(settings: ServersSettings | None = None) -> OurServer:
             require_user(),
             max_file_bytes=settings.files.max_file_bytes,
             quota_bytes=settings.files.quota_bytes,
+            quota_entries=settings.files.quota_entries,
         )
 
     async def run(function: Any, *args: Any, **kwargs: Any) -> Any:

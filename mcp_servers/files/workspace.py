@@ -92,10 +92,19 @@ def _refuse_os_error(error: OSError, path: str) -> WorkspaceError:
 class Workspace:
     """A user's folder under `root`. Synchronous: call it from a worker thread."""
 
-    def __init__(self, root: Path, user_id: str, *, max_file_bytes: int, quota_bytes: int):
+    def __init__(
+        self,
+        root: Path,
+        user_id: str,
+        *,
+        max_file_bytes: int,
+        quota_bytes: int,
+        quota_entries: int = 10_000,
+    ):
         self.root = root / workspace_folder_name(user_id)
         self.max_file_bytes = max_file_bytes
         self.quota_bytes = quota_bytes
+        self.quota_entries = quota_entries
 
     # -- walking -------------------------------------------------------------------------
 
@@ -193,12 +202,16 @@ class Workspace:
     def write(self, path: str, data: bytes, *, overwrite: bool = True, append: bool = False) -> int:
         if len(data) > self.max_file_bytes:
             raise WorkspaceError(f"The file would exceed {self.max_file_bytes} bytes.")
-        used = self.usage()
-        if used + len(data) > self.quota_bytes:
+        used, entries = self.totals()
+        existing = self._size(path)
+        replaced = existing if existing is not None and not append else 0
+        if used - replaced + len(data) > self.quota_bytes:
             raise WorkspaceError(
                 f"The workspace quota ({self.quota_bytes} bytes) would be exceeded "
                 f"({used} bytes used)."
             )
+        if entries >= self.quota_entries and existing is None:
+            raise self._entries_exceeded(entries)
         flags = os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC
         if append:
             flags |= os.O_APPEND
@@ -219,6 +232,9 @@ class Workspace:
                 return os.fstat(file.fileno()).st_size
 
     def make_directory(self, path: str) -> None:
+        _, entries = self.totals()
+        if entries >= self.quota_entries and self._size(path) is None:
+            raise self._entries_exceeded(entries)
         with self._parent(path, create=True) as (fd, name):
             try:
                 os.mkdir(name, 0o700, dir_fd=fd)
@@ -288,11 +304,62 @@ class Workspace:
         return matches
 
     def usage(self) -> int:
-        total = 0
+        """The bytes held by every file of the workspace."""
+        return self.totals()[0]
+
+    def totals(self) -> tuple[int, int]:
+        """Bytes and entries (files and folders) of the whole workspace.
+
+        Every entry is counted: unlike `list`, which stops at a page of entries, the quota
+        cannot be dodged by holding more files than a listing shows.
+        """
+        size = entries = 0
         with contextlib.suppress(WorkspaceError):
-            for entry in self.list(".", recursive=True):
-                total += entry.size
-        return total
+            fd = self._root_fd()
+            try:
+                size, entries = _count(fd)
+            finally:
+                os.close(fd)
+        return size, entries
+
+    def _size(self, path: str) -> int | None:
+        """The size of what is at `path` (0 for a folder), None when nothing is."""
+        try:
+            with self._parent(path) as (fd, name):
+                info = os.stat(name, dir_fd=fd, follow_symlinks=False)
+        except (WorkspaceError, OSError):
+            return None
+        return info.st_size if stat.S_ISREG(info.st_mode) else 0
+
+    def _entries_exceeded(self, entries: int) -> WorkspaceError:
+        return WorkspaceError(
+            f"The workspace quota ({self.quota_entries} files and folders) would be exceeded "
+            f"({entries} used); delete some first."
+        )
+
+
+def _count(fd: int, depth: int = 0) -> tuple[int, int]:
+    """Bytes and entries under the open folder `fd`, symlinks counted but never followed."""
+    size = entries = 0
+    with os.scandir(fd) as scan:
+        items = list(scan)
+    for item in items:
+        entries += 1
+        info = item.stat(follow_symlinks=False)
+        if stat.S_ISDIR(info.st_mode) and depth < _MAX_DEPTH * 2:
+            try:
+                child = os.open(item.name, _DIR_FLAGS, dir_fd=fd)
+            except OSError:
+                continue
+            try:
+                child_size, child_entries = _count(child, depth + 1)
+            finally:
+                os.close(child)
+            size += child_size
+            entries += child_entries
+        elif stat.S_ISREG(info.st_mode):
+            size += info.st_size
+    return size, entries
 
 
 def _when(info: os.stat_result) -> str:

@@ -3,13 +3,16 @@
 from orchestrator.auth.api_keys import KEY_PREFIX
 from orchestrator.auth.passwords import MIN_PASSWORD_LENGTH, hash_password, verify_password
 from orchestrator.auth.service import AuthService, FirstAdmin, Principal
-from orchestrator.auth.tokens import TokenCodec, TokenPair
+from orchestrator.auth.throttle import LoginThrottle
+from orchestrator.auth.tokens import AUDIENCE, TokenCodec, TokenPair
 
 __all__ = [
+    "AUDIENCE",
     "KEY_PREFIX",
     "MIN_PASSWORD_LENGTH",
     "AuthService",
     "FirstAdmin",
+    "LoginThrottle",
     "Principal",
     "TokenCodec",
     "TokenPair",

@@ -1,4 +1,11 @@
-"""Access and refresh tokens: HS256 JWTs signed with the assistant's secret."""
+"""Access and refresh tokens: HS256 JWTs signed with the assistant's secret.
+
+Every token names its issuer (`iss: "assistant"`) and audience (`aud: "assistant-api"`), so
+that a JWT this secret signs for another purpose (the MCP servers' user tokens, say) is not
+accepted here. Access tokens carry the user's token version (`ver`): bumping it in the
+database (disable, demote, password change, "log out everywhere") retires every access token
+issued before, within the bound of `AuthService`'s short version cache.
+"""
 
 from __future__ import annotations
 
@@ -11,10 +18,14 @@ import jwt
 
 from orchestrator.domain import Unauthorized
 
-__all__ = ["TokenCodec", "TokenPair"]
+__all__ = ["AUDIENCE", "TokenCodec", "TokenPair"]
 
 _ISSUER = "assistant"
+AUDIENCE = "assistant-api"
 _ALGORITHM = "HS256"
+# Clocks of replicas differ a little; a token "issued" further in the future than this was
+# not issued by us (or our clock is badly wrong): refuse it.
+_LEEWAY_SECONDS = 30
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,7 +44,13 @@ class TokenCodec:
         self._refresh = timedelta(days=refresh_days)
 
     def issue(
-        self, *, user_id: str, email: str, is_admin: bool, family: str | None = None
+        self,
+        *,
+        user_id: str,
+        email: str,
+        is_admin: bool,
+        version: int = 0,
+        family: str | None = None,
     ) -> tuple[TokenPair, str]:
         """A new access and refresh pair; returns it with the refresh token's family."""
         now = datetime.now(UTC)
@@ -42,9 +59,11 @@ class TokenCodec:
         access = jwt.encode(
             {
                 "iss": _ISSUER,
+                "aud": AUDIENCE,
                 "sub": user_id,
                 "email": email,
                 "adm": is_admin,
+                "ver": version,
                 "typ": "access",
                 "iat": now,
                 "exp": now + self._access,
@@ -56,6 +75,7 @@ class TokenCodec:
         refresh = jwt.encode(
             {
                 "iss": _ISSUER,
+                "aud": AUDIENCE,
                 "sub": user_id,
                 "typ": "refresh",
                 "jti": jti,
@@ -77,8 +97,11 @@ class TokenCodec:
     def decode(self, token: str, *, kind: str) -> dict[str, Any]:
         """The claims of a valid token of `kind` ("access" or "refresh").
 
+        Checked: the HS256 signature (no other algorithm, `none` included), issuer,
+        audience, expiry, `nbf`, and an `iat` no later than now (plus a small leeway).
+
         Raises:
-            Unauthorized: expired, forged, malformed or of the other kind.
+            Unauthorized: expired, forged, malformed, not yet valid or of the other kind.
         """
         try:
             claims = jwt.decode(
@@ -86,12 +109,32 @@ class TokenCodec:
                 self._secret,
                 algorithms=[_ALGORITHM],
                 issuer=_ISSUER,
-                options={"require": ["exp", "iat", "sub", "typ"]},
+                audience=AUDIENCE,
+                leeway=_LEEWAY_SECONDS,
+                options={"require": ["exp", "iat", "sub", "typ", "aud", "iss"]},
             )
         except jwt.ExpiredSignatureError as error:
             raise Unauthorized("The token has expired.") from error
         except jwt.PyJWTError as error:
             raise Unauthorized("The token is not valid.") from error
+        issued = claims.get("iat")
+        if not isinstance(issued, int | float) or issued > (
+            datetime.now(UTC).timestamp() + _LEEWAY_SECONDS
+        ):
+            raise Unauthorized("The token is not valid yet.")
         if claims.get("typ") != kind:
             raise Unauthorized(f"An {kind} token is required here.")
+        ids = ("sub", "jti") if kind == "refresh" else ("sub",)
+        if not all(_is_uuid(claims.get(name)) for name in ids):
+            raise Unauthorized("The token is not valid.")
         return claims
+
+
+def _is_uuid(value: Any) -> bool:
+    if not isinstance(value, str):
+        return False
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        return False
+    return True

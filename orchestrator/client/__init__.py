@@ -4,6 +4,7 @@ from orchestrator.client.api import ApiError, AssistantClient, Credentials, RunE
 from orchestrator.client.chat import ChatSession
 from orchestrator.client.config import ClientConfig, config_path, resolve_target, save_config
 from orchestrator.client.connection import Background, Connection, connect
+from orchestrator.client.untrusted import clean, plain
 
 __all__ = [
     "ApiError",
@@ -14,8 +15,10 @@ __all__ = [
     "Connection",
     "Credentials",
     "RunEvent",
+    "clean",
     "config_path",
     "connect",
+    "plain",
     "resolve_target",
     "save_config",
 ]

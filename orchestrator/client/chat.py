@@ -20,6 +20,7 @@ from rich.text import Text
 
 from orchestrator.client.api import ApiError, AssistantClient, RunEvent
 from orchestrator.client.connection import Background
+from orchestrator.client.untrusted import clean, plain
 
 __all__ = ["ChatSession"]
 
@@ -30,8 +31,9 @@ Ctrl-C while the assistant answers cancels that answer."""
 
 
 def _short(value: Any, limit: int = 80) -> str:
+    """Server-supplied `value` on one line, cleaned of control characters, cut to `limit`."""
     text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
-    text = " ".join(text.split())
+    text = " ".join(clean(text).split())
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
@@ -41,7 +43,7 @@ def _content_text(content: list[dict[str, Any]]) -> str:
         if part.get("type") == "text":
             parts.append(str(part.get("text", "")))
         else:
-            parts.append(f"[{part.get('type')}]")
+            parts.append(f"[{clean(part.get('type'))}]")
     return " ".join(parts)
 
 
@@ -78,7 +80,7 @@ class ChatSession:
         if self.conversation_id is None:
             self.conversation_id = call(self.client.create_conversation())
             if not self.json_mode:
-                self.console.print(f"[dim]Conversation {self.conversation_id}[/dim]")
+                self.console.print(f"[dim]Conversation {plain(self.conversation_id)}[/dim]")
         events = self.background.stream(
             self.client.send(self.conversation_id, text, model=self.model)
         )
@@ -98,7 +100,7 @@ class ChatSession:
                         return False
         except ApiError as error:
             view.stop()
-            self.console.print(f"[red]{error.message}[/red]")
+            self.console.print(f"[red]{plain(error.message)}[/red]")
             return False
         finally:
             events.close()
@@ -151,9 +153,9 @@ class ChatSession:
             elif name == "tools":
                 self._tools(call(self.client.tools()))
             else:
-                self.console.print(f"[yellow]Unknown command /{name}.[/yellow] {_HELP}")
+                self.console.print(f"[yellow]Unknown command /{plain(name)}.[/yellow] {_HELP}")
         except ApiError as error:
-            self.console.print(f"[red]{error.message}[/red]")
+            self.console.print(f"[red]{plain(error.message)}[/red]")
         return True
 
     def _list(self, items: list[dict[str, Any]]) -> None:
@@ -166,10 +168,10 @@ class ChatSession:
         for item in items:
             marker = " ←" if item["id"] == self.conversation_id else ""
             table.add_row(
-                item["id"],
-                _short(item["title"] or "(untitled)", 40) + marker,
-                str(item["message_count"]),
-                str(item["updated_at"])[:16].replace("T", " "),
+                Text(clean(item["id"])),
+                Text(_short(item["title"] or "(untitled)", 40) + marker),
+                Text(clean(item["message_count"])),
+                Text(clean(item["updated_at"])[:16].replace("T", " ")),
             )
         self.console.print(table)
         self.console.print("[dim]/open ID continues one.[/dim]")
@@ -180,23 +182,25 @@ class ChatSession:
             if role in ("user", "assistant") and message.get("content"):
                 who = "you" if role == "user" else "assistant"
                 self.console.print(
-                    f"[dim]{who}:[/dim] {_short(_content_text(message['content']), 200)}"
+                    f"[dim]{who}:[/dim] {escape(_short(_content_text(message['content']), 200))}"
                 )
 
     def _model(self, choice: str | None, models: dict[str, Any]) -> None:
         if choice is not None:
             self.model = choice
-            self.console.print(f"Messages now ask for the model [bold]{choice}[/bold].")
+            self.console.print(f"Messages now ask for the model [bold]{plain(choice)}[/bold].")
             return
         if not models.get("configured"):
-            self.console.print(f"[yellow]{models.get('message')}[/yellow]")
+            self.console.print(f"[yellow]{plain(models.get('message'))}[/yellow]")
             return
         for item in models["items"]:
             current = self.model or (item["id"] if item.get("default") else None)
             mark = " (in use)" if item["id"] == current else ""
-            self.console.print(f"[bold]{item['id']}[/bold] — {item['provider']}{mark}")
+            self.console.print(
+                f"[bold]{plain(item['id'])}[/bold] — {plain(item['provider'])}{mark}"
+            )
         if models.get("message"):
-            self.console.print(f"[dim]{models['message']}[/dim]")
+            self.console.print(f"[dim]{plain(models['message'])}[/dim]")
 
     def _tools(self, tools: list[dict[str, Any]]) -> None:
         if not tools:
@@ -207,7 +211,9 @@ class ChatSession:
             table.add_column(column)
         for tool in tools:
             table.add_row(
-                tool["name"], str(tool.get("policy", "")), _short(tool.get("description") or "", 60)
+                Text(clean(tool["name"])),
+                Text(clean(tool.get("policy", ""))),
+                Text(_short(tool.get("description") or "", 60)),
             )
         self.console.print(table)
 
@@ -234,7 +240,7 @@ class _RunView:
         try:
             self.session.background.call(self.session.client.cancel(self.run_id))
         except ApiError as error:
-            self.console.print(f"[red]{error.message}[/red]")
+            self.console.print(f"[red]{plain(error.message)}[/red]")
         return True
 
     def abandon(self) -> None:
@@ -254,7 +260,7 @@ class _RunView:
         self.text = ""
 
     def _delta(self, text: str) -> None:
-        self.text += text
+        self.text += clean(text)
         if not self.console.is_terminal:
             return
         if self.live is None:
@@ -281,12 +287,14 @@ class _RunView:
             self.ok = False
             if not session.json_mode:
                 self._pause()
-                self.console.print(f"[red]Error ({data.get('type')}):[/red] {data.get('message')}")
+                self.console.print(
+                    f"[red]Error ({plain(data.get('type'))}):[/red] {plain(data.get('message'))}"
+                )
         elif name == "run.completed" and data.get("status") not in ("completed", None):
             self.ok = data.get("status") == "cancelled" and self._cancelling
             if not session.json_mode:
                 self._pause()
-                self.console.print(f"[yellow]({data['status']})[/yellow]")
+                self.console.print(f"[yellow]({plain(data['status'])})[/yellow]")
         if session.json_mode:
             return
         if name == "message.delta":
@@ -296,15 +304,15 @@ class _RunView:
             self.console.print(
                 Text.assemble(
                     ("⚙ ", "cyan"),
-                    (f"{data['server']}.{data['tool']}", "bold cyan"),
+                    (clean(f"{data['server']}.{data['tool']}"), "bold cyan"),
                     (f"({_short(data.get('arguments'), 70)})", "dim"),
                 )
             )
         elif name == "tool.progress":
             total = data.get("total")
             done = f"{data['progress']:g}" + (f"/{total:g}" if total else "")
-            message = f" {data['message']}" if data.get("message") else ""
-            self.console.print(f"[dim]  … {done}{message}[/dim]")
+            message = f" {_short(data['message'], 200)}" if data.get("message") else ""
+            self.console.print(Text(f"  … {done}{message}", style="dim"))
         elif name == "tool.result":
             mark = ("✗ ", "red") if data.get("is_error") else ("✓ ", "green")
             summary = _short(_content_text(data.get("content", [])), 100)
@@ -314,7 +322,7 @@ class _RunView:
 
     def _approval(self, data: dict[str, Any]) -> None:
         session = self.session
-        tool = f"{data['server']}.{data['tool']}"
+        tool = clean(f"{data['server']}.{data['tool']}")
         approve = session.approve_all or data["tool"] in session.always
         if not approve and session.json_mode:
             approve = False  # scripts approve with --yes; anything else is denied
@@ -338,7 +346,7 @@ class _RunView:
         try:
             session.background.call(session.client.decide(data["id"], approve))
         except ApiError as error:
-            self.console.print(f"[red]{error.message}[/red]")
+            self.console.print(f"[red]{plain(error.message)}[/red]")
 
     def _input(self, data: dict[str, Any]) -> None:
         session = self.session
@@ -354,16 +362,16 @@ class _RunView:
                 session.client.answer_input(self.run_id, data["id"], action, content)
             )
         except ApiError as error:
-            self.console.print(f"[red]{error.message}[/red]")
+            self.console.print(f"[red]{plain(error.message)}[/red]")
 
 
 def _ask_form(
     console: Console, ask: Callable[[str], str], data: dict[str, Any]
 ) -> tuple[str, dict[str, Any] | None]:
     """Ask a tool server's form field by field; an empty answer to the first declines."""
-    console.print(f"[bold magenta]A tool asks:[/bold magenta] {data.get('message') or ''}")
+    console.print(f"[bold magenta]A tool asks:[/bold magenta] {plain(data.get('message') or '')}")
     if data.get("mode") == "url":
-        console.print(f"Open {data.get('url')} in a browser.")
+        console.print(f"Open {plain(data.get('url'))} in a browser.")
         answer = ask("Done? \\[y]es / \\[n]o: ").strip().lower()
         return ("accept" if answer.startswith("y") else "decline"), None
     schema = data.get("schema") or {}
@@ -376,19 +384,19 @@ def _ask_form(
             hint = field.get("description")
             kind = field.get("type", "string")
             choices = field.get("enum")
-            suffix = escape(f" ({'/'.join(map(str, choices))})") if choices else ""
+            suffix = plain(f" ({'/'.join(map(str, choices))})") if choices else ""
             if hint:
-                console.print(f"[dim]{hint}[/dim]")
+                console.print(f"[dim]{plain(hint)}[/dim]")
             while True:
                 optional = "" if key in required else " \\[optional]"
-                raw = ask(f"{escape(str(label))}{suffix}{optional}: ").strip()
+                raw = ask(f"{plain(label)}{suffix}{optional}: ").strip()
                 if not raw and key not in required:
                     break
                 value = _coerce(raw, kind, choices)
                 if value is not None:
                     content[key] = value
                     break
-                console.print(f"[yellow]Please give a valid {kind}.[/yellow]")
+                console.print(f"[yellow]Please give a valid {plain(kind)}.[/yellow]")
     except (EOFError, KeyboardInterrupt):
         return "cancel", None
     return "accept", content

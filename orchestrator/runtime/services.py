@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from orchestrator.auth import AuthService, TokenCodec
+from orchestrator.auth import AuthService, LoginThrottle, TokenCodec
 from orchestrator.domain import (
     Agent,
     AgentBudget,
@@ -110,19 +110,32 @@ class Services:
         return self.model_info.configured
 
     async def check_database(self) -> str | None:
-        """None when the database answers, else why not."""
+        """None when the database answers, else what is wrong, in our own words.
+
+        Never the driver's message: it can name hosts, users or parts of DATABASE_URL,
+        and /readyz is open to anyone who can reach the port.
+        """
         try:
             async with asyncio.timeout(3):
                 async with self.engine.connect() as conn:
                     await conn.execute(text("SELECT 1"))
-        except (OSError, TimeoutError) as error:
-            return f"unreachable: {error}"
+        except TimeoutError:
+            return "the database did not answer within 3 s"
+        except ConnectionRefusedError:
+            return "cannot reach the database at DATABASE_URL (connection refused)"
+        except OSError:
+            return "cannot reach the database at DATABASE_URL (network error)"
         except Exception as error:  # any driver failure means "not ready"
-            return f"failing: {type(error).__name__}"
+            logger.warning("Readiness: the database check failed: %s", type(error).__name__)
+            return f"the database refused the check ({type(error).__name__})"
         return None
 
     async def check_model(self) -> str | None:
-        """None when the model API answers (cached briefly), else what to fix."""
+        """None when the model API answers (cached briefly), else what to fix.
+
+        The answer is a fixed sentence per kind of failure, never the provider's error
+        text (which can hold URLs with credentials or internal host names).
+        """
         if self.model_info.local:
             return None
         if self.openai_client is None:
@@ -135,11 +148,38 @@ class Services:
                 await self.openai_client.models.list()
             problem = None
         except TimeoutError:
-            problem = "The model API did not answer within 3 s."
+            problem = "the model API did not answer within 3 s"
         except Exception as error:  # the SDK raises many kinds; each means "not reachable"
-            problem = f"The model API is not reachable: {type(error).__name__}: {error}"
+            problem = _model_problem(error)
+            logger.warning("Readiness: the model check failed: %s", type(error).__name__)
         self._model_check = (time.monotonic(), problem)
         return problem
+
+
+def _model_problem(error: Exception) -> str:
+    """A fixed description of a failed model API call, from its kind and status only."""
+    import openai
+
+    cause: BaseException | None = error
+    while cause is not None:  # the aiohttp transport reports a refusal as a timeout
+        if isinstance(cause, ConnectionRefusedError):
+            return "cannot reach the model API at OPENAI_BASE_URL (connection refused)"
+        cause = cause.__cause__ or cause.__context__
+    if isinstance(error, openai.APITimeoutError):
+        return "the model API did not answer in time"
+    if isinstance(error, openai.APIConnectionError):
+        return "cannot reach the model API at OPENAI_BASE_URL (connection failed)"
+    if isinstance(error, openai.AuthenticationError):
+        return "the model API refused the credentials (401): check OPENAI_API_KEY"
+    if isinstance(error, openai.PermissionDeniedError):
+        return "the model API denied access (403): check OPENAI_API_KEY"
+    if isinstance(error, openai.NotFoundError):
+        return "the model API has no /models (404): check OPENAI_BASE_URL"
+    if isinstance(error, openai.RateLimitError):
+        return "the model API is rate limiting this server (429)"
+    if isinstance(error, openai.APIStatusError):
+        return f"the model API answered HTTP {error.status_code}"
+    return f"the model API check failed ({type(error).__name__})"
 
 
 @asynccontextmanager
@@ -270,6 +310,24 @@ def hub_options(
     )
 
 
+def _auth_service(settings: Settings, users: SqlUserStore, codec: TokenCodec) -> AuthService:
+    auth = settings.auth
+    throttle = LoginThrottle(
+        max_failures=auth.login_max_failures,
+        max_address_failures=auth.login_max_failures_per_address,
+        window=auth.login_window_seconds,
+        failure_delay=auth.login_failure_delay_seconds,
+    )
+    return AuthService(
+        users,
+        codec,
+        throttle=throttle,
+        verify_concurrency=auth.login_concurrency,
+        verify_queue_seconds=auth.login_queue_seconds,
+        recheck_seconds=auth.credential_recheck_seconds,
+    )
+
+
 @asynccontextmanager
 async def open_services(
     settings: Settings,
@@ -348,7 +406,7 @@ async def open_services(
         services = Services(
             settings=settings,
             engine=engine,
-            auth=AuthService(users, codec),
+            auth=_auth_service(settings, users, codec),
             users=users,
             conversations=conversations,
             runs_store=runs_store,

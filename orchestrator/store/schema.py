@@ -59,6 +59,9 @@ users = Table(
     Column("is_admin", Boolean, nullable=False, server_default=text("false")),
     Column("is_active", Boolean, nullable=False, server_default=text("true")),
     _created_at(),
+    # Bumped when the account is disabled or demoted, its password changes, or it logs out
+    # everywhere: access tokens carry the version they were issued at (`ver`).
+    Column("token_version", Integer, nullable=False, server_default=text("0")),
 )
 
 api_keys = Table(

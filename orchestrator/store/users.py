@@ -26,6 +26,7 @@ class UserRecord(BaseModel):
     is_active: bool
     created_at: datetime
     password_hash: str | None = None
+    token_version: int = 0
 
 
 class ApiKeyRecord(BaseModel):
@@ -47,6 +48,7 @@ def _user(row: Any) -> UserRecord:
         is_active=row.is_active,
         created_at=row.created_at,
         password_hash=row.password_hash,
+        token_version=row.token_version,
     )
 
 
@@ -87,11 +89,48 @@ class SqlUserStore:
             raise Conflict(f"A user with the email {email!r} already exists.") from error
         return _user(row)
 
-    async def set_password(self, user_id: str, password_hash: str) -> None:
+    async def update_account(
+        self,
+        user_id: str,
+        *,
+        is_active: bool | None = None,
+        is_admin: bool | None = None,
+        password_hash: str | None = None,
+    ) -> UserRecord:
+        """Change what is given and retire every credential issued before.
+
+        The token version is bumped (outstanding access tokens stop working) and every live
+        refresh token of the user is revoked, in one transaction. With nothing given, this
+        is "log out everywhere".
+
+        Raises:
+            NotFound: no such user.
+        """
+        values: dict[str, Any] = {"token_version": users.c.token_version + 1}
+        if is_active is not None:
+            values["is_active"] = is_active
+        if is_admin is not None:
+            values["is_admin"] = is_admin
+        if password_hash is not None:
+            values["password_hash"] = password_hash
         async with self._engine.begin() as conn:
+            row = (
+                await conn.execute(
+                    update(users).where(users.c.id == user_id).values(**values).returning(users)
+                )
+            ).one_or_none()
+            if row is None:
+                raise NotFound("No such user.")
             await conn.execute(
-                update(users).where(users.c.id == user_id).values(password_hash=password_hash)
+                update(refresh_tokens)
+                .where(refresh_tokens.c.user_id == user_id, refresh_tokens.c.revoked_at.is_(None))
+                .values(revoked_at=func.now())
             )
+        return _user(row)
+
+    async def set_password(self, user_id: str, password_hash: str) -> None:
+        """Raises NotFound: no such user."""
+        await self.update_account(user_id, password_hash=password_hash)
 
     async def by_email(self, email: str) -> UserRecord | None:
         async with self._engine.connect() as conn:

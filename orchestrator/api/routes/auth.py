@@ -1,16 +1,27 @@
-"""Logging in: tokens from a password, fresh tokens from a refresh token, who am I."""
+"""Logging in: tokens from a password, fresh tokens from a refresh token, who am I.
+
+Failed logins are throttled per account and per client address (429 with `Retry-After`);
+changing the password or logging out everywhere ends every other session of the user.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request, Response
+from pydantic import BaseModel, ConfigDict, Field
 
 from orchestrator.api.deps import CurrentUser, ServicesDep
 from orchestrator.api.errors import error_responses
 from orchestrator.api.schemas import RefreshRequest, TokenRequest, TokenResponse, UserOut
-from orchestrator.auth import TokenPair
+from orchestrator.auth import MIN_PASSWORD_LENGTH, TokenPair
 from orchestrator.domain import NotFound
 
 router = APIRouter(prefix="/auth", tags=["auth"])
+
+
+class PasswordChange(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    current_password: str = Field(min_length=1, max_length=1024)
+    new_password: str = Field(min_length=MIN_PASSWORD_LENGTH, max_length=1024)
 
 
 def _tokens(pair: TokenPair) -> TokenResponse:
@@ -19,10 +30,17 @@ def _tokens(pair: TokenPair) -> TokenResponse:
     )
 
 
-@router.post("/token", response_model=TokenResponse, responses=error_responses(400, 401, 413, 422))
-async def token(body: TokenRequest, services: ServicesDep) -> TokenResponse:
-    """Exchange an email and password for an access token and a refresh token."""
-    return _tokens(await services.auth.login(body.email, body.password))
+@router.post(
+    "/token", response_model=TokenResponse, responses=error_responses(400, 401, 413, 422, 429)
+)
+async def token(body: TokenRequest, request: Request, services: ServicesDep) -> TokenResponse:
+    """Exchange an email and password for an access token and a refresh token.
+
+    Repeated failures for one account or from one address are slowed down, then refused
+    with 429 and `Retry-After` (a refused attempt does not check the password).
+    """
+    address = request.client.host if request.client else None
+    return _tokens(await services.auth.login(body.email, body.password, address=address))
 
 
 @router.post(
@@ -39,3 +57,22 @@ async def me(user: CurrentUser, services: ServicesDep) -> UserOut:
     if record is None:
         raise NotFound("The account no longer exists.")
     return UserOut(id=record.id, email=record.email, is_admin=record.is_admin)
+
+
+@router.post("/logout", status_code=204, responses=error_responses(401))
+async def logout_everywhere(user: CurrentUser, services: ServicesDep) -> Response:
+    """End every session of the caller: all access and refresh tokens stop working.
+
+    API keys are not sessions: delete them with `DELETE /keys/{id}`.
+    """
+    await services.auth.update_account(user.user_id)
+    return Response(status_code=204)
+
+
+@router.post("/password", status_code=204, responses=error_responses(400, 401, 413, 422, 429))
+async def change_password(
+    body: PasswordChange, user: CurrentUser, services: ServicesDep
+) -> Response:
+    """Change the caller's password; every session ends (log in again with the new one)."""
+    await services.auth.change_password(user.user_id, body.current_password, body.new_password)
+    return Response(status_code=204)

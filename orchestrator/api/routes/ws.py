@@ -11,7 +11,13 @@ optional `ref` echoed in the answer:
   `{"type": "input", "run_id", "id", "action", "content"?}`.
 
 Events arrive as `{"type": "event", "run_id", "id", "event", "data"}`; failures of a
-command as `{"type": "error", "ref"?, "error": {"type", "message"}}`.
+command as `{"type": "error", "ref"?, "error": {"type", "message"}}`. A frame that is not a
+JSON object (binary, invalid UTF-8, nested too deeply, too large) gets such an error and
+the connection goes on.
+
+The credential is checked again before every command (expiry, a disabled or demoted user,
+"log out everywhere"): when it no longer holds, the socket gets an `unauthorized` error
+and is closed with code 4401, its follows stopped.
 """
 
 from __future__ import annotations
@@ -47,10 +53,13 @@ def _uuid(value: Any, field: str) -> str:
 
 
 class _Session:
-    def __init__(self, websocket: WebSocket, services: Services, user: Principal) -> None:
+    def __init__(
+        self, websocket: WebSocket, services: Services, user: Principal, credential: str
+    ) -> None:
         self.ws = websocket
         self.services = services
         self.user = user
+        self.credential = credential
         self.follows: dict[str, asyncio.Task[None]] = {}
         self.send_lock = asyncio.Lock()
 
@@ -87,7 +96,7 @@ class _Session:
 
     async def handle(self, command: dict[str, Any]) -> None:
         kind = command.get("type")
-        ref = command.get("ref")
+        ref = _ref(command.get("ref"))
         runs = self.services.runs
         user_id = self.user.user_id
         if kind == "send":
@@ -142,19 +151,17 @@ class _Session:
                 await task
 
 
-async def _authenticate(websocket: WebSocket, services: Services) -> Principal:
+async def _authenticate(websocket: WebSocket, services: Services) -> tuple[Principal, str]:
+    """The caller and the credential they used (kept, to check again on each command)."""
     header = websocket.headers.get("authorization", "")
     if header.lower().startswith("bearer "):
-        return await services.auth.authenticate(header[7:].strip())
+        credential = header[7:].strip()
+        return await services.auth.authenticate(credential), credential
     async with asyncio.timeout(_AUTH_SECONDS):
-        first = await websocket.receive_json()
-    if (
-        not isinstance(first, dict)
-        or first.get("type") != "auth"
-        or not isinstance(first.get("token"), str)
-    ):
+        first = _parse(_text(await websocket.receive()))
+    if first.get("type") != "auth" or not isinstance(first.get("token"), str):
         raise Unauthorized('Authenticate first: {"type": "auth", "token": "..."}.')
-    return await services.auth.authenticate(first["token"])
+    return await services.auth.authenticate(first["token"]), first["token"]
 
 
 @router.websocket("/ws")
@@ -162,8 +169,8 @@ async def events_socket(websocket: WebSocket) -> None:
     services: Services = websocket.app.state.services
     await websocket.accept()
     try:
-        user = await _authenticate(websocket, services)
-    except (AssistantError, TimeoutError, ValueError) as error:
+        user, credential = await _authenticate(websocket, services)
+    except (AssistantError, TimeoutError) as error:
         message = (
             error.message
             if isinstance(error, AssistantError)
@@ -176,17 +183,29 @@ async def events_socket(websocket: WebSocket) -> None:
         return
     except WebSocketDisconnect:
         return
-    session = _Session(websocket, services, user)
+    session = _Session(websocket, services, user, credential)
     await session.send({"type": "ready", "user_id": user.user_id})
     try:
         while True:
-            raw = await websocket.receive_text()
+            frame = await websocket.receive()
+            if frame["type"] == "websocket.disconnect":
+                break
             ref = None
             try:
-                if len(raw) > _MAX_MESSAGE_BYTES:
-                    raise InvalidInput("The message is too large.")
-                command = _parse(raw)
-                ref = command.get("ref")
+                command = _parse(_text(frame))
+                ref = _ref(command.get("ref"))
+                try:
+                    session.user = await services.auth.authenticate(session.credential)
+                except Unauthorized as error:
+                    await session.send(
+                        {
+                            "type": "error",
+                            "ref": ref,
+                            "error": {"type": error.code, "message": error.message},
+                        }
+                    )
+                    await websocket.close(code=4401)
+                    break
                 await session.handle(command)
             except AssistantError as error:
                 await session.send(
@@ -209,15 +228,64 @@ async def events_socket(websocket: WebSocket) -> None:
                         },
                     }
                 )
-    except WebSocketDisconnect:
+            except (WebSocketDisconnect, RuntimeError):
+                raise
+            except Exception:  # the root of the socket's loop: one bad command, not the socket
+                logger.exception("A WebSocket command failed")
+                await session.send(
+                    {
+                        "type": "error",
+                        "ref": ref,
+                        "error": {
+                            "type": "internal_error",
+                            "message": "Something went wrong on our side; it has been logged.",
+                        },
+                    }
+                )
+    except (WebSocketDisconnect, RuntimeError):
         pass
     finally:
         await session.close()
 
 
+def _text(frame: Any) -> str:
+    """A frame's text: a text frame, or a binary one that is UTF-8.
+
+    Raises:
+        InvalidInput: a binary frame that is not UTF-8, or a frame over the size limit.
+        WebSocketDisconnect: the client went away.
+    """
+    if frame.get("type") == "websocket.disconnect":
+        raise WebSocketDisconnect(frame.get("code", 1000))
+    text = frame.get("text")
+    if text is None:
+        data = frame.get("bytes") or b""
+        if len(data) > _MAX_MESSAGE_BYTES:
+            raise InvalidInput("The message is too large.")
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError:
+            raise InvalidInput("Commands are JSON objects in UTF-8 text.") from None
+    if len(text) > _MAX_MESSAGE_BYTES:
+        raise InvalidInput("The message is too large.")
+    return text
+
+
+def _ref(value: Any) -> str | int | None:
+    """The command's `ref`, echoed only when it is a short string or an integer."""
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        return None
+    if isinstance(value, str) and len(value) > 200:
+        return None
+    return value
+
+
 def _parse(raw: str) -> dict[str, Any]:
+    """Raises InvalidInput: not a JSON object, or nested too deeply to read."""
     try:
         value = json.loads(raw)
+    except RecursionError:
+        raise InvalidInput("The command is nested too deeply.") from None
     except ValueError:
         raise InvalidInput("Commands are JSON objects.") from None
     if not isinstance(value, dict):

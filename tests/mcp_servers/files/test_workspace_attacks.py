@@ -110,3 +110,22 @@ def test_files_over_the_size_limit_or_quota_are_refused(root: Path) -> None:
         small.write("b.txt", b"01234567890")
     with pytest.raises(WorkspaceError, match="quota"):
         small.write("c.txt", b"0123456789")
+
+
+def test_the_quota_counts_every_entry_of_a_workspace_with_thousands_of_files(root: Path) -> None:
+    # 2,500 files of 100 bytes, in two folders: more than one listing page holds.
+    many = Workspace(root, "dave", max_file_bytes=1_000, quota_bytes=250_050, quota_entries=2_502)
+    for number in range(2_500):
+        folder = many.root / ("a" if number % 2 else "b")
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / f"{number:05}.txt").write_bytes(b"x" * 100)
+    assert many.totals() == (250_000, 2_502)
+    with pytest.raises(WorkspaceError, match="bytes"):
+        many.write("one-more.txt", b"x" * 100)  # 250,100 bytes would be over 250,050
+    many.write("a/00001.txt", b"y" * 100)  # replacing a file adds no entry
+    with pytest.raises(WorkspaceError, match="files and folders"):
+        many.write("tiny.txt", b"x")
+    with pytest.raises(WorkspaceError, match="files and folders"):
+        many.make_directory("c")
+    many.delete("a/00003.txt")
+    many.write("tiny.txt", b"x")
