@@ -28,7 +28,7 @@ from tests.e2e.test_chat import _serve
 from tests.fakes.openai_server import FakeOpenAI
 from tests.fakes.tools import FakeTools, spec, text
 
-CHROMIUM = "/usr/bin/chromium"
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 ARTIFACTS = Path(__file__).parent / "artifacts"
 
 

@@ -1,5 +1,6 @@
 // Model output as safe HTML: Markdown (marked), highlighted code (highlight.js), then
-// DOMPurify, which removes scripts, event handlers, `javascript:` links and the like.
+// DOMPurify, which removes scripts, event handlers, `javascript:` links and the like (and
+// buttons: the view adds the code blocks' copy buttons after sanitising).
 // The libraries are passed in, so that the same code runs in the browser and in tests.
 
 const ALLOWED_URI = /^(?:https?:|mailto:|#|\/(?!\/))/i;
@@ -20,8 +21,7 @@ export function createMarkdown({ marked, DOMPurify, hljs }) {
         }
         const label = escapeHtml(language || "text");
         return (
-          `<div class="code-block"><div class="code-head"><span>${label}</span>` +
-          `<button type="button" class="copy-code">Copy</button></div>` +
+          `<div class="code-block"><div class="code-head"><span>${label}</span></div>` +
           `<pre><code class="hljs">${html}</code></pre></div>`
         );
       },

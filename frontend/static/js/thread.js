@@ -95,6 +95,11 @@ export function createThread({ container, scroller, render, onDecide }) {
         if (block.type === "text") {
           node = element("div", "markdown");
           node.innerHTML = render(block.text);
+          for (const head of node.querySelectorAll(".code-block > .code-head")) {
+            const button = element("button", "copy-code", "Copy");
+            button.type = "button";
+            head.append(button);
+          }
         } else {
           node = renderToolCard(block, onDecide);
           if (old?.node?.tagName === "DETAILS" && old.node.open) node.open = true;
