@@ -36,6 +36,12 @@ def test_a_question_streams_an_answer_rendered_as_markdown_with_highlighted_code
     expect(answer).not_to_have_class("message assistant streaming")
     expect(page.locator(".conversation.active")).to_have_count(1)
     expect(page.locator("#send")).to_be_visible()
+    expect(answer.locator(".usage")).to_contain_text("out tokens")
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"])
+    answer.locator(".copy-code").click()
+    expect(answer.locator(".copy-code")).to_have_text("Copied")
+    copied = page.evaluate("navigator.clipboard.readText()")
+    assert copied == "def greet(name):\n    return f'Hello, {name}!'"
     screenshot(page, "chat-light")
 
 

@@ -86,6 +86,9 @@ def test_a_phone_sized_screen_shows_the_chat_and_slides_the_sidebar_over_it(
     screenshot(page, "phone-chat")
     page.click("#open-sidebar")
     expect(page.locator("#close-sidebar")).to_be_in_viewport()
+    page.wait_for_function(
+        "() => document.getElementById('sidebar').getBoundingClientRect().left >= 0"
+    )
     screenshot(page, "phone-sidebar")
     page.locator(".conversation-link").first.click()
     expect(page.locator("#close-sidebar")).not_to_be_in_viewport()
