@@ -38,9 +38,9 @@ def _is_loopback(host: str) -> bool:
 class FrontendSettings(BaseSettings):
     """Where the front end listens, which orchestrator it fronts, and its session secret."""
 
-    model_config = SettingsConfigDict(
-        env_file=_ENV_FILE, env_ignore_empty=True, extra="ignore", populate_by_name=True
-    )
+    # No populate_by_name: the orchestrator's PORT, HOST and the like must never be read as
+    # the front end's own (only their FRONTEND_ names are).
+    model_config = SettingsConfigDict(env_file=_ENV_FILE, env_ignore_empty=True, extra="ignore")
 
     environment: Literal["development", "production"] = "development"
     data_dir: Path = Path("data")
