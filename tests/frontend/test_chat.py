@@ -163,3 +163,24 @@ def test_conversations_are_listed_by_date_renamed_searched_and_deleted(
     page.locator(".conversation .delete").click()
     expect(page.locator(".conversation")).to_have_count(0)
     expect(page.locator("#empty")).to_be_visible()
+
+
+def test_the_sidebar_pages_through_many_conversations(page: Page) -> None:
+    created = page.evaluate(
+        """async () => {
+            const token = document.querySelector("meta[name=csrf-token]").content;
+            for (let i = 0; i < 32; i++) {
+                await fetch("/api/conversations", {method: "POST", body: JSON.stringify(
+                    {title: `Paged ${i}`}), headers: {"Content-Type": "application/json",
+                    "X-CSRFToken": token}});
+            }
+            return 32;
+        }"""
+    )
+    assert created == 32
+    page.reload()
+    page.wait_for_selector("body[data-ready]")
+    expect(page.locator(".conversation")).to_have_count(30)
+    expect(page.locator(".conversation").first).to_contain_text("Paged 31")
+    page.click("#more")
+    expect(page.locator(".conversation-link", has_text="Paged 0")).to_have_count(1)
