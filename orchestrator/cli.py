@@ -263,6 +263,30 @@ def login(
     console.print(f"Logged in to {url} as {email}; the key is kept in {path} (mode 0600).")
 
 
+@serve_app.command("frontend")
+def serve_frontend(
+    port: Annotated[
+        int | None, typer.Option("--port", help="HTTP port (FRONTEND_PORT, 5000).")
+    ] = None,
+    host: Annotated[
+        str | None, typer.Option("--host", help="Bind address (FRONTEND_HOST).")
+    ] = None,
+) -> None:
+    """The web front end on FRONTEND_HOST:FRONTEND_PORT, in front of ORCHESTRATOR_URL."""
+    import os
+
+    # gevent must patch the standard library before anything imports it: the front end
+    # runs in a fresh interpreter (`python -m frontend`), which replaces this process.
+    env = dict(os.environ)
+    if port is not None:
+        env["FRONTEND_PORT"] = str(port)
+    if host is not None:
+        env["FRONTEND_HOST"] = host
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execve(sys.executable, [sys.executable, "-m", "frontend"], env)  # noqa: S606
+
+
 @serve_app.command("mcp")
 def serve_mcp(
     name: Annotated[

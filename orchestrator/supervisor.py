@@ -1,8 +1,9 @@
 """`assistant up`: the local stack as one supervised group.
 
 In order: the embedded PostgreSQL (unless `DATABASE_URL` is set), our MCP servers (a child
-process running `assistant serve mcp`, restarted if it dies), then the orchestrator in this
-process. Each shows one progress line; a final "Ready" line gives the URL and how to log in.
+process running `assistant serve mcp`, restarted if it dies), the web front end (likewise,
+`assistant serve frontend`), then the orchestrator in this process. Each shows one progress
+line; a final "Ready" line gives the address to open in a browser and how to log in.
 Ctrl-C (or SIGTERM) stops them in reverse: the orchestrator first (runs in flight are saved
 as interrupted), then the MCP servers, then the database.
 
@@ -98,18 +99,20 @@ def _instance_lock(data_dir: Path, url: str) -> Iterator[None]:
         handle.close()
 
 
-class _McpServers:
-    """`assistant serve mcp` as a child process in its own session (Ctrl-C is ours)."""
+class _Child:
+    """`assistant serve NAME` as a child process in its own session (Ctrl-C is ours)."""
 
-    def __init__(self, settings: Settings, env: dict[str, str], log_path: Path) -> None:
-        self._settings = settings
+    def __init__(
+        self, name: str, env: dict[str, str], log_path: Path, *, host: str, port: int
+    ) -> None:
+        self.name = name
         self._env = env
         self._log_path = log_path
         self._process: subprocess.Popen[bytes] | None = None
         self._log: IO[bytes] | None = None
         self._stopping = False
-        port = int(env.get("MCP_PORT", "8001"))
-        self.url = f"http://{_loopback(env.get('MCP_HOST', '127.0.0.1'))}:{port}"
+        self.url = f"http://{_loopback(host)}:{port}"
+        self.host = host
         self.port = port
 
     def spawn(self) -> None:
@@ -117,7 +120,7 @@ class _McpServers:
         self._log = self._log_path.open("ab")
         command = [sys.executable, "-c", "from orchestrator.cli import main; main()"]
         self._process = subprocess.Popen(  # noqa: S603 - our own interpreter and entry point
-            [*command, "serve", "mcp"],
+            [*command, "serve", self.name],
             env=self._env,
             stdout=self._log,
             stderr=subprocess.STDOUT,
@@ -161,15 +164,15 @@ class _McpServers:
                 return
             code = self._process.returncode if self._process else None
             console.print(
-                f"[yellow]MCP servers exited ({code}); restarting ({attempt}/{_MCP_RESTARTS})"
+                f"[yellow]{self.name} exited ({code}); restarting ({attempt}/{_MCP_RESTARTS})"
                 f"[/yellow] — log: {self._log_path}"
             )
             await asyncio.sleep(min(2**attempt, 30))
             try:
                 await self.start()
             except RuntimeError as error:
-                console.print(f"[red]MCP servers did not restart: {error}[/red]")
-        console.print("[red]MCP servers keep failing; running without them.[/red]")
+                console.print(f"[red]{self.name} did not restart: {error}[/red]")
+        console.print(f"[red]{self.name} keeps failing; running without it.[/red]")
 
     async def stop(self) -> None:
         self._stopping = True
@@ -205,6 +208,8 @@ class Stack:
         self.settings = settings
         self.console = console
         self.url = f"http://{_loopback(settings.host)}:{settings.port}"
+        self.frontend_url: str | None = None
+        self._frontend_ready: asyncio.Task[None] | None = None
         self._restore_logs: Any = lambda: None
 
     def _line(self, name: str, detail: str, seconds: float, *, ok: bool = True) -> None:
@@ -243,6 +248,7 @@ class Stack:
             # The MCP servers start beside the orchestrator: it serves at once, and finds
             # their tools through discovery as soon as they answer.
             discovery, mcp_ready = self._mcp_servers(stack, env)
+            self._frontend_ready = self._frontend(stack, env)
             updates: dict[str, Any] = {
                 "database": DatabaseSettings(
                     url=database_url, pool_size=settings.database.pool_size
@@ -270,6 +276,52 @@ class Stack:
         self._line("database", detail, time.monotonic() - begun)
         return url
 
+    def _frontend(
+        self, stack: contextlib.AsyncExitStack, env: dict[str, str]
+    ) -> asyncio.Task[None] | None:
+        """Start the web front end; a task that waits until it answers."""
+        if importlib.util.find_spec("frontend.serve") is None:
+            return None
+        from frontend.settings import FrontendSettings
+
+        frontend = FrontendSettings()
+        log = self.settings.data_dir / "logs" / "frontend.log"
+        child = _Child(
+            "frontend",
+            env | {"ORCHESTRATOR_URL": self.url},
+            log,
+            host=frontend.host,
+            port=frontend.port,
+        )
+        if _port_in_use(frontend.host, frontend.port):
+            self._line(
+                "frontend",
+                f"[yellow]port {frontend.port} is busy: not started[/yellow] (set FRONTEND_PORT)",
+                0.0,
+                ok=False,
+            )
+            return None
+        begun = time.monotonic()
+        stack.push_async_callback(child.stop)
+        child.spawn()
+
+        async def ready() -> None:
+            try:
+                await child.wait_ready()
+            except RuntimeError as error:
+                self._line(
+                    "frontend", f"[yellow]failed: {error}[/yellow] — log: {log}", 0.0, ok=False
+                )
+                return
+            self.frontend_url = child.url
+            self._line("frontend", f"{child.url} (log: {log})", time.monotonic() - begun)
+            watcher = asyncio.create_task(child.watch(self.console))
+            stack.callback(watcher.cancel)
+
+        waiter = asyncio.create_task(ready())
+        stack.callback(waiter.cancel)
+        return waiter
+
     def _mcp_servers(
         self, stack: contextlib.AsyncExitStack, env: dict[str, str]
     ) -> tuple[str | None, asyncio.Task[None] | None]:
@@ -278,8 +330,9 @@ class Stack:
             return None, None
         begun = time.monotonic()
         log = self.settings.data_dir / "logs" / "mcp-servers.log"
-        servers = _McpServers(self.settings, env, log)
-        if _port_in_use(env.get("MCP_HOST", "127.0.0.1"), servers.port):
+        host, port = env.get("MCP_HOST", "127.0.0.1"), int(env.get("MCP_PORT", "8001"))
+        servers = _Child("mcp", env, log, host=host, port=port)
+        if _port_in_use(host, servers.port):
             self._line(
                 "mcp servers",
                 f"[yellow]port {servers.port} is busy: not started[/yellow] (set MCP_PORT)",
@@ -346,6 +399,11 @@ class Stack:
         if mcp_ready is not None and not mcp_ready.done():
             with self.console.status("Starting our MCP servers…"):
                 await asyncio.wait({mcp_ready, task}, return_when=asyncio.FIRST_COMPLETED)
+        if self._frontend_ready is not None and not self._frontend_ready.done():
+            with self.console.status("Starting the front end…"):
+                await asyncio.wait(
+                    {self._frontend_ready, task}, return_when=asyncio.FIRST_COMPLETED
+                )
         try:
             return await self._serving(application, server, task, started, begun)
         finally:
@@ -375,14 +433,23 @@ class Stack:
         url = self.url
         info = state.services.model_info
         first_admin = getattr(state, "first_admin", None)
-        lines = [
-            f"[green]Ready[/green] in {seconds:.1f} s: [bold]{url}[/bold]  (API docs: {url}/docs)"
-        ]
+        ui = self.frontend_url
+        if ui is not None:
+            lines = [
+                f"[green]Ready[/green] in {seconds:.1f} s: open [bold]{ui}[/bold] in your browser",
+                f"  API: {url}  (docs: {url}/docs)",
+            ]
+        else:
+            lines = [
+                f"[green]Ready[/green] in {seconds:.1f} s: [bold]{url}[/bold]  "
+                f"(API docs: {url}/docs)"
+            ]
+        where = f"log in at {ui}" if ui is not None else "log in at POST /api/v1/auth/token"
         if first_admin is not None and first_admin.password is not None:
             lines += [
                 f"First admin created: [bold]{first_admin.email}[/bold] / "
                 f"[bold]{first_admin.password}[/bold]",
-                f"  (kept in {first_admin.password_file}; log in at POST /api/v1/auth/token,",
+                f"  (kept in {first_admin.password_file}; {where},",
                 f"  or make an API key: assistant keys create --user {first_admin.email})",
             ]
         else:

@@ -1,0 +1,130 @@
+"""Settings of the web front end, read once at startup from the environment and `.env`.
+
+What the front end shares with the orchestrator (mode, data folder, Redis) is read under the
+same names (`ENVIRONMENT`, `DATA_DIR`, `REDIS_URL`); what is its own is `FRONTEND_*` and
+`ORCHESTRATOR_URL`. Tests build their own `FrontendSettings(...)`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ipaddress
+import os
+import secrets
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from orchestrator.settings import ConfigError
+
+__all__ = ["ConfigError", "FrontendSettings"]
+
+_ENV_FILE = os.environ.get("ASSISTANT_ENV_FILE", ".env") or None
+_MIN_SECRET = 32
+_REPOSITORY = Path(__file__).resolve().parent.parent
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+class FrontendSettings(BaseSettings):
+    """Where the front end listens, which orchestrator it fronts, and its session secret."""
+
+    # No populate_by_name: the orchestrator's PORT, HOST and the like must never be read as
+    # the front end's own (only their FRONTEND_ names are).
+    model_config = SettingsConfigDict(env_file=_ENV_FILE, env_ignore_empty=True, extra="ignore")
+
+    environment: Literal["development", "production"] = "development"
+    data_dir: Path = Path("data")
+    log_level: str = "INFO"
+    redis_url: str | None = None
+    host: str = Field(default="127.0.0.1", alias="FRONTEND_HOST")
+    port: int = Field(default=5000, gt=0, lt=65536, alias="FRONTEND_PORT")
+    orchestrator_url: str = Field(default="http://127.0.0.1:8000", alias="ORCHESTRATOR_URL")
+    secret_key: SecretStr | None = Field(default=None, alias="FRONTEND_SECRET_KEY")
+    secure_cookies: bool | None = Field(default=None, alias="FRONTEND_SECURE_COOKIES")
+    """Mark the session cookie Secure (HTTPS only); unset: yes unless HOST is loopback."""
+    session_days: int = Field(default=14, gt=0, alias="FRONTEND_SESSION_DAYS")
+    upstream_connections: int = Field(default=500, gt=0, alias="FRONTEND_UPSTREAM_CONNECTIONS")
+    """Connections to the orchestrator (each live stream the front end relays holds one)."""
+    node_modules: Path = Field(default=_REPOSITORY / "node_modules", alias="FRONTEND_NODE_MODULES")
+    """Where `npm ci` put the browser libraries the front end serves."""
+
+    @field_validator("redis_url", "secret_key", mode="before")
+    @classmethod
+    def _blank_is_none(cls, value: object) -> object:
+        return None if value in ("", None) else value
+
+    @field_validator("orchestrator_url")
+    @classmethod
+    def _no_trailing_slash(cls, value: str) -> str:
+        return value.rstrip("/")
+
+    @property
+    def production(self) -> bool:
+        return self.environment == "production"
+
+    @property
+    def url(self) -> str:
+        """The address to open in a browser."""
+        host = "127.0.0.1" if self.host in ("0.0.0.0", "::", "") else self.host  # noqa: S104
+        return f"http://{host}:{self.port}"
+
+    @property
+    def cookies_secure(self) -> bool:
+        if self.secure_cookies is not None:
+            return self.secure_cookies
+        return self.production or not _is_loopback(self.host)
+
+    def session_secret(self) -> str:
+        """The key that signs CSRF tokens: configured, or generated once into the data folder.
+
+        Raises:
+            ConfigError: in production, when FRONTEND_SECRET_KEY is missing or too short.
+        """
+        if self.secret_key is not None:
+            value = self.secret_key.get_secret_value()
+            if self.production and len(value) < _MIN_SECRET:
+                raise ConfigError(
+                    f"FRONTEND_SECRET_KEY is shorter than {_MIN_SECRET} characters. Generate one "
+                    'with: python -c "import secrets; print(secrets.token_urlsafe(48))"'
+                )
+            return value
+        if self.production:
+            raise ConfigError(
+                "FRONTEND_SECRET_KEY is not set. Every front-end process needs the same secret: "
+                'generate one with python -c "import secrets; print(secrets.token_urlsafe(48))"'
+            )
+        path = self.data_dir / "frontend-secret-key"
+        with contextlib.suppress(FileNotFoundError):
+            return path.read_text().strip()
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        # Written aside and linked into place: two processes starting at once agree.
+        draft = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+        fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            with os.fdopen(fd, "w") as file:
+                file.write(secrets.token_urlsafe(48))
+            with contextlib.suppress(FileExistsError):
+                os.link(draft, path)
+        finally:
+            draft.unlink()
+        return path.read_text().strip()
+
+    def check(self) -> None:
+        """Fail fast on configuration that cannot work.
+
+        Raises:
+            ConfigError: with what to set.
+        """
+        self.session_secret()
+        if self.production and self.secure_cookies is False:
+            raise ConfigError("FRONTEND_SECURE_COOKIES=false is refused in production.")

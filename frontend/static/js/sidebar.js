@@ -1,0 +1,111 @@
+// The conversations in the sidebar: grouped by date, searched, paged, renamed, deleted.
+
+import { groupByDate } from "./dates.js";
+
+const PAGE = 30;
+
+export function createSidebar({ api, nav, more, search, template, onOpen, onDeleted, alert }) {
+  let items = [];
+  let cursor = null;
+  let query = "";
+  let current = null;
+  let generation = 0;
+
+  function draw() {
+    nav.replaceChildren();
+    if (items.length === 0) {
+      const empty = document.createElement("p");
+      empty.className = "muted sidebar-empty";
+      empty.textContent = query ? "No chat matches." : "No chats yet.";
+      nav.append(empty);
+    }
+    for (const group of groupByDate(items)) {
+      const heading = document.createElement("h3");
+      heading.textContent = group.label;
+      nav.append(heading);
+      for (const item of group.items) nav.append(entry(item));
+    }
+    more.hidden = !cursor;
+  }
+
+  function entry(item) {
+    const node = template.content.firstElementChild.cloneNode(true);
+    const link = node.querySelector(".conversation-link");
+    link.href = `/c/${item.id}`;
+    link.textContent = item.title;
+    link.title = item.title;
+    node.classList.toggle("active", item.id === current);
+    if (item.id === current) link.setAttribute("aria-current", "page");
+    link.addEventListener("click", (event) => {
+      if (event.metaKey || event.ctrlKey || event.shiftKey) return;
+      event.preventDefault();
+      onOpen(item.id);
+    });
+    node.querySelector(".rename").addEventListener("click", () => rename(item));
+    node.querySelector(".delete").addEventListener("click", () => remove(item));
+    return node;
+  }
+
+  async function rename(item) {
+    const title = window.prompt("Rename the chat", item.title);
+    if (!title || !title.trim() || title.trim() === item.title) return;
+    try {
+      const renamed = await api.rename(item.id, title.trim());
+      Object.assign(item, renamed);
+      draw();
+    } catch (error) {
+      alert(error.message);
+    }
+  }
+
+  async function remove(item) {
+    if (!window.confirm(`Delete “${item.title}”? This cannot be undone.`)) return;
+    try {
+      await api.remove(item.id);
+      items = items.filter((other) => other.id !== item.id);
+      draw();
+      onDeleted(item.id);
+    } catch (error) {
+      alert(error.message);
+    }
+  }
+
+  async function load({ append = false } = {}) {
+    const mine = ++generation;
+    const params = { limit: PAGE };
+    if (query) params.q = query;
+    if (append && cursor) params.cursor = cursor;
+    try {
+      const page = await api.conversations(params);
+      if (mine !== generation) return;
+      items = append ? items.concat(page.items) : page.items;
+      cursor = page.next_cursor;
+      draw();
+    } catch (error) {
+      alert(error.message);
+    }
+  }
+
+  let timer = null;
+  search.addEventListener("input", () => {
+    clearTimeout(timer);
+    timer = setTimeout(() => {
+      query = search.value.trim();
+      load();
+    }, 250);
+  });
+  more.addEventListener("click", () => load({ append: true }));
+
+  return {
+    load,
+    select(id) {
+      current = id;
+      draw();
+    },
+    // A conversation just created or written to moves to the top.
+    touch(conversation) {
+      items = [conversation, ...items.filter((other) => other.id !== conversation.id)];
+      draw();
+    },
+  };
+}
