@@ -141,15 +141,16 @@ def stack(
         frontend.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def playwright(stack: Stack) -> Iterator[Playwright]:
-    # Playwright's sync API keeps an event loop running in this thread: everything that
-    # calls asyncio.run (the database fixtures) must be set up before it and torn down after.
+    # Playwright's sync API keeps an event loop running in this thread while it is open:
+    # everything that calls asyncio.run (the database fixtures, every async test after this
+    # package) must run before it starts or after it stops, hence the package scope.
     with sync_playwright() as running:
         yield running
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser(playwright: Playwright) -> Iterator[Browser]:
     browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True)
     try:
