@@ -203,7 +203,8 @@ def settings_for(database_url: str, data_dir: Path, openai_url: str, config: Pat
             api_key=SecretStr("sk-test"), base_url=openai_url, max_retries=0, timeout=30
         ),
         auth=AuthSettings(jwt_secret_key=SecretStr("attack-secret-" + "x" * 40)),
-        mcp=MCPSettings(config=config),
+        # A's personal MCP server listens on loopback, which users may reach only when allowed.
+        mcp=MCPSettings(config=config, allowed_internal_hosts="127.0.0.1"),
         agent=AgentSettings(system_prompt="You are a test assistant.", approval_timeout=600),
         local_model=LocalModelSettings(enabled=False),
     )

@@ -83,9 +83,15 @@ def _a(world: World, kind: str) -> str:
     return world.objects[kind][0]
 
 
+SESSION_ENDING = frozenset({"/api/v1/auth/logout"})
+"""Routes that end the caller's own sessions: tried last."""
+
 BODIES: dict[str, Callable[[World], list[Payload]]] = {
     "TokenRequest": lambda w: [Payload({"email": w.a.email, "password": "not A's password"})],
     "RefreshRequest": lambda w: [Payload({"refresh_token": "not.a.token"})],
+    "PasswordChange": lambda w: [
+        Payload({"current_password": "not B's password", "new_password": "b-new-password"})
+    ],
     "ApiKeyCreate": lambda w: [Payload({"name": "B's key"})],
     "ConversationCreate": lambda w: [Payload({"title": "B's conversation"})],
     "ConversationRename": lambda w: [Payload({"title": "B was here"})],
@@ -239,6 +245,8 @@ def attempts(world: World, document: dict[str, Any]) -> tuple[list[Attempt], int
                         for values in itertools.product(*own_values):
                             filled = _fill(path, dict(zip(kinds, values, strict=True)))
                             found.append(Attempt(method.upper(), filled, query, payload, True))
+    # Ending B's sessions (logout everywhere) would turn every later attempt into a 401.
+    found.sort(key=lambda attempt: attempt.path in SESSION_ENDING)
     return found, operations
 
 
@@ -377,8 +385,10 @@ async def test_user_b_is_refused_every_object_of_user_a_on_every_route(
     document = world.app.openapi()
     matrix, operations = attempts(world, document)
     before = await _snapshot(world)
-    count = tally.attack("IDOR matrix (HTTP)")
     findings: list[str] = []
+    # /ws first: the HTTP matrix ends with B logging out everywhere.
+    ws_attempts = await _ws_attempts(world, tally, findings)
+    count = tally.attack("IDOR matrix (HTTP)")
     for headers, via in ((b.headers, "token"), (b.key_headers, "API key")):
         for attempt in matrix:
             count.attempts += 1
@@ -397,7 +407,6 @@ async def test_user_b_is_refused_every_object_of_user_a_on_every_route(
             finding = f"{attempt.describe()} (B by {via}) -> {status} {problem}: {text[:200]}"
             count.findings.append(finding)
             findings.append(finding)
-    ws_attempts = await _ws_attempts(world, tally, findings)
     after = await _snapshot(world)
     http_attempts = len(matrix) * 2
     count.note = (
