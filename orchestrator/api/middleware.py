@@ -10,7 +10,11 @@ __all__ = ["BodyLimit"]
 
 
 class BodyLimit:
-    """Refuses bodies over `max_bytes` with 413, by Content-Length or while reading."""
+    """Refuses bodies over `max_bytes` with 413, by Content-Length or while reading.
+
+    A chunked body (no Content-Length) is counted as it arrives; once over the limit,
+    whatever the app would have answered is replaced by the 413.
+    """
 
     def __init__(
         self, app: ASGIApp, max_bytes: int, overrides: dict[str, int] | None = None
@@ -35,28 +39,35 @@ class BodyLimit:
                     await self._refuse(scope, receive, send, limit)
                     return
         received = 0
+        too_large = False
         started = False
 
         async def counting_receive() -> Message:
-            nonlocal received
+            nonlocal received, too_large
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > limit:
+                    too_large = True
                     raise _TooLarge
             return message
 
-        async def tracking_send(message: Message) -> None:
+        async def guarded_send(message: Message) -> None:
             nonlocal started
+            if too_large:
+                # The app's answer to a body it could not finish reading (FastAPI turns any
+                # error while reading into a 400): the 413 below replaces it.
+                return
             if message["type"] == "http.response.start":
                 started = True
             await send(message)
 
         try:
-            await self.app(scope, counting_receive, tracking_send)
+            await self.app(scope, counting_receive, guarded_send)
         except _TooLarge:
-            if not started:
-                await self._refuse(scope, receive, send, limit)
+            pass
+        if too_large and not started:
+            await self._refuse(scope, receive, send, limit)
 
     async def _refuse(self, scope: Scope, receive: Receive, send: Send, limit: int) -> None:
         response = error_json(

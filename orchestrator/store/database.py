@@ -9,7 +9,11 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
+from sqlalchemy import event
+from sqlalchemy.engine import ExceptionContext
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from orchestrator.domain import InvalidInput
 
 __all__ = ["EmbeddedPostgres", "create_engine", "to_async_url"]
 
@@ -37,9 +41,25 @@ def to_async_url(url: str) -> str:
     return urlunsplit(("postgresql+asyncpg", parts.netloc, parts.path, urlencode(query), ""))
 
 
+# SQLSTATEs of text PostgreSQL cannot store: character_not_in_repertoire (a NUL in text)
+# and untranslatable_character (`\u0000` in JSON).
+_UNSTORABLE_TEXT = {"22021", "22P05"}
+
+
+def _refuse_unstorable_text(context: ExceptionContext) -> None:
+    """A NUL character in what a user sent is bad input (422), not a database failure."""
+    error = context.original_exception
+    codes = {getattr(error, "sqlstate", None), getattr(error.__cause__, "sqlstate", None)}
+    if codes & _UNSTORABLE_TEXT:
+        raise InvalidInput("Text must not contain NUL characters (\\u0000).") from error
+
+
 def create_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> AsyncEngine:
-    """An async engine with a pool sized for one orchestrator process."""
-    return create_async_engine(
+    """An async engine with a pool sized for one orchestrator process.
+
+    Text the database cannot store (a NUL character) raises `InvalidInput`.
+    """
+    engine = create_async_engine(
         to_async_url(url),
         pool_size=pool_size,
         max_overflow=pool_size,
@@ -48,6 +68,8 @@ def create_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> Async
         echo=echo,
         connect_args={"server_settings": {"application_name": "assistant"}},
     )
+    event.listen(engine.sync_engine, "handle_error", _refuse_unstorable_text)
+    return engine
 
 
 class EmbeddedPostgres:

@@ -150,7 +150,7 @@ async def list_documents(
     services: ServicesDep,
     collection: Annotated[str | None, Query(max_length=100)] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> list[DocumentOut]:
     knowledge = await _knowledge(request, services)
     documents = await knowledge.store.documents(

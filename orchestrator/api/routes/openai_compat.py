@@ -28,6 +28,7 @@ from orchestrator.domain import (
     ModelNotConfigured,
     Unavailable,
     UpstreamError,
+    text_of,
 )
 from orchestrator.llm.openai_wire import (
     WireMessage,
@@ -131,6 +132,10 @@ async def chat_completions(
             "(GET /api/v1/tools). Send the request without `tools`."
         )
     messages = decode_messages(body.messages)
+    limit = services.settings.max_message_chars
+    longest = max(len(text_of(message.content)) for message in messages)
+    if longest > limit:
+        raise InvalidInput(f"A message is {longest} characters long; the limit is {limit}.")
     model = services.settings.openai.model if body.model == "assistant" else body.model
     if services.completions is None:
         raise Unavailable("Completions are not available in this process.")
