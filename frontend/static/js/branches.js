@@ -94,7 +94,7 @@ export function decorateQuestion(row, message, { onEdit, onSwitch }) {
     const buttons = element(doc, "div", "edit-buttons");
     const cancel = element(doc, "button", "button subtle edit-cancel", "Cancel");
     cancel.type = "button";
-    const save = element(doc, "button", "button edit-save", "Save & send");
+    const save = element(doc, "button", "button primary edit-save", "Save & send");
     save.type = "submit";
     buttons.append(cancel, save);
     form.append(field, buttons);
@@ -136,8 +136,28 @@ export function decorateAnswer(row, message, { onRegenerate, onSwitch }) {
   if (nav) footer.prepend(nav);
 }
 
+// The menu closes once a format is picked, on Escape (back to its button) and on a click
+// elsewhere.
+function installMenu(menu) {
+  const doc = menu.ownerDocument;
+  menu.dataset.installed = "true";
+  menu.addEventListener("click", (event) => {
+    if (event.target.closest("a[data-format]")) menu.open = false;
+  });
+  menu.addEventListener("keydown", (event) => {
+    if (event.key === "Escape" && menu.open) {
+      menu.open = false;
+      menu.querySelector("summary").focus();
+    }
+  });
+  doc.addEventListener("click", (event) => {
+    if (menu.open && !menu.contains(event.target)) menu.open = false;
+  });
+}
+
 // The export links of the open conversation (or none).
 export function setExportTarget(menu, conversationId) {
+  if (!menu.dataset.installed) installMenu(menu);
   menu.hidden = !conversationId;
   menu.open = false;
   for (const link of menu.querySelectorAll("a[data-format]")) {
