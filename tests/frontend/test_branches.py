@@ -156,3 +156,35 @@ def test_the_conversation_downloads_as_markdown_and_as_json(
     assert exported["branch"] == "active"
     assert [m["role"] for m in exported["messages"]] == ["user", "assistant"]
     assert exported["messages"][1]["content"][0]["text"] == "You said: Export me"
+
+
+def test_edit_regenerate_and_switch_without_the_csrf_token_are_refused(
+    page: Page, fake_openai: FakeOpenAI
+) -> None:
+    _send(page, "Leave this alone")
+    expect(_answer(page)).to_contain_text("You said: Leave this alone")
+    expect(page.locator(".message.user .edit-message")).to_have_count(1)
+    conversation = page.url.rsplit("/", 1)[-1]
+    detail = page.evaluate(f"async () => (await fetch('/api/conversations/{conversation}')).json()")
+    question, answer = (m["id"] for m in detail["messages"])
+    asked = len(fake_openai.requests)
+    base = f"/api/conversations/{conversation}"
+    for method, path, body in [
+        ("POST", f"{base}/messages/{question}/edit", {"content": "Forged"}),
+        ("POST", f"{base}/messages/{answer}/regenerate", {}),
+        ("PUT", f"{base}/branch", {"message_id": question}),
+    ]:
+        refused = page.evaluate(
+            """async ([method, path, body]) => {
+                const response = await fetch(path, {
+                    method, headers: {"Content-Type": "application/json"},
+                    body: JSON.stringify(body)});
+                return {status: response.status, body: await response.json()};
+            }""",
+            [method, path, body],
+        )
+        assert refused["status"] == 400, (method, path, refused)
+        assert refused["body"]["error"]["type"] == "csrf"
+    after = page.evaluate(f"async () => (await fetch('/api/conversations/{conversation}')).json()")
+    assert after["messages"] == detail["messages"]
+    assert len(fake_openai.requests) == asked
