@@ -69,12 +69,25 @@ def regenerate(conversation_id: Any, message_id: Any) -> Any:
 @bp.put("/<uuid:conversation_id>/branch")
 @login_required
 def switch(conversation_id: Any) -> Any:
+    """Switch, then tell the user's other tabs (all but `tab`, the one that switched)."""
+    body = _body()
     detail = call_as_user(
         "PUT",
         f"/conversations/{conversation_id}/branch",
-        json={"message_id": _body().get("message_id")},
+        json={"message_id": body.get("message_id")},
     )
     detail["active_run"] = None
+    tab = body.get("tab")
+    user = signed_in_user()
+    assert user is not None  # login_required ran
+    frontend().tell_user(
+        str(user["id"]),
+        "conversation.branch",
+        {
+            "conversation_id": str(conversation_id),
+            "tab": tab if isinstance(tab, str) and len(tab) <= 40 else None,
+        },
+    )
     return jsonify(detail)
 
 

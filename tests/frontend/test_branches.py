@@ -188,3 +188,23 @@ def test_edit_regenerate_and_switch_without_the_csrf_token_are_refused(
     after = page.evaluate(f"async () => (await fetch('/api/conversations/{conversation}')).json()")
     assert after["messages"] == detail["messages"]
     assert len(fake_openai.requests) == asked
+
+
+def test_another_tab_follows_the_version_chosen_in_this_one(
+    page: Page, fake_openai: FakeOpenAI
+) -> None:
+    _send(page, "Pick a number")
+    expect(_answer(page)).to_contain_text("You said: Pick a number")
+    fake_openai.script(Reply(text="Seven."))
+    _answer(page).get_by_role("button", name="Regenerate this answer").click()
+    expect(_answer(page)).to_contain_text("Seven.")
+    other = page.context.new_page()
+    other.goto(page.url)
+    other.wait_for_selector("body[data-ready]")
+    expect(_answer(other)).to_contain_text("Seven.")
+    expect(_answer(other).locator(".version-label")).to_have_text("2/2")
+
+    _answer(page).get_by_role("button", name="Previous version of this answer").click()
+    expect(_answer(page)).to_contain_text("You said: Pick a number")
+    expect(_answer(other)).to_contain_text("You said: Pick a number")
+    expect(_answer(other).locator(".version-label")).to_have_text("1/2")

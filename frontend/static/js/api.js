@@ -47,8 +47,8 @@ export const api = {
       `/conversations/${id}/messages/${messageId}/regenerate`,
       model ? { model } : {},
     ),
-  switchBranch: (id, messageId) =>
-    request("PUT", `/conversations/${id}/branch`, { message_id: messageId }),
+  switchBranch: (id, messageId, tab) =>
+    request("PUT", `/conversations/${id}/branch`, { message_id: messageId, tab }),
   cancel: (runId) => request("POST", `/runs/${runId}/cancel`),
   decide: (callId, approve) =>
     request("POST", `/tool-calls/${encodeURIComponent(callId)}/${approve ? "approve" : "deny"}`),

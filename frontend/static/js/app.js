@@ -70,6 +70,23 @@ const live = connectLive(
   },
 );
 
+// Another tab of this user chose another version in a conversation: show it here too.
+const tab = Math.random().toString(36).slice(2);
+live.socket.on("conversation.branch", async (changed) => {
+  const id = state.conversation;
+  if (changed.tab === tab || changed.conversation_id !== id || state.run || state.sending) return;
+  const mine = ++state.opening;
+  try {
+    const detail = await api.conversation(id);
+    if (mine !== state.opening || detail.active_run) return;
+    const scroll = $("thread").scrollTop;
+    show(detail);
+    $("thread").scrollTop = scroll;
+  } catch (error) {
+    showAlert(error.message);
+  }
+});
+
 const sidebar = createSidebar({
   api,
   nav: $("conversations"),
@@ -163,7 +180,7 @@ async function switchTo(messageId, row, direction) {
   const position = [...$("messages").children].indexOf(row);
   const mine = ++state.opening;
   try {
-    const detail = await api.switchBranch(state.conversation, messageId);
+    const detail = await api.switchBranch(state.conversation, messageId, tab);
     if (mine !== state.opening) return;
     const scroll = $("thread").scrollTop;
     show(detail);
