@@ -107,6 +107,8 @@ _SWITCH = text(
 class _Entry:
     last_seq: int
     path: list[Message]
+    points: BranchPoints | None = None
+    """The tree's branch points as of `last_seq`, once read."""
 
     @property
     def leaf(self) -> str | None:
@@ -178,6 +180,7 @@ class HistoryCache:
             self.drop(conversation_id)
             return
         entry.last_seq += len(new)
+        entry.points = None
         if not active:
             return
         base = entry.up_to(new[0].parent_id)
@@ -327,29 +330,49 @@ class SqlConversationStore:
 
     async def messages(self, conversation_id: str) -> list[Message]:
         """The active branch, root first; reads only what the cache lacks."""
-        entry = self.cache.get(conversation_id)
-        known = entry.last_seq if entry else 0
         async with self._engine.connect() as conn:
-            head = (
-                await conn.execute(
-                    select(conversations.c.last_seq, _LEAF).where(
-                        conversations.c.id == conversation_id
-                    )
-                )
-            ).one_or_none()
-            if head is None:
-                return []
-            leaf = str(head.active_leaf_id) if head.active_leaf_id else None
-            if entry is not None and entry.last_seq == head.last_seq and entry.leaf == leaf:
-                return list(entry.path)
-            path = None
-            if entry is not None:
-                newer = await self._messages_after(conn, conversation_id, known)
-                path = _follow(entry, newer, leaf)
-            if path is None:
-                path = await self._path(conn, conversation_id, leaf)
-        self.cache.put(conversation_id, head.last_seq, path)
+            _, path = await self._active(conn, conversation_id)
         return list(path)
+
+    async def branch_view(self, conversation_id: str) -> tuple[list[Message], BranchPoints]:
+        """The active branch and where the conversation branches, for showing it.
+
+        With the cache up to date, one query: the tree only changes when messages are added.
+        """
+        async with self._engine.connect() as conn:
+            last_seq, path = await self._active(conn, conversation_id)
+            entry = self.cache.get(conversation_id)
+            current = entry is not None and entry.last_seq == last_seq
+            if current and entry is not None and entry.points is not None:
+                return list(path), entry.points
+            points = await self._branch_points(conn, conversation_id) if path else {}
+        if current and entry is not None:
+            entry.points = points
+        return list(path), points
+
+    async def _active(
+        self, conn: AsyncConnection, conversation_id: str
+    ) -> tuple[int, list[Message]]:
+        """The conversation's message count and active path (the cached list itself)."""
+        entry = self.cache.get(conversation_id)
+        head = (
+            await conn.execute(
+                select(conversations.c.last_seq, _LEAF).where(conversations.c.id == conversation_id)
+            )
+        ).one_or_none()
+        if head is None:
+            return 0, []
+        leaf = str(head.active_leaf_id) if head.active_leaf_id else None
+        if entry is not None and entry.last_seq == head.last_seq and entry.leaf == leaf:
+            return entry.last_seq, entry.path
+        path = None
+        if entry is not None:
+            newer = await self._messages_after(conn, conversation_id, entry.last_seq)
+            path = _follow(entry, newer, leaf)
+        if path is None:
+            path = await self._path(conn, conversation_id, leaf)
+        self.cache.put(conversation_id, head.last_seq, path)
+        return head.last_seq, path
 
     async def cached_messages(self, conversation_id: str, last_seq: int) -> list[Message] | None:
         """The active path if the cache holds it up to `last_seq`, else None."""
@@ -394,9 +417,11 @@ class SqlConversationStore:
     async def branch_points(self, conversation_id: str) -> BranchPoints:
         """Where the conversation branches: each parent with several children."""
         async with self._engine.connect() as conn:
-            rows = (
-                await conn.execute(_BRANCH_POINTS, {"b_conversation_id": conversation_id})
-            ).all()
+            return await self._branch_points(conn, conversation_id)
+
+    @staticmethod
+    async def _branch_points(conn: AsyncConnection, conversation_id: str) -> BranchPoints:
+        rows = (await conn.execute(_BRANCH_POINTS, {"b_conversation_id": conversation_id})).all()
         return {
             str(row.parent_id) if row.parent_id else None: [str(child) for child in row.children]
             for row in rows

@@ -129,6 +129,7 @@ async def test_a_branch_chosen_on_one_replica_is_what_the_other_one_reads(engine
     await _turn(our_runs, user, conversation, "cats")
     first = await ours.messages(conversation)
     assert _texts(await theirs.messages(conversation)) == ["cats", "About cats"]
+    assert (await ours.branch_view(conversation))[1] == {}
 
     # They edit the first message: our cached path is stale, our next read is not.
     dogs = _message("dogs")
@@ -136,7 +137,8 @@ async def test_a_branch_chosen_on_one_replica_is_what_the_other_one_reads(engine
         user, conversation, dogs, "gpt-test", branch_from=None, branch=True
     )
     await their_runs.finish_run(run.id, RunOutcome(status=RunStatus.COMPLETED), [])
-    assert _texts(await ours.messages(conversation)) == ["dogs"]
+    path, points = await ours.branch_view(conversation)
+    assert _texts(path) == ["dogs"] and points == {None: [first[0].id, dogs.id]}
 
     # They switch back: we read the old branch, and a turn we start follows it.
     assert await theirs.switch_branch(user, conversation, first[0].id) == first[1].id

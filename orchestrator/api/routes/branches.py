@@ -44,8 +44,7 @@ async def active_branch(
     services: Services, conversation: Conversation
 ) -> tuple[list[Message], list[MessageOut]]:
     """The active branch's messages, and as the API shows them (with their siblings)."""
-    messages = await services.conversations.messages(conversation.id)
-    points = await services.conversations.branch_points(conversation.id) if messages else {}
+    messages, points = await services.conversations.branch_view(conversation.id)
     return messages, [MessageOut.of(m, points.get(m.parent_id)) for m in messages]
 
 
