@@ -165,6 +165,8 @@ async function branch(kind, messageId, text) {
     if (kind === "edit") await api.edit(id, messageId, text, model);
     else await api.regenerate(id, messageId, model);
     await open(id);
+    // The control that was used is gone: the keyboard goes on to the next message.
+    if (window.matchMedia("(hover: hover)").matches) $("prompt").focus();
     return true;
   } catch (error) {
     showAlert(error.message);
