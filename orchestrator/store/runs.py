@@ -124,9 +124,7 @@ def _answer_again_statement() -> Any:
         .cte("moved")
     )
     started = _run_insert(exists(select(moved.c.last_seq)))
-    return select(*started.c, moved.c.last_seq.label("known_seq")).select_from(
-        started.join(moved, true())
-    )
+    return select(*started.c).select_from(started.join(moved, true()))
 
 
 _UUID = conversations.c.active_leaf_id.type
