@@ -143,6 +143,8 @@ def test_the_conversation_downloads_as_markdown_and_as_json(
     files = {}
     for label, suffix in [("Export as Markdown", ".md"), ("Export as JSON", ".json")]:
         page.get_by_label("Export the conversation").click()
+        if suffix == ".md":
+            screenshot(page, "branches-export-menu")
         with page.expect_download() as info:
             page.get_by_role("link", name=label).click()
         download = info.value
