@@ -147,3 +147,32 @@ async def test_a_branch_chosen_on_one_replica_is_what_the_other_one_reads(engine
     assert more.message_parent_id == first[1].id
     assert _texts(await theirs.messages(conversation)) == ["cats", "About cats", "more"]
     assert await theirs.branch_points(conversation) == {None: [first[0].id, dogs.id]}
+
+
+def _path_of(cache: HistoryCache) -> list[Message]:
+    entry = cache.get("c")
+    assert entry is not None
+    return entry.path
+
+
+def test_the_history_cache_follows_branches_made_in_this_process() -> None:
+    cache = HistoryCache()
+    question, answer = _message("cats"), _message("About cats", Role.ASSISTANT)
+    answer = answer.model_copy(update={"parent_id": question.id})
+    cache.put("c", 2, [question, answer])
+    # An edit of the first message: a new first message, then its answer.
+    dogs = _message("dogs")
+    cache.extend("c", 3, [dogs])
+    assert _texts(_path_of(cache)) == ["dogs"]
+    # A run on a branch no longer shown: counted, the shown path stays.
+    late = _message("late", Role.ASSISTANT).model_copy(update={"parent_id": answer.id})
+    cache.extend("c", 4, [late], active=False)
+    entry = cache.get("c")
+    assert entry is not None and entry.last_seq == 4 and _texts(entry.path) == ["dogs"]
+    # Answering again from a message on the path keeps the path up to it.
+    cache.put("c", 4, [question, answer, late])
+    cache.move("c", question.id)
+    assert _texts(_path_of(cache)) == ["cats"]
+    # A message the cache cannot place (numbered past what it holds) drops the entry.
+    cache.extend("c", 9, [_message("far")])
+    assert cache.get("c") is None
