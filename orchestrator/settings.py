@@ -218,6 +218,11 @@ class AgentSettings(BaseSettings):
     max_run_tokens: int | None = Field(default=None, gt=0)
     tool_result_max_tokens: int = Field(default=8_000, gt=0)
     approval_timeout: float = Field(default=900.0, gt=0)
+    # Compaction: past this share of the model's input budget, older turns are summarised
+    # (0 turns it off: the oldest turns are then cut); `keep` is the share kept verbatim.
+    compaction_threshold: float = Field(default=0.8, ge=0, le=1)
+    compaction_keep: float = Field(default=0.3, gt=0, lt=1)
+    compaction_summary_max_tokens: int = Field(default=1_000, gt=0)
 
 
 class Settings(BaseSettings):

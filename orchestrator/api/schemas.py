@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator, model_validator
 
 from orchestrator.domain import (
     ContentPart,
@@ -13,6 +13,7 @@ from orchestrator.domain import (
     ImagePart,
     Message,
     Run,
+    Summary,
     TextPart,
     ToolCall,
     ToolSpec,
@@ -40,6 +41,7 @@ __all__ = [
     "ResourceRef",
     "RunAccepted",
     "RunOut",
+    "SummaryOut",
     "TokenRequest",
     "TokenResponse",
     "ToolList",
@@ -98,15 +100,24 @@ class ConversationCreate(BaseModel):
 
 
 class ConversationRename(BaseModel):
+    """A new title, a pin, or both."""
+
     model_config = _Strict
-    title: str = Field(min_length=1, max_length=200)
+    title: str | None = Field(default=None, min_length=1, max_length=200)
+    pinned: StrictBool | None = Field(default=None, description="Pinned conversations list first.")
 
     @field_validator("title")
     @classmethod
-    def _not_blank(cls, value: str) -> str:
-        if not value.strip():
+    def _not_blank(cls, value: str | None) -> str | None:
+        if value is not None and not value.strip():
             raise ValueError("must not be blank")
-        return value.strip()
+        return value.strip() if value is not None else None
+
+    @model_validator(mode="after")
+    def _something(self) -> ConversationRename:
+        if self.title is None and self.pinned is None:
+            raise ValueError("give a title, pinned, or both")
+        return self
 
 
 class ConversationOut(BaseModel):
@@ -115,6 +126,7 @@ class ConversationOut(BaseModel):
     created_at: datetime
     updated_at: datetime
     message_count: int
+    pinned: bool = False
 
     @classmethod
     def of(cls, conversation: Conversation) -> ConversationOut:
@@ -124,6 +136,7 @@ class ConversationOut(BaseModel):
             created_at=conversation.created_at,
             updated_at=conversation.updated_at,
             message_count=conversation.message_count,
+            pinned=conversation.pinned,
         )
 
 
@@ -162,8 +175,35 @@ class MessageOut(BaseModel):
         )
 
 
+class SummaryOut(BaseModel):
+    """A summary of the conversation's older turns, which the model reads instead of them.
+
+    It covers the messages from `first_message_id` up to `last_message_id`
+    (`message_count` of them) and sits right after that last one; they stay stored.
+    """
+
+    id: str
+    first_message_id: str
+    last_message_id: str
+    message_count: int
+    text: str
+    token_count: int
+    tokens_before: int
+    tokens_after: int
+    model: str | None = None
+    created_at: datetime | None = None
+
+    @classmethod
+    def of(cls, summary: Summary) -> SummaryOut:
+        return cls(**summary.model_dump(exclude={"conversation_id"}))
+
+
 class ConversationDetail(ConversationOut):
     messages: list[MessageOut]
+    summaries: list[SummaryOut] = Field(
+        default_factory=list[SummaryOut],
+        description="Summaries on this conversation's messages, oldest first.",
+    )
 
 
 UserPart = Annotated[TextPart | ImagePart, Field(discriminator="type")]

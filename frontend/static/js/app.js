@@ -10,6 +10,7 @@ import { beforeRunningAnswer, turnsFromMessages } from "./history.js";
 import { connectLive } from "./live.js";
 import { createMarkdown } from "./markdown.js";
 import { createSidebar } from "./sidebar.js";
+import { placeSummary, summaryDivider } from "./summary.js";
 import { createThread } from "./thread.js";
 
 const $ = (id) => document.getElementById(id);
@@ -88,10 +89,13 @@ function setRunning(running) {
 }
 
 function finishRun() {
+  const compacted = state.run?.compacted;
   if (state.run) live.unfollow(state.run.runId);
   state.run = null;
   setRunning(false);
   sidebar.load();
+  // The older turns were summarised: draw the conversation again, with its divider.
+  if (compacted && state.conversation) open(state.conversation);
 }
 
 function follow(runId) {
@@ -136,7 +140,11 @@ async function open(id, { push = false } = {}) {
   document.title = `${detail.title} · Assistant`;
   const running = detail.active_run;
   const messages = running ? beforeRunningAnswer(detail.messages) : detail.messages;
+  const divider = placeSummary(messages, detail.summaries);
   for (const turn of turnsFromMessages(messages)) {
+    if (divider && turn.id === divider.before) {
+      $("messages").append(summaryDivider(divider.summary, render));
+    }
     if (turn.role === "user") thread.addUser(turn.text);
     else thread.addAnswer().update(turn, { now: true });
   }

@@ -1,4 +1,4 @@
-"""Conversations: list, search, create, read, rename, delete, export; post a message."""
+"""Conversations: list, search, create, read, rename, pin, delete, export; post a message."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ from orchestrator.api.schemas import (
     MessageCreate,
     MessageOut,
     RunAccepted,
+    SummaryOut,
 )
 from orchestrator.api.sse import event_stream
 from orchestrator.domain import InvalidInput, Message, Role, TextPart, text_of
@@ -75,9 +76,12 @@ async def get_conversation(
 ) -> ConversationDetail:
     conversation = await services.conversations.get_conversation(user.user_id, str(conversation_id))
     messages = await services.conversations.messages(conversation.id)
+    on_path = {message.id for message in messages}
+    summaries = await services.summaries.summaries(conversation.id, fresh=True)
     return ConversationDetail(
         **ConversationOut.of(conversation).model_dump(),
         messages=[MessageOut.of(m) for m in messages],
+        summaries=[SummaryOut.of(s) for s in summaries if s.last_message_id in on_path],
     )
 
 
@@ -89,11 +93,17 @@ async def get_conversation(
 async def rename_conversation(
     conversation_id: UUID, body: ConversationRename, user: CurrentUser, services: ServicesDep
 ) -> ConversationOut:
-    return ConversationOut.of(
-        await services.conversations.rename_conversation(
+    """Rename (`title`), pin or unpin (`pinned`: pinned conversations list first)."""
+    store = services.conversations
+    conversation = None
+    if body.title is not None:
+        conversation = await store.rename_conversation(
             user.user_id, str(conversation_id), body.title
         )
-    )
+    if body.pinned is not None:
+        conversation = await store.pin_conversation(user.user_id, str(conversation_id), body.pinned)
+    assert conversation is not None  # the body names one or both
+    return ConversationOut.of(conversation)
 
 
 @router.delete("/{conversation_id}", status_code=204, responses=error_responses(401, 404, 409, 422))
