@@ -20,6 +20,7 @@ never asks the store for anything.
 from __future__ import annotations
 
 import logging
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -68,6 +69,9 @@ _LINE_NOTE = " [... cut]"
 # Room left in a summarising request for the chat format's own tokens.
 _MARGIN = 64
 _MIN_CHUNK = 64
+# After a failed summary, the next try waits for this many new messages (two turns).
+_RETRY_AFTER_MESSAGES = 4
+_MAX_FAILED = 1_024
 
 
 class Summary(BaseModel):
@@ -212,7 +216,11 @@ def needs_summaries(
     """Whether the history is over the threshold (then stored summaries matter)."""
     if not policy.enabled:
         return False
-    return history_tokens(history, tool_result_max_tokens) > int(budget * policy.threshold)
+    threshold = int(budget * policy.threshold)
+    # Each message's own count bounds its cost (a tool result's is capped): most runs stop here.
+    if sum(message.token_count for message in history) <= threshold:
+        return False
+    return history_tokens(history, tool_result_max_tokens) > threshold
 
 
 def _recent_start(
@@ -256,6 +264,9 @@ class Compactor:
         self._store = store
         self._policy = policy
         self._new_id = new_id
+        # Conversations whose summary failed, with their length then: a model that cannot
+        # summarise is not asked again on every run, only once the history has grown.
+        self._failed: OrderedDict[str, int] = OrderedDict()
 
     @property
     def policy(self) -> CompactionPolicy:
@@ -300,8 +311,11 @@ class Compactor:
             return Compacted(list(history))
         if found.cut is None:
             return Compacted(found.history)
+        failed_at = self._failed.get(conversation_id)
+        if failed_at is not None and len(history) < failed_at + _RETRY_AFTER_MESSAGES:
+            return Compacted(found.history)
         try:
-            return await self._summarise(
+            compacted = await self._summarise(
                 history,
                 found,
                 conversation_id=conversation_id,
@@ -315,7 +329,12 @@ class Compactor:
                 conversation_id,
                 error.message,
             )
+            self._failed[conversation_id] = len(history)
+            while len(self._failed) > _MAX_FAILED:
+                self._failed.popitem(last=False)
             return Compacted(found.history)
+        self._failed.pop(conversation_id, None)
+        return compacted
 
     async def _summarise(
         self,

@@ -239,6 +239,28 @@ async def test_a_failed_summary_falls_back_to_cutting_and_the_run_still_answers(
     assert not any(message_id.startswith("summary-") for message_id in sent)
 
 
+async def test_after_a_failed_summary_the_next_try_waits_for_the_history_to_grow() -> None:
+    model = ScriptedModel(
+        Script(fail_before="The model API failed (500)."),
+        Script(text=["A."]),
+        Script(text=["B."]),
+        Script(text=["Summary."]),
+        Script(text=["C."]),
+        window=WINDOW,
+        max_output=MAX_OUTPUT,
+    )
+    store = MemorySummaries()
+    agent = _agent(model, store)
+    await agent.run(_turn(_chat(21)), RecordingJournal(), RunControl())
+    assert len(model.requests) == 2  # tried, failed, answered
+    await agent.run(_turn(_chat(23)), RecordingJournal(), RunControl())
+    assert len(model.requests) == 3  # not tried again: answered at once
+    journal = RecordingJournal()
+    await agent.run(_turn(_chat(25)), journal, RunControl())
+    assert len(model.requests) == 5 and len(store.stored) == 1
+    assert "context.compacted" in journal.names
+
+
 async def test_a_summary_that_cannot_be_stored_falls_back_too() -> None:
     model = ScriptedModel(
         Script(text=["Summary."]), Script(text=["A."]), window=WINDOW, max_output=MAX_OUTPUT
