@@ -167,8 +167,14 @@ def test_a_conversation_is_pinned_above_the_date_groups_and_unpinned_by_keyboard
 ) -> None:
     tag = uuid.uuid4().hex[:6]
     titles = [f"Pin me {tag}", f"Middle {tag}", f"Newest {tag}"]
-    for title in titles:
-        _conversation(orchestrator, title)
+    ids = [_conversation(orchestrator, title) for title in titles]
+    try:
+        _pin_and_unpin(page, titles)
+    finally:  # the other browser tests share this user's sidebar: leave nothing pinned
+        orchestrator.patch(f"/api/v1/conversations/{ids[0]}", json={"pinned": False})
+
+
+def _pin_and_unpin(page: Page, titles: list[str]) -> None:
     page.reload()
     page.wait_for_selector("body[data-ready]")
     nav = page.locator("#conversations")
