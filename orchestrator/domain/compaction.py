@@ -226,18 +226,21 @@ def needs_summaries(
 def _recent_start(
     history: Sequence[Message], start: int, keep: int, tool_result_max_tokens: int
 ) -> int:
-    """Where the turns kept verbatim begin: the oldest user message such that what follows
-    fits in `keep` tokens; the newest message at least."""
-    last = len(history) - 1
-    chosen = last
+    """Where the turns kept verbatim begin: at a user's question, the oldest one such that
+    what follows fits in `keep` tokens, or the newest question if none does.
+
+    Starting at a question keeps each answer whole, tool calls and results with it.
+    `start` (nothing to summarise) when there is no question after it.
+    """
+    chosen: int | None = None
     used = 0
-    for index in range(last, start - 1, -1):
+    for index in range(len(history) - 1, start - 1, -1):
         used += message_cost(history[index], tool_result_max_tokens)
-        if used > keep and index != last:
+        if used > keep and chosen is not None:
             break
         if history[index].role is Role.USER:
             chosen = index
-    return chosen
+    return start if chosen is None else chosen
 
 
 @dataclass(frozen=True, slots=True)

@@ -95,6 +95,10 @@ async def test_a_long_conversation_is_summarised_once_and_the_summary_sent_after
     summarising, answering = fake_openai.requests
     assert _is_summarising(summarising)
     assert "Turn 0:" in _texts(summarising)
+    assert f"Turn {turns - 1}:" not in _texts(summarising)  # the question stays verbatim
+    assert "tools" not in summarising
+    limit = summarising.get("max_completion_tokens") or summarising.get("max_tokens")
+    assert limit is not None and 0 < limit <= MAX_TOKENS
     # ... then the answer's request: the summary and the recent turns, not the oldest.
     sent = _texts(answering)
     assert SUMMARY in sent

@@ -303,3 +303,21 @@ async def test_compaction_turned_off_cuts_as_before() -> None:
     store = MemorySummaries()
     await _agent(model, store, threshold=0).run(_turn(_chat(21)), RecordingJournal(), RunControl())
     assert len(model.requests) == 1 and store.reads == 0
+
+
+async def test_a_history_that_ends_in_tool_results_is_cut_at_a_question() -> None:
+    call = ToolCall(id="call_9", name="t__x", arguments="{}")
+    history = [
+        *_chat(19),  # m18 is a question
+        _message(19, Role.ASSISTANT, tool_calls=[call]),
+        _message(20, Role.TOOL, tool_call_id="call_9", name="t__x"),
+    ]
+    model = ScriptedModel(
+        Script(text=["Summary."]), Script(text=["A."]), window=WINDOW, max_output=MAX_OUTPUT
+    )
+    store = MemorySummaries()
+    await _agent(model, store).run(_turn(history), RecordingJournal(), RunControl())
+    [summary] = store.stored
+    assert summary.last_message_id == "m15"
+    sent = _ids(model.requests[1])
+    assert sent == [f"summary-{summary.id}", "m16", "m17", "m18", "m19", "m20"]
