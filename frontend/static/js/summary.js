@@ -23,7 +23,10 @@ export function summaryDivider(summary, render) {
   label.textContent = "Earlier messages were summarised";
   const note = document.createElement("span");
   note.className = "muted summary-note";
-  note.textContent = ` · ${summary.message_count} messages above, ${summary.tokens_before} → ${summary.tokens_after} tokens`;
+  const count = (value) => Number(value).toLocaleString("en");
+  note.textContent =
+    ` · ${count(summary.message_count)} messages above,` +
+    ` ${count(summary.tokens_before)} → ${count(summary.tokens_after)} tokens`;
   label.append(note);
   const body = document.createElement("div");
   body.className = "summary-text markdown";
