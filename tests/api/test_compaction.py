@@ -128,6 +128,13 @@ async def test_a_long_conversation_is_summarised_once_and_the_summary_sent_after
     assert summary["message_count"] == event.data["messages"]
     assert messages[summary["message_count"]]["role"] == "user"
 
+    # The JSON export carries the summary too.
+    exported = (
+        await api.client.get(f"/api/v1/conversations/{conversation}/export", headers=api.headers)
+    ).json()
+    assert exported["summaries"] == detail["summaries"]
+    assert len(exported["messages"]) == len(messages)
+
 
 async def test_the_compaction_event_is_stored_with_the_run(
     api: Api, fake_openai: FakeOpenAI

@@ -24,6 +24,7 @@ from orchestrator.api.schemas import (
 )
 from orchestrator.api.sse import event_stream
 from orchestrator.domain import InvalidInput, Message, Role, TextPart, text_of
+from orchestrator.runtime.services import Services
 
 router = APIRouter(prefix="/conversations", tags=["conversations"])
 
@@ -33,6 +34,15 @@ _SSE_RESPONSE = {
         "content": {"text/event-stream": {"schema": {"type": "string"}}},
     }
 }
+
+
+async def _summaries(
+    services: Services, conversation_id: str, messages: list[Message]
+) -> list[SummaryOut]:
+    """The summaries whose last message is among these (the branch shown), oldest first."""
+    shown = {message.id for message in messages}
+    stored = await services.summaries.summaries(conversation_id, fresh=True)
+    return [SummaryOut.of(summary) for summary in stored if summary.last_message_id in shown]
 
 
 @router.get("", response_model=ConversationPage, responses=error_responses(401, 422))
@@ -76,12 +86,10 @@ async def get_conversation(
 ) -> ConversationDetail:
     conversation = await services.conversations.get_conversation(user.user_id, str(conversation_id))
     messages = await services.conversations.messages(conversation.id)
-    on_path = {message.id for message in messages}
-    summaries = await services.summaries.summaries(conversation.id, fresh=True)
     return ConversationDetail(
         **ConversationOut.of(conversation).model_dump(),
         messages=[MessageOut.of(m) for m in messages],
-        summaries=[SummaryOut.of(s) for s in summaries if s.last_message_id in on_path],
+        summaries=await _summaries(services, conversation.id, messages),
     )
 
 
@@ -168,6 +176,7 @@ async def export_conversation(
     detail = ConversationDetail(
         **ConversationOut.of(conversation).model_dump(),
         messages=[MessageOut.of(m) for m in messages],
+        summaries=await _summaries(services, conversation.id, messages),
     )
     return JSONResponse(
         detail.model_dump(mode="json"), headers={"Content-Disposition": disposition}
