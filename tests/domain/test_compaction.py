@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 
 import pytest
+from pydantic import ValidationError
 
 from orchestrator.domain import (
     Agent,
@@ -23,6 +24,7 @@ from orchestrator.domain import (
     Turn,
 )
 from orchestrator.runtime.interactions import PendingInteractions
+from orchestrator.settings import AgentSettings
 from tests.fakes.journal import RecordingJournal
 from tests.fakes.model import Script, ScriptedModel
 from tests.fakes.summaries import MemorySummaries
@@ -321,3 +323,9 @@ async def test_a_history_that_ends_in_tool_results_is_cut_at_a_question() -> Non
     assert summary.last_message_id == "m15"
     sent = _ids(model.requests[1])
     assert sent == [f"summary-{summary.id}", "m16", "m17", "m18", "m19", "m20"]
+
+
+def test_settings_refuse_keeping_more_than_the_threshold() -> None:
+    with pytest.raises(ValidationError, match="COMPACTION_KEEP"):
+        AgentSettings(compaction_threshold=0.5, compaction_keep=0.6)
+    assert AgentSettings(compaction_threshold=0, compaction_keep=0.6).compaction_keep == 0.6
