@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator, model_validator
 
 from orchestrator.domain import (
     ContentPart,
@@ -14,6 +14,7 @@ from orchestrator.domain import (
     ImagePart,
     Message,
     Run,
+    Summary,
     TextPart,
     ToolCall,
     ToolSpec,
@@ -44,6 +45,7 @@ __all__ = [
     "ResourceRef",
     "RunAccepted",
     "RunOut",
+    "SummaryOut",
     "TokenRequest",
     "TokenResponse",
     "ToolList",
@@ -102,15 +104,24 @@ class ConversationCreate(BaseModel):
 
 
 class ConversationRename(BaseModel):
+    """A new title, a pin, or both."""
+
     model_config = _Strict
-    title: str = Field(min_length=1, max_length=200)
+    title: str | None = Field(default=None, min_length=1, max_length=200)
+    pinned: StrictBool | None = Field(default=None, description="Pinned conversations list first.")
 
     @field_validator("title")
     @classmethod
-    def _not_blank(cls, value: str) -> str:
-        if not value.strip():
+    def _not_blank(cls, value: str | None) -> str | None:
+        if value is not None and not value.strip():
             raise ValueError("must not be blank")
-        return value.strip()
+        return value.strip() if value is not None else None
+
+    @model_validator(mode="after")
+    def _something(self) -> ConversationRename:
+        if self.title is None and self.pinned is None:
+            raise ValueError("give a title, pinned, or both")
+        return self
 
 
 class ConversationOut(BaseModel):
@@ -119,6 +130,7 @@ class ConversationOut(BaseModel):
     created_at: datetime
     updated_at: datetime
     message_count: int
+    pinned: bool = False
 
     @classmethod
     def of(cls, conversation: Conversation) -> ConversationOut:
@@ -128,6 +140,7 @@ class ConversationOut(BaseModel):
             created_at=conversation.created_at,
             updated_at=conversation.updated_at,
             message_count=conversation.message_count,
+            pinned=conversation.pinned,
         )
 
 
@@ -184,9 +197,36 @@ class MessageOut(BaseModel):
         )
 
 
+class SummaryOut(BaseModel):
+    """A summary of the conversation's older turns, which the model reads instead of them.
+
+    It covers the messages from `first_message_id` up to `last_message_id`
+    (`message_count` of them) and sits right after that last one; they stay stored.
+    """
+
+    id: str
+    first_message_id: str
+    last_message_id: str
+    message_count: int
+    text: str
+    token_count: int
+    tokens_before: int
+    tokens_after: int
+    model: str | None = None
+    created_at: datetime | None = None
+
+    @classmethod
+    def of(cls, summary: Summary) -> SummaryOut:
+        return cls(**summary.model_dump(exclude={"conversation_id"}))
+
+
 class ConversationDetail(ConversationOut):
     messages: list[MessageOut] = Field(
         description="The active branch, first message first (`PUT .../branch` switches it)."
+    )
+    summaries: list[SummaryOut] = Field(
+        default_factory=list[SummaryOut],
+        description="Summaries on the active branch's messages, oldest first.",
     )
 
 

@@ -33,6 +33,7 @@ class Conversation(BaseModel):
     created_at: datetime
     updated_at: datetime
     message_count: int = 0
+    pinned: bool = False
 
 
 class RunStatus(StrEnum):

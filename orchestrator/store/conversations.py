@@ -213,20 +213,28 @@ def _conversation(row: Any) -> Conversation:
         created_at=row.created_at,
         updated_at=row.updated_at,
         message_count=row.last_seq,
+        pinned=row.pinned,
     )
 
 
-def _encode_cursor(updated_at: datetime, conversation_id: str) -> str:
-    raw = json.dumps([updated_at.isoformat(), conversation_id]).encode()
+def _encode_cursor(pinned: bool, updated_at: datetime, conversation_id: str) -> str:
+    raw = json.dumps([updated_at.isoformat(), conversation_id, pinned]).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def _decode_cursor(cursor: str) -> tuple[datetime, str]:
+def _decode_cursor(cursor: str) -> tuple[bool, datetime, str]:
+    """A cursor's position; one from before pins (two fields) is among the unpinned."""
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
-        stamp, conversation_id = json.loads(base64.urlsafe_b64decode(padded))
-        return datetime.fromisoformat(stamp), str(uuid.UUID(conversation_id))
-    except (ValueError, TypeError) as error:
+        fields = json.loads(base64.urlsafe_b64decode(padded))
+        if not isinstance(fields, list) or len(fields) not in (2, 3):
+            raise ValueError("not a cursor")
+        stamp, conversation_id, *rest = fields
+        pinned = rest[0] if rest else False
+        if not isinstance(pinned, bool):
+            raise ValueError("not a cursor")
+        return pinned, datetime.fromisoformat(stamp), str(uuid.UUID(conversation_id))
+    except (ValueError, TypeError, AttributeError) as error:
         raise InvalidInput("The cursor is not one this API returned.") from error
 
 
@@ -280,15 +288,21 @@ class SqlConversationStore:
                 or_(conversations.c.title.ilike(pattern), matching.exists())
             )
         if cursor:
-            stamp, last_id = _decode_cursor(cursor)
+            pinned, stamp, last_id = _decode_cursor(cursor)
+            after_in_group = or_(
+                conversations.c.updated_at < stamp,
+                and_(conversations.c.updated_at == stamp, conversations.c.id < last_id),
+            )
+            unpinned = conversations.c.pinned.is_(False)
             statement = statement.where(
-                or_(
-                    conversations.c.updated_at < stamp,
-                    and_(conversations.c.updated_at == stamp, conversations.c.id < last_id),
-                )
+                or_(unpinned, and_(conversations.c.pinned.is_(True), after_in_group))
+                if pinned
+                else and_(unpinned, after_in_group)
             )
         statement = statement.order_by(
-            conversations.c.updated_at.desc(), conversations.c.id.desc()
+            conversations.c.pinned.desc(),
+            conversations.c.updated_at.desc(),
+            conversations.c.id.desc(),
         ).limit(limit + 1)
         async with self._engine.connect() as conn:
             rows = (await conn.execute(statement)).all()
@@ -296,7 +310,7 @@ class SqlConversationStore:
         next_cursor = None
         if len(rows) > limit:
             last = items[-1]
-            next_cursor = _encode_cursor(last.updated_at, last.id)
+            next_cursor = _encode_cursor(last.pinned, last.updated_at, last.id)
         return Page(items=items, next_cursor=next_cursor)
 
     async def rename_conversation(
@@ -310,6 +324,29 @@ class SqlConversationStore:
                         conversations.c.id == conversation_id, conversations.c.user_id == user_id
                     )
                     .values(title=title, updated_at=func.now())
+                    .returning(conversations)
+                )
+            ).one_or_none()
+        if row is None:
+            raise NotFound("No such conversation.")
+        return _conversation(row)
+
+    async def pin_conversation(
+        self, user_id: str, conversation_id: str, pinned: bool
+    ) -> Conversation:
+        """Pin or unpin; its place among the others by date does not change.
+
+        Raises:
+            NotFound: not the user's conversation.
+        """
+        async with self._engine.begin() as conn:
+            row = (
+                await conn.execute(
+                    update(conversations)
+                    .where(
+                        conversations.c.id == conversation_id, conversations.c.user_id == user_id
+                    )
+                    .values(pinned=pinned)
                     .returning(conversations)
                 )
             ).one_or_none()

@@ -36,6 +36,7 @@ export const api = {
   createConversation: (title) => request("POST", "/conversations", title ? { title } : {}),
   conversation: (id) => request("GET", `/conversations/${id}`),
   rename: (id, title) => request("PATCH", `/conversations/${id}`, { title }),
+  pin: (id, pinned) => request("PATCH", `/conversations/${id}`, { pinned }),
   remove: (id) => request("DELETE", `/conversations/${id}`),
   send: (id, content, model) =>
     request("POST", `/conversations/${id}/messages`, model ? { content, model } : { content }),

@@ -11,6 +11,7 @@ import { beforeRunningAnswer, turnsFromMessages } from "./history.js";
 import { connectLive } from "./live.js";
 import { createMarkdown } from "./markdown.js";
 import { createSidebar } from "./sidebar.js";
+import { placeSummary, summaryDivider } from "./summary.js";
 import { createThread } from "./thread.js";
 
 const $ = (id) => document.getElementById(id);
@@ -106,11 +107,14 @@ function setRunning(running) {
 }
 
 function finishRun() {
+  const compacted = state.run?.compacted;
   if (state.run) live.unfollow(state.run.runId);
   state.run = null;
   setRunning(false);
   sidebar.load();
-  actOnLastTurn();
+  // The older turns were summarised: draw the conversation again, with its divider.
+  if (compacted && state.conversation) open(state.conversation);
+  else actOnLastTurn();
 }
 
 // Edit, regenerate and versions for each question and answer, by the stored messages.
@@ -249,7 +253,11 @@ function show(detail) {
   const running = detail.active_run;
   const messages = running ? beforeRunningAnswer(detail.messages) : detail.messages;
   const byId = new Map(messages.map((message) => [message.id, message]));
+  const divider = placeSummary(messages, detail.summaries);
   for (const turn of turnsFromMessages(messages)) {
+    if (divider && turn.id === divider.before) {
+      $("messages").append(summaryDivider(divider.summary, render));
+    }
     if (turn.role === "user") {
       decorate(thread.addUser(turn.text), turn, byId.get(turn.id));
     } else {

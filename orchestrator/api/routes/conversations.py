@@ -1,4 +1,4 @@
-"""Conversations: list, search, create, read, rename, delete, export; post a message."""
+"""Conversations: list, search, create, read, rename, pin, delete, export; post a message."""
 
 from __future__ import annotations
 
@@ -21,10 +21,21 @@ from orchestrator.api.schemas import (
     ConversationRename,
     MessageCreate,
     RunAccepted,
+    SummaryOut,
 )
 from orchestrator.domain import InvalidInput, Message, Role, TextPart, text_of
+from orchestrator.runtime.services import Services
 
 router = APIRouter(prefix="/conversations", tags=["conversations"])
+
+
+async def _summaries(
+    services: Services, conversation_id: str, messages: list[Message]
+) -> list[SummaryOut]:
+    """The summaries whose last message is among these (the branch shown), oldest first."""
+    shown = {message.id for message in messages}
+    stored = await services.summaries.summaries(conversation_id, fresh=True)
+    return [SummaryOut.of(summary) for summary in stored if summary.last_message_id in shown]
 
 
 @router.get("", response_model=ConversationPage, responses=error_responses(401, 422))
@@ -67,8 +78,12 @@ async def get_conversation(
     conversation_id: UUID, user: CurrentUser, services: ServicesDep
 ) -> ConversationDetail:
     conversation = await services.conversations.get_conversation(user.user_id, str(conversation_id))
-    _, shown = await active_branch(services, conversation)
-    return ConversationDetail(**ConversationOut.of(conversation).model_dump(), messages=shown)
+    messages, shown = await active_branch(services, conversation)
+    return ConversationDetail(
+        **ConversationOut.of(conversation).model_dump(),
+        messages=shown,
+        summaries=await _summaries(services, conversation.id, messages),
+    )
 
 
 @router.patch(
@@ -79,11 +94,17 @@ async def get_conversation(
 async def rename_conversation(
     conversation_id: UUID, body: ConversationRename, user: CurrentUser, services: ServicesDep
 ) -> ConversationOut:
-    return ConversationOut.of(
-        await services.conversations.rename_conversation(
+    """Rename (`title`), pin or unpin (`pinned`: pinned conversations list first)."""
+    store = services.conversations
+    conversation = None
+    if body.title is not None:
+        conversation = await store.rename_conversation(
             user.user_id, str(conversation_id), body.title
         )
-    )
+    if body.pinned is not None:
+        conversation = await store.pin_conversation(user.user_id, str(conversation_id), body.pinned)
+    assert conversation is not None  # the body names one or both
+    return ConversationOut.of(conversation)
 
 
 @router.delete("/{conversation_id}", status_code=204, responses=error_responses(401, 404, 409, 422))
@@ -151,7 +172,11 @@ async def export_conversation(
             media_type="text/markdown; charset=utf-8",
             headers={"Content-Disposition": disposition},
         )
-    detail = ConversationExport(**ConversationOut.of(conversation).model_dump(), messages=shown)
+    detail = ConversationExport(
+        **ConversationOut.of(conversation).model_dump(),
+        messages=shown,
+        summaries=await _summaries(services, conversation.id, messages),
+    )
     return JSONResponse(
         detail.model_dump(mode="json"), headers={"Content-Disposition": disposition}
     )
