@@ -19,6 +19,7 @@ from orchestrator.api.routes import (
     mcp,
     openai_compat,
     runs,
+    users,
     ws,
 )
 from orchestrator.api.telemetry import RequestMetrics
@@ -49,7 +50,7 @@ def build_api(
     app.state.metrics = metrics
     install_error_handlers(app)
     api = APIRouter(prefix=API_PREFIX)
-    for module in (auth, keys, conversations, runs, catalog, mcp, ws, knowledge):
+    for module in (auth, keys, users, conversations, runs, catalog, mcp, ws, knowledge):
         api.include_router(module.router)
     app.include_router(api)
     app.include_router(health.router)
