@@ -12,6 +12,7 @@ import logging
 from typing import Any
 from urllib.parse import quote
 
+import httpx
 from flask import Blueprint, Response, jsonify, request, session
 
 from frontend.auth import login_required, signed_in_user
@@ -19,7 +20,7 @@ from frontend.context import frontend
 from frontend.credentials import SignedOut
 from frontend.upstream import ApiError, Unauthorized, Unreachable
 
-__all__ = ["UpstreamCall", "bp", "call_as_user"]
+__all__ = ["UpstreamCall", "bp", "call_as_user", "response_as_user"]
 
 logger = logging.getLogger(__name__)
 
@@ -41,6 +42,18 @@ def call_as_user(method: str, path: str, **kwargs: Any) -> Any:
     Raises:
         UpstreamCall: signed out (401), refused (its status), or unreachable (502).
     """
+    response = response_as_user(method, path, **kwargs)
+    if response.status_code == 204 or not response.content:
+        return None
+    return response.json()
+
+
+def response_as_user(method: str, path: str, **kwargs: Any) -> httpx.Response:
+    """The orchestrator's whole answer (headers too), as the session's user.
+
+    Raises:
+        UpstreamCall: as for `call_as_user`.
+    """
     parts = frontend()
     key = session.get("key")
     if not isinstance(key, str):
@@ -60,9 +73,7 @@ def call_as_user(method: str, path: str, **kwargs: Any) -> Any:
         raise UpstreamCall(error.status, error.body) from None
     except Unreachable as error:
         raise UpstreamCall(502, {"error": {"type": "unreachable", "message": str(error)}}) from None
-    if response.status_code == 204 or not response.content:
-        return None
-    return response.json()
+    return response
 
 
 @bp.errorhandler(UpstreamCall)
