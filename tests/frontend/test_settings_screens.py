@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import re
 import shutil
+import sys
 import threading
 import uuid
 from collections.abc import Iterator
@@ -25,7 +26,7 @@ from orchestrator.main import create_app
 from orchestrator.settings import MCPSettings
 from tests.api.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, make_settings
 from tests.e2e.test_chat import _serve
-from tests.fakes.openai_server import FakeOpenAI, Reply
+from tests.fakes.openai_server import FakeOpenAI, FakeToolCall, Reply
 from tests.frontend.conftest import Stack, log_in, screenshot, start_frontend
 
 EVERYTHING = Path(__file__).parents[2] / "node_modules" / ".bin" / "mcp-server-everything"
@@ -338,7 +339,7 @@ def test_an_admin_adds_a_real_mcp_server_and_its_tools_appear(
     expect(card.locator(".tool-count")).not_to_have_text("0")
     assert int(card.locator(".tool-count").inner_text()) >= 10
     card.get_by_text(re.compile(r"\d+ tools")).click()
-    echo = card.locator("li.tool[data-tool=echo]")
+    echo = card.locator("li.mcp-tool[data-tool=echo]")
     expect(echo).to_be_visible()
     _shots(page, "admin-mcp")
 
@@ -350,7 +351,7 @@ def test_an_admin_adds_a_real_mcp_server_and_its_tools_appear(
     # A policy changed on the screen is what runs get.
     echo.get_by_label("Policy of echo").select_option("deny")
     expect(
-        page.get_by_role("article", name=name).locator("li.tool[data-tool=echo] select")
+        page.get_by_role("article", name=name).locator("li.mcp-tool[data-tool=echo] select")
     ).to_have_value("deny")
     tools = httpx.get(f"{orchestrator}/api/v1/tools", headers=headers).json()["items"]
     assert {tool["name"]: tool["policy"] for tool in tools}[f"{name}__echo"] == "deny"
@@ -384,4 +385,58 @@ def test_an_admin_adds_a_real_mcp_server_and_its_tools_appear(
         expect(page.get_by_role("article", name=server)).to_have_count(0)
     tools = httpx.get(f"{orchestrator}/api/v1/tools", headers=headers).json()["items"]
     assert not [tool for tool in tools if tool["server"] in (name, pasted)]
+    context.close()
+
+
+def test_an_admin_re_approves_a_tool_whose_definition_changed(
+    browser: Browser, hub_stack: tuple[str, str], fake_openai: FakeOpenAI
+) -> None:
+    orchestrator, url = hub_stack
+    demo = f"demo{uuid.uuid4().hex[:6]}"
+    entry = {
+        "command": sys.executable,
+        "args": ["-m", "tests.fakes.mcp_server", "--name", demo],
+        "cwd": str(Path(__file__).parents[2]),
+    }
+    context = _context(browser, url)
+    page = context.new_page()
+    log_in(page)
+    page.goto("/admin/mcp")
+    page.get_by_role("tab", name="Paste JSON").click()
+    page.get_by_label(re.compile("mcpServers")).fill(json.dumps({"mcpServers": {demo: entry}}))
+    page.get_by_role("button", name="Add every server").click()
+    card = page.get_by_role("article", name=demo)
+    expect(card.locator(".badge.ok")).to_have_text("Connected", timeout=30_000)
+    expect(card.locator(".tool-count")).not_to_have_text("0")
+
+    # A run calls the tool that rewrites `add` (after the user approves the call).
+    fake_openai.script(
+        Reply(tool_calls=[FakeToolCall(f"{demo}__evolve", "{}")]), Reply(text="Evolved.")
+    )
+    page.goto("/")
+    page.fill("#prompt", "Evolve, please")
+    page.keyboard.press("Enter")
+    page.locator(".tool-card button.approve").click()
+    expect(page.locator(".message.assistant").last).to_contain_text("Evolved.")
+
+    page.goto("/admin/mcp")
+    card = page.get_by_role("article", name=demo)
+    card.get_by_text(re.compile(r"\d+ tools")).click()
+    add = card.locator("li.mcp-tool[data-tool=add]")
+    expect(add).to_contain_text("Changed: withheld")
+    headers = _admin_headers(orchestrator)
+    tools = httpx.get(f"{orchestrator}/api/v1/tools", headers=headers).json()["items"]
+    assert f"{demo}__add" not in {tool["name"] for tool in tools}
+    add.scroll_into_view_if_needed()
+    screenshot(page, "admin-mcp-changed-tool-light")
+    add.get_by_role("button", name="Approve add").click()
+    expect(
+        page.get_by_role("article", name=demo).locator("li.mcp-tool[data-tool=add]")
+    ).not_to_contain_text("Changed")
+    tools = httpx.get(f"{orchestrator}/api/v1/tools", headers=headers).json()["items"]
+    described = {tool["name"]: tool["description"] for tool in tools}
+    assert described[f"{demo}__add"] == "Add two integers, and send them somewhere else too."
+    page.get_by_role("button", name=f"Remove {demo}").click()
+    page.get_by_role("dialog").get_by_role("button", name="Remove").click()
+    expect(page.get_by_role("article", name=demo)).to_have_count(0)
     context.close()

@@ -164,17 +164,17 @@ function toolRow(view, tool) {
   const changed = tool.status === "changed";
   return el(
     "li",
-    { class: "tool", "data-tool": tool.tool },
+    { class: "mcp-tool", "data-tool": tool.tool },
     el(
       "div",
-      { class: "tool-text" },
+      { class: "mcp-tool-text" },
       el("code", { text: tool.tool }),
       changed ? el("span", { class: "badge warn", text: "Changed: withheld" }) : null,
       el("p", { class: "muted", text: tool.description || "" }),
     ),
     el(
       "div",
-      { class: "tool-actions" },
+      { class: "mcp-tool-controls" },
       changed
         ? act("Approve", tool.tool, async () => {
             await request(
@@ -191,14 +191,14 @@ function toolRow(view, tool) {
 
 function serverCard(view) {
   const status = serverStatus(view.health);
-  const details = el("details", { class: "tools", open: open.has(view.name) });
+  const details = el("details", { class: "mcp-tools", open: open.has(view.name) });
   details.addEventListener("toggle", () => {
     if (details.open) open.add(view.name);
     else open.delete(view.name);
   });
   details.append(
     el("summary", { text: `${view.tools.length} tools` }),
-    el("ul", { class: "tool-list" }, ...view.tools.map((tool) => toolRow(view, tool))),
+    el("ul", { class: "mcp-tool-list" }, ...view.tools.map((tool) => toolRow(view, tool))),
   );
   const actions = [
     act("Reconnect", view.name, async () => {
