@@ -8,11 +8,15 @@ Each screen is kept as a screenshot in tests/frontend/artifacts/.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 import shutil
+import socket
+import subprocess
 import sys
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,16 +24,17 @@ from typing import Any
 
 import httpx
 import pytest
+import uvicorn
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from orchestrator.main import create_app
 from orchestrator.settings import MCPSettings
 from tests.api.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, make_settings
-from tests.e2e.test_chat import _serve
 from tests.fakes.openai_server import FakeOpenAI, FakeToolCall, Reply
 from tests.frontend.conftest import Stack, log_in, screenshot, start_frontend
 
-EVERYTHING = Path(__file__).parents[2] / "node_modules" / ".bin" / "mcp-server-everything"
+ROOT = Path(__file__).parents[2]
+EVERYTHING = ROOT / "node_modules" / ".bin" / "mcp-server-everything"
 PHONE = {"width": 390, "height": 844}
 
 
@@ -281,6 +286,23 @@ def test_the_settings_screens_fit_a_phone(browser: Browser, stack: Stack) -> Non
     context.close()
 
 
+def _serve(app: Any, sock: socket.socket, ready: threading.Event, box: dict[str, Any]) -> None:
+    """Serve the app on a bound socket in this thread's own event loop."""
+    loop = asyncio.new_event_loop()
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
+    box["server"] = server
+
+    async def main() -> None:
+        task = asyncio.create_task(server.serve(sockets=[sock]))
+        while not server.started and not task.done():  # noqa: ASYNC110
+            await asyncio.sleep(0.01)
+        ready.set()
+        await task
+
+    loop.run_until_complete(main())
+    loop.close()
+
+
 @pytest.fixture(scope="module")
 def hub_stack(
     database_url: str,
@@ -291,18 +313,20 @@ def hub_stack(
     data_dir = tmp_path_factory.mktemp("hub-orchestrator")
     config = data_dir / "mcp.json"
     config.write_text(json.dumps({"mcpServers": {}}))
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    orchestrator = f"http://127.0.0.1:{sock.getsockname()[1]}"
     settings = make_settings(
         database_url,
         data_dir,
         openai_fake.url,  # type: ignore[attr-defined]
-        mcp=MCPSettings(config=config),
+        mcp=MCPSettings(config=config, oauth_redirect_url=f"{orchestrator}/mcp/oauth/callback"),
     )
     app = create_app(settings)
     ready, box = threading.Event(), {}
-    thread = threading.Thread(target=_serve, args=(app, ready, box), daemon=True)
+    thread = threading.Thread(target=_serve, args=(app, sock, ready, box), daemon=True)
     thread.start()
-    assert ready.wait(60) and "key" in box, "the orchestrator did not start"
-    orchestrator = f"http://127.0.0.1:{box['port']}"
+    assert ready.wait(60) and box["server"].started, "the orchestrator did not start"
     frontend = start_frontend(orchestrator, tmp_path_factory.mktemp("hub-frontend"))
     try:
         yield orchestrator, frontend.url
@@ -310,6 +334,32 @@ def hub_stack(
         frontend.stop()
         box["server"].should_exit = True
         thread.join(30)
+
+
+@pytest.fixture(scope="module")
+def oauth_server() -> Iterator[str]:
+    """An MCP server that is its own OAuth authorization server (approves at once)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    process = subprocess.Popen(
+        [sys.executable, "-m", "tests.fakes.oauth_server", "--port", str(port)],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            with socket.socket() as probe:
+                if probe.connect_ex(("127.0.0.1", port)) == 0:
+                    break
+            assert time.monotonic() < deadline, "the OAuth test server did not start"
+            time.sleep(0.05)  # a child process has no event to wait on
+        yield f"http://127.0.0.1:{port}/mcp"
+    finally:
+        process.kill()
+        process.wait()
 
 
 def test_an_admin_adds_a_real_mcp_server_and_its_tools_appear(
@@ -396,7 +446,7 @@ def test_an_admin_re_approves_a_tool_whose_definition_changed(
     entry = {
         "command": sys.executable,
         "args": ["-m", "tests.fakes.mcp_server", "--name", demo],
-        "cwd": str(Path(__file__).parents[2]),
+        "cwd": str(ROOT),
     }
     context = _context(browser, url)
     page = context.new_page()
@@ -439,4 +489,37 @@ def test_an_admin_re_approves_a_tool_whose_definition_changed(
     page.get_by_role("button", name=f"Remove {demo}").click()
     page.get_by_role("dialog").get_by_role("button", name="Remove").click()
     expect(page.get_by_role("article", name=demo)).to_have_count(0)
+    context.close()
+
+
+def test_an_admin_authorizes_an_oauth_server_from_the_screen(
+    browser: Browser, hub_stack: tuple[str, str], oauth_server: str
+) -> None:
+    orchestrator, url = hub_stack
+    name = f"vault{uuid.uuid4().hex[:6]}"
+    context = _context(browser, url)
+    page = context.new_page()
+    log_in(page)
+    page.goto("/admin/mcp")
+    page.locator("#http-name").fill(name)
+    page.locator("#http-url").fill(oauth_server)
+    page.get_by_label("Uses OAuth").check()
+    page.get_by_role("tabpanel").get_by_role("button", name="Add server").click()
+    card = page.get_by_role("article", name=name)
+    expect(card.locator(".badge")).to_have_text("Needs authorization")
+    screenshot(page, "admin-mcp-oauth-light")
+    # The authorization server answers in a new tab and sends it back to the orchestrator,
+    # which needs the cookie this browser got when the authorization started.
+    with context.expect_page() as opened:
+        card.get_by_role("button", name=f"Authorize {name}").click()
+    consent = opened.value
+    expect(consent.locator("body")).to_contain_text("now authorized")
+    assert consent.url.startswith(f"{orchestrator}/mcp/oauth/callback")
+    expect(card.locator(".badge")).to_have_text("Connected", timeout=30_000)
+    headers = _admin_headers(orchestrator)
+    tools = httpx.get(f"{orchestrator}/api/v1/tools", headers=headers).json()["items"]
+    assert f"{name}__secret" in {tool["name"] for tool in tools}
+    page.get_by_role("button", name=f"Remove {name}").click()
+    page.get_by_role("dialog").get_by_role("button", name="Remove").click()
+    expect(page.get_by_role("article", name=name)).to_have_count(0)
     context.close()

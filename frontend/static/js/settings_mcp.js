@@ -11,6 +11,7 @@ const open = new Set(); // servers whose tools are shown, kept across reloads
 const SETTLING = new Set(["starting", "reconnecting"]);
 let poll = null; // while a server is connecting or listing its tools, the list refreshes itself
 let emptyChecks = 0; // a ready server may have no tools at all: look a few times only
+let authorizing = 0; // refreshes left while an authorization is under way in another tab
 
 // -- tabs -------------------------------------------------------------------------------
 
@@ -210,7 +211,10 @@ function serverCard(view) {
     actions.push(
       act("Authorize", view.name, async () => {
         const started = await request("POST", `${server(view.name)}/authorize`);
-        if (started.authorization_url) window.open(started.authorization_url, "_blank", "noopener");
+        if (started.authorization_url) {
+          window.open(started.authorization_url, "_blank", "noopener");
+          authorizing = 60; // follow the connection while the user answers in the other tab
+        }
         await load();
       }),
     );
@@ -272,7 +276,9 @@ function render(views) {
   const settling = views.some((view) => SETTLING.has(view.health?.state));
   const listing = views.some((view) => view.health?.state === "ready" && !view.tools.length);
   emptyChecks = listing ? emptyChecks + 1 : 0;
-  if (settling || (listing && emptyChecks <= 10)) poll = setTimeout(load, 1000);
+  const waiting = views.some((view) => view.health?.state === "auth_required");
+  authorizing = waiting ? Math.max(0, authorizing - 1) : 0;
+  if (settling || (listing && emptyChecks <= 10) || authorizing) poll = setTimeout(load, 1000);
 }
 
 $("refresh-servers").addEventListener("click", load);
