@@ -174,7 +174,10 @@ def test_an_admin_creates_a_user_who_logs_in_and_disabling_ends_their_session(
     admin_context = _context(browser, stack.url)
     admin = admin_context.new_page()
     log_in(admin)
-    admin.get_by_role("link", name="Admin").click()
+    admin.get_by_role("link", name="Settings").click()
+    admin.get_by_role("navigation", name="Settings sections").get_by_role(
+        "link", name="Users"
+    ).click()
     expect(admin).to_have_url(re.compile(r"/admin/users$"))
     email = f"new-{uuid.uuid4().hex[:8]}@test.example"
     admin.get_by_label("Email").fill(email)
@@ -195,7 +198,6 @@ def test_an_admin_creates_a_user_who_logs_in_and_disabling_ends_their_session(
     user_context = _context(browser, stack.url)
     user = user_context.new_page()
     log_in(user, email, password)
-    expect(user.get_by_role("link", name="Admin")).to_have_count(0)
 
     row.get_by_role("button", name=f"Disable {email}").click()
     admin.get_by_role("dialog").get_by_role("button", name="Disable").click()
@@ -210,10 +212,54 @@ def test_an_admin_creates_a_user_who_logs_in_and_disabling_ends_their_session(
 
     row.get_by_role("button", name=f"Enable {email}").click()
     expect(row).to_contain_text("Active")
+    row.get_by_role("button", name=f"Reset password {email}").click()
+    dialog = admin.get_by_role("dialog", name="Reset password")
+    dialog.get_by_label("New password").fill("short")
+    dialog.get_by_role("button", name="Set password").click()
+    expect(dialog.get_by_role("alert")).to_have_text("The password needs at least 8 characters.")
+    dialog.get_by_label("New password").fill("reset-by-admin-9")
+    dialog.get_by_role("button", name="Set password").click()
+    expect(dialog).to_be_hidden()
+    log_in(user, email, "reset-by-admin-9")
     row.get_by_role("button", name=f"Make admin {email}").click()
     expect(row).to_contain_text("Admin")
     admin_context.close()
     user_context.close()
+
+
+def _tab_to(page: Page, selector: str) -> None:
+    """Press Tab until the element has the focus (as a keyboard user would)."""
+    for _ in range(40):
+        page.keyboard.press("Tab")
+        if page.evaluate("(s) => document.activeElement?.matches(s)", selector):
+            return
+    raise AssertionError(f"{selector} cannot be reached with Tab")
+
+
+def test_api_keys_work_by_keyboard_alone(browser: Browser, stack: Stack) -> None:
+    email = _new_user(stack.orchestrator_url)
+    context = _context(browser, stack.url)
+    page = context.new_page()
+    log_in(page, email, FIRST_PASSWORD)
+    page.goto("/settings/keys")
+    _tab_to(page, "#key-name")
+    page.keyboard.type("keyboard")
+    page.keyboard.press("Enter")
+    expect(page.get_by_label("New API key")).to_be_focused()
+    key = page.get_by_label("New API key").input_value()
+    assert _me(stack.orchestrator_url, key).status_code == 200
+    _tab_to(page, "#dismiss-key")
+    page.keyboard.press("Enter")
+    expect(page.locator("#new-key")).to_be_hidden()
+    _tab_to(page, '[aria-label="Revoke the key keyboard"]')
+    page.keyboard.press("Enter")
+    dialog = page.get_by_role("dialog")
+    expect(dialog).to_be_visible()
+    _tab_to(page, "#confirm-ok")
+    page.keyboard.press("Enter")
+    expect(page.locator("#keys-empty")).to_be_visible()
+    assert _me(stack.orchestrator_url, key).status_code == 401
+    context.close()
 
 
 def test_a_non_admin_gets_no_admin_screens(browser: Browser, stack: Stack) -> None:
@@ -221,9 +267,11 @@ def test_a_non_admin_gets_no_admin_screens(browser: Browser, stack: Stack) -> No
     context = _context(browser, stack.url)
     page = context.new_page()
     log_in(page, email, "first-password-1")
-    expect(page.get_by_role("link", name="Admin")).to_have_count(0)
-    page.goto("/settings")
-    expect(page.get_by_role("navigation", name="Settings sections")).not_to_contain_text("Users")
+    page.get_by_role("link", name="Settings").click()
+    sections = page.get_by_role("navigation", name="Settings sections")
+    expect(sections).to_contain_text("API keys")
+    for admin_only in ("Admin", "Users", "MCP servers", "Usage"):
+        expect(sections).not_to_contain_text(admin_only)
     for path in ("/admin/users", "/admin/mcp", "/admin/usage"):
         response = page.goto(path)
         assert response is not None and response.status == 403

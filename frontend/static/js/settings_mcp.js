@@ -201,12 +201,15 @@ function serverCard(view) {
     el("summary", { text: `${view.tools.length} tools` }),
     el("ul", { class: "mcp-tool-list" }, ...view.tools.map((tool) => toolRow(view, tool))),
   );
-  const actions = [
-    act("Reconnect", view.name, async () => {
-      await request("POST", `${server(view.name)}/reconnect`);
-      await load();
-    }),
-  ];
+  const actions = [];
+  if (view.health?.state !== "auth_required") {
+    actions.push(
+      act("Reconnect", view.name, async () => {
+        await request("POST", `${server(view.name)}/reconnect`);
+        await load();
+      }),
+    );
+  }
   if (view.oauth) {
     actions.push(
       act("Authorize", view.name, async () => {
