@@ -316,7 +316,9 @@ def test_the_usage_screen_shows_requests_per_user_and_model_by_period(
 
 
 def test_the_settings_screens_fit_a_phone(browser: Browser, stack: Stack) -> None:
-    context = _context(browser, stack.url, viewport=PHONE, color_scheme="dark")
+    context = _context(
+        browser, stack.url, viewport=PHONE, color_scheme="dark", reduced_motion="reduce"
+    )
     page = context.new_page()
     log_in(page)
     page.goto("/admin/users")
