@@ -9,6 +9,7 @@ Each screen is kept as a screenshot in tests/frontend/artifacts/.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import re
 import shutil
@@ -25,13 +26,15 @@ from typing import Any
 import httpx
 import pytest
 import uvicorn
-from playwright.sync_api import Browser, BrowserContext, Page, expect
+from playwright.sync_api import Browser, BrowserContext, Page, Response, expect
+from playwright.sync_api import Error as PlaywrightError
 
 from orchestrator.main import create_app
 from orchestrator.settings import MCPSettings
 from tests.api.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, make_settings
 from tests.fakes.openai_server import FakeOpenAI, FakeToolCall, Reply
 from tests.frontend.conftest import Stack, log_in, screenshot, start_frontend
+from tests.frontend.test_security import SECRET
 
 ROOT = Path(__file__).parents[2]
 EVERYTHING = ROOT / "node_modules" / ".bin" / "mcp-server-everything"
@@ -573,3 +576,50 @@ def test_an_admin_authorizes_an_oauth_server_from_the_screen(
     page.get_by_role("dialog").get_by_role("button", name="Remove").click()
     expect(page.get_by_role("article", name=name)).to_have_count(0)
     context.close()
+
+
+def test_no_token_reaches_the_settings_screens_but_the_new_key_once(
+    context: BrowserContext, stack: Stack
+) -> None:
+    bodies: list[tuple[str, str, str]] = []
+
+    def keep(response: Response) -> None:
+        if response.url.startswith(stack.url) and response.ok:
+            with contextlib.suppress(PlaywrightError):  # redirects have no body
+                bodies.append((response.request.method, response.url, response.text()))
+
+    page = context.new_page()
+    page.on("response", keep)
+    log_in(page)
+    page.goto("/settings/keys")
+    page.get_by_label("Key name").fill("leak check")
+    page.get_by_role("button", name="Create key").click()
+    expect(page.get_by_label("New API key")).to_have_value(re.compile(r"^sk-"))
+    key = page.get_by_label("New API key").input_value()
+    page.get_by_role("button", name="I have copied it").click()
+    for path in ("/settings", "/settings/password", "/settings/keys", "/admin/users"):
+        page.goto(path)
+        page.wait_for_load_state("networkidle")
+    page.goto("/admin/usage")
+    expect(page.locator("#totals .stat").first).to_be_visible()
+    seen = page.evaluate(
+        """() => JSON.stringify({
+            cookie: document.cookie,
+            local: Object.entries(localStorage),
+            session: Object.entries(sessionStorage),
+            html: document.documentElement.outerHTML,
+        })"""
+    )
+    assert not SECRET.search(seen), seen
+    # Lists show a key's prefix (sk-asst-…); the whole key and any JWT appear nowhere but
+    # in the one answer that created the key.
+    jwt = re.compile(SECRET.pattern.split("|")[0])
+    assert not [url for _, url, body in bodies if jwt.search(body)]
+    created = [(method, url) for method, url, body in bodies if key in body]
+    assert created == [("POST", f"{stack.url}/api/keys")]
+    assert len(bodies) > 10
+    httpx.delete(
+        f"{stack.orchestrator_url}/api/v1/keys/"
+        + page.request.get("/api/keys").json()["items"][-1]["id"],
+        headers={"authorization": f"Bearer {key}"},
+    )
