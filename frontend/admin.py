@@ -17,7 +17,7 @@ from urllib.parse import quote
 
 from flask import Blueprint, Response, jsonify, redirect, render_template, request, url_for
 
-from frontend.api import UpstreamCall, call_as_user, response_as_user
+from frontend.api import UpstreamCall, call_as_user
 from frontend.auth import login_required, signed_in_user
 
 __all__ = ["PERIODS", "admin_required", "bp", "server_entries"]
@@ -242,7 +242,7 @@ def authorize_server(name: str) -> Any:
     """Start OAuth for the server. The orchestrator's cookie that the callback requires is
     passed on: cookies belong to a host, not a port, so it reaches the callback when both
     services are on one host (the usual set-up)."""
-    upstream = response_as_user("POST", f"{_server(name)}/authorize")
+    upstream = call_as_user("POST", f"{_server(name)}/authorize", raw=True)
     response = jsonify(upstream.json())
     for cookie in upstream.headers.get_list("set-cookie"):
         response.headers.add("Set-Cookie", cookie)

@@ -12,7 +12,6 @@ import logging
 from typing import Any
 from urllib.parse import quote
 
-import httpx
 from flask import Blueprint, Response, jsonify, request, session
 
 from frontend.auth import login_required, signed_in_user
@@ -20,7 +19,7 @@ from frontend.context import frontend
 from frontend.credentials import SignedOut
 from frontend.upstream import ApiError, Unauthorized, Unreachable
 
-__all__ = ["UpstreamCall", "bp", "call_as_user", "response_as_user"]
+__all__ = ["UpstreamCall", "bp", "call_as_user"]
 
 logger = logging.getLogger(__name__)
 
@@ -36,23 +35,13 @@ class UpstreamCall(Exception):
         self.body = body
 
 
-def call_as_user(method: str, path: str, **kwargs: Any) -> Any:
+def call_as_user(method: str, path: str, *, raw: bool = False, **kwargs: Any) -> Any:
     """The orchestrator's JSON answer (None for 204), as the session's user.
+
+    With `raw`, the response itself (for a download that is not JSON).
 
     Raises:
         UpstreamCall: signed out (401), refused (its status), or unreachable (502).
-    """
-    response = response_as_user(method, path, **kwargs)
-    if response.status_code == 204 or not response.content:
-        return None
-    return response.json()
-
-
-def response_as_user(method: str, path: str, **kwargs: Any) -> httpx.Response:
-    """The orchestrator's whole answer (headers too), as the session's user.
-
-    Raises:
-        UpstreamCall: as for `call_as_user`.
     """
     parts = frontend()
     key = session.get("key")
@@ -73,7 +62,11 @@ def response_as_user(method: str, path: str, **kwargs: Any) -> httpx.Response:
         raise UpstreamCall(error.status, error.body) from None
     except Unreachable as error:
         raise UpstreamCall(502, {"error": {"type": "unreachable", "message": str(error)}}) from None
-    return response
+    if raw:
+        return response
+    if response.status_code == 204 or not response.content:
+        return None
+    return response.json()
 
 
 @bp.errorhandler(UpstreamCall)

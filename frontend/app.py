@@ -142,11 +142,11 @@ def create_app(settings: FrontendSettings) -> Flask:
     Frontend(settings, orchestrator, credentials, relay, assets, cache, socketio.emit).install(app)
 
     app.jinja_env.globals["asset"] = assets.url
+    app.register_blueprint(account.bp)
+    app.register_blueprint(admin.bp)
     app.register_blueprint(auth.bp)
     app.register_blueprint(chat.bp)
     app.register_blueprint(api.bp)
-    app.register_blueprint(account.bp)
-    app.register_blueprint(admin.bp)
     live.register(socketio)
 
     @app.errorhandler(CSRFError)

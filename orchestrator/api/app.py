@@ -50,8 +50,9 @@ def build_api(
     app.state.metrics = metrics
     install_error_handlers(app)
     api = APIRouter(prefix=API_PREFIX)
-    for module in (auth, keys, users, conversations, runs, catalog, mcp, ws, knowledge):
+    for module in (auth, keys, conversations, runs, catalog, mcp, ws, knowledge):
         api.include_router(module.router)
+    api.include_router(users.router)
     app.include_router(api)
     app.include_router(health.router)
     app.include_router(mcp.callback_router)
