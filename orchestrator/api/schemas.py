@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Annotated, Any, Literal
+from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -23,8 +24,10 @@ __all__ = [
     "ApiKeyCreate",
     "ApiKeyCreated",
     "ApiKeyOut",
+    "BranchSwitch",
     "ConversationCreate",
     "ConversationDetail",
+    "ConversationExport",
     "ConversationOut",
     "ConversationPage",
     "ConversationRename",
@@ -37,6 +40,7 @@ __all__ = [
     "PromptRef",
     "Readiness",
     "RefreshRequest",
+    "RegenerateRequest",
     "ResourceRef",
     "RunAccepted",
     "RunOut",
@@ -134,6 +138,19 @@ class ConversationPage(BaseModel):
 
 class MessageOut(BaseModel):
     id: str
+    parent_id: str | None = Field(
+        default=None, description="The message this one follows; null for a first message."
+    )
+    siblings: int = Field(
+        default=1, description="How many alternatives (edits, regenerations) share its place."
+    )
+    sibling_index: int = Field(
+        default=0, description="Its position among them, 0-based, oldest first."
+    )
+    sibling_ids: list[str] = Field(
+        default_factory=list[str],
+        description="With siblings: all their ids in that order (for `PUT .../branch`).",
+    )
     role: str
     content: list[ContentPart]
     tool_calls: list[ToolCall] = Field(default_factory=list[ToolCall])
@@ -146,9 +163,14 @@ class MessageOut(BaseModel):
     created_at: datetime | None = None
 
     @classmethod
-    def of(cls, message: Message) -> MessageOut:
+    def of(cls, message: Message, siblings: list[str] | None = None) -> MessageOut:
+        """`siblings`: the ids of the messages sharing its place (with its own), if several."""
         return cls(
             id=message.id,
+            parent_id=message.parent_id,
+            siblings=len(siblings) if siblings else 1,
+            sibling_index=siblings.index(message.id) if siblings else 0,
+            sibling_ids=siblings or [],
             role=message.role.value,
             content=message.content,
             tool_calls=message.tool_calls,
@@ -163,7 +185,30 @@ class MessageOut(BaseModel):
 
 
 class ConversationDetail(ConversationOut):
-    messages: list[MessageOut]
+    messages: list[MessageOut] = Field(
+        description="The active branch, first message first (`PUT .../branch` switches it)."
+    )
+
+
+class ConversationExport(ConversationDetail):
+    branch: Literal["active"] = Field(
+        default="active",
+        description="What `messages` holds: the active branch, as in the chat; other branches "
+        "are left out.",
+    )
+
+
+class RegenerateRequest(BaseModel):
+    model_config = _Strict
+    model: str | None = Field(default=None, min_length=1, max_length=200)
+    tools: list[Annotated[str, Field(min_length=1, max_length=64)]] | None = Field(
+        default=None, max_length=256, description="As for a new message."
+    )
+
+
+class BranchSwitch(BaseModel):
+    model_config = _Strict
+    message_id: UUID = Field(description="Any message of the branch to show and continue.")
 
 
 UserPart = Annotated[TextPart | ImagePart, Field(discriminator="type")]

@@ -106,6 +106,9 @@ conversations = Table(
     _created_at(),
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Column("last_seq", Integer, nullable=False, server_default=text("0")),
+    # The newest message of the branch the user is on: the conversation view and the next
+    # run follow the path from the root to it (`messages.parent_id` links the tree).
+    Column("active_leaf_id", UUID(as_uuid=False)),
     Index("ix_conversations_user_updated", "user_id", text("updated_at DESC"), text("id DESC")),
 )
 
@@ -120,6 +123,7 @@ messages = Table(
         nullable=False,
     ),
     Column("seq", Integer, nullable=False),
+    Column("parent_id", UUID(as_uuid=False), ForeignKey("messages.id", ondelete="CASCADE")),
     Column("run_id", UUID(as_uuid=False)),
     Column("role", Text, nullable=False),
     Column("content", JSONB, nullable=False),
@@ -136,6 +140,7 @@ messages = Table(
     Column("search", TSVECTOR, Computed("to_tsvector('simple', text)", persisted=True)),
     UniqueConstraint("conversation_id", "seq", name="uq_messages_conversation_seq"),
     Index("ix_messages_search", "search", postgresql_using="gin"),
+    Index("ix_messages_parent", "parent_id"),
 )
 
 runs = Table(
