@@ -41,6 +41,16 @@ EVERYTHING = ROOT / "node_modules" / ".bin" / "mcp-server-everything"
 PHONE = {"width": 390, "height": 844}
 
 
+@pytest.fixture(autouse=True)
+def _patient_expectations() -> Iterator[None]:
+    """Password hashing and MCP servers starting take seconds on a busy machine."""
+    expect.set_options(timeout=15_000)
+    try:
+        yield
+    finally:
+        expect.set_options(timeout=5_000)
+
+
 def _admin_headers(orchestrator: str) -> dict[str, str]:
     response = httpx.post(
         f"{orchestrator}/api/v1/auth/token",
@@ -452,7 +462,9 @@ def test_an_admin_adds_a_real_mcp_server_and_its_tools_appear(
     assert f"{name}__echo" in listed
 
     # A policy changed on the screen is what runs get.
-    echo.get_by_label("Policy of echo").select_option("deny")
+    with page.expect_response(lambda response: response.url.endswith("/policy")) as changed:
+        echo.get_by_label("Policy of echo").select_option("deny")
+    assert changed.value.ok
     expect(
         page.get_by_role("article", name=name).locator("li.mcp-tool[data-tool=echo] select")
     ).to_have_value("deny")
