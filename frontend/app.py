@@ -27,7 +27,7 @@ from flask_talisman import Talisman
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from whitenoise import WhiteNoise
 
-from frontend import api, auth, branches, chat, live
+from frontend import account, admin, api, auth, branches, chat, live
 from frontend.assets import PREFIX, Assets
 from frontend.context import Frontend
 from frontend.credentials import Credentials
@@ -142,6 +142,8 @@ def create_app(settings: FrontendSettings) -> Flask:
     Frontend(settings, orchestrator, credentials, relay, assets, cache, socketio.emit).install(app)
 
     app.jinja_env.globals["asset"] = assets.url
+    app.register_blueprint(account.bp)
+    app.register_blueprint(admin.bp)
     app.register_blueprint(auth.bp)
     app.register_blueprint(chat.bp)
     app.register_blueprint(api.bp)

@@ -20,6 +20,7 @@ from orchestrator.api.routes import (
     mcp,
     openai_compat,
     runs,
+    users,
     ws,
 )
 from orchestrator.api.telemetry import RequestMetrics
@@ -52,6 +53,7 @@ def build_api(
     api = APIRouter(prefix=API_PREFIX)
     for module in (auth, keys, conversations, branches, runs, catalog, mcp, ws, knowledge):
         api.include_router(module.router)
+    api.include_router(users.router)
     app.include_router(api)
     app.include_router(health.router)
     app.include_router(mcp.callback_router)

@@ -408,6 +408,7 @@ class ToolList(BaseModel):
 
 class UsageRow(BaseModel):
     user_id: str
+    email: str | None = None
     model: str
     runs: int
     input_tokens: int

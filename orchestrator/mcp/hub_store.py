@@ -33,6 +33,10 @@ class HubStore(Protocol):
 
     async def delete_server(self, owner_id: str | None, name: str) -> bool: ...
 
+    async def update_server(self, owner_id: str | None, name: str, config: dict[str, Any]) -> bool:
+        """Replace a registered server's public configuration (its secrets stay)."""
+        ...
+
     async def load_approvals(self) -> dict[str, dict[str, str]]:
         """Approved fingerprints: server key, then tool name."""
         ...
@@ -78,6 +82,13 @@ class MemoryHubStore:
 
     async def delete_server(self, owner_id: str | None, name: str) -> bool:
         return self.servers.pop((owner_id, name), None) is not None
+
+    async def update_server(self, owner_id: str | None, name: str, config: dict[str, Any]) -> bool:
+        row = self.servers.get((owner_id, name))
+        if row is None:
+            return False
+        row["config"] = config
+        return True
 
     async def load_approvals(self) -> dict[str, dict[str, str]]:
         return {key: dict(tools) for key, tools in self.approvals.items()}

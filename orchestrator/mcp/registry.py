@@ -9,7 +9,8 @@
   (`MCP_ALLOWED_INTERNAL_HOSTS`): checked now, and again at every connection (`egress`).
 - Reconnecting a shared server is for admins; anyone may reconnect their own.
 - A server from `mcp.json` or discovery is changed where it comes from, not here.
-- Approving a changed tool is for admins, and for the owner of a personal server.
+- Approving a changed tool, or setting a tool's policy, is for admins, and for the owner
+  of a personal server.
 
 Someone else's personal server does not exist as far as a user can tell (404).
 """
@@ -18,8 +19,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from orchestrator.domain import Conflict, Forbidden, InvalidInput, NotFound
-from orchestrator.mcp.config import ServerConfig, ServerSource, parse_server
+from orchestrator.domain import Conflict, Forbidden, InvalidInput, NotFound, ToolPolicy
+from orchestrator.mcp.config import ServerConfig, ServerSource, ToolOverride, parse_server
 from orchestrator.mcp.egress import Refused
 from orchestrator.mcp.hub import HubServer, MCPHub
 from orchestrator.mcp.oauth import AuthorizationStart
@@ -166,6 +167,32 @@ class ServerRegistry:
             raise NotFound(f"{name!r} has no tool named {tool!r}.")
         await self._hub.approvals.approve(server.config.key, entry, user_id)
         return await self.view(server, user_id, is_admin)
+
+    async def set_policy(
+        self, name: str, tool: str, policy: ToolPolicy, *, user_id: str, is_admin: bool
+    ) -> ServerView:
+        """Set one tool's policy (auto, ask or deny) on a server registered through the API.
+
+        Raises:
+            NotFound: no such server or tool.
+            Forbidden: neither an admin nor the owner of the (personal) server.
+            Conflict: the server comes from the config file or discovery (set it there).
+        """
+        server = self.get(name, user_id)
+        config = server.config
+        if not is_admin and config.owner_id != user_id:
+            raise Forbidden("Only an admin can change a shared server's tool policies.")
+        connection = await self._hub.connection_for(server, user_id)
+        if server.entry(connection.user_id if connection else user_id, tool) is None:
+            raise NotFound(f"{name!r} has no tool named {tool!r}.")
+        if config.source is not ServerSource.API:
+            where = "mcp.json" if config.source is ServerSource.CONFIG else "the discovery service"
+            raise Conflict(f"{name!r} is defined in {where}; set its tools' policies there.")
+        current = config.tools.get(tool, ToolOverride())
+        tools = {**config.tools, tool: current.model_copy(update={"policy": policy})}
+        await self._hub.sources.update(config.model_copy(update={"tools": tools}))
+        await self._hub.reconcile()
+        return await self.view(self.get(name, user_id), user_id, is_admin)
 
     async def reconnect(self, name: str, user_id: str, is_admin: bool) -> ServerView:
         """Connect again now (after an authorization, or to probe an open circuit).

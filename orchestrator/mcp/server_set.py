@@ -180,5 +180,10 @@ class ServerSet:
         sealed = self._vault.seal(secrets) if (secrets and self._vault is not None) else None
         await self._store.insert_server(config.owner_id, config.name, public, sealed, created_by)
 
+    async def update(self, config: ServerConfig) -> bool:
+        """Store a registered server's changed governance (policies); secrets stay as they are."""
+        public, _ = split_secrets(config)
+        return await self._store.update_server(config.owner_id, config.name, public)
+
     async def remove(self, config: ServerConfig) -> bool:
         return await self._store.delete_server(config.owner_id, config.name)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -73,6 +73,19 @@ class SqlMCPStore:
         async with self._engine.begin() as conn:
             result = await conn.execute(
                 delete(mcp_servers).where(owner, mcp_servers.c.name == name)
+            )
+        return result.rowcount > 0
+
+    async def update_server(self, owner_id: str | None, name: str, config: dict[str, Any]) -> bool:
+        """Replace a registered server's public configuration (its secrets stay)."""
+        owner = (
+            mcp_servers.c.owner_id.is_(None)
+            if owner_id is None
+            else mcp_servers.c.owner_id == owner_id
+        )
+        async with self._engine.begin() as conn:
+            result = await conn.execute(
+                update(mcp_servers).where(owner, mcp_servers.c.name == name).values(config=config)
             )
         return result.rowcount > 0
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Boolean, bindparam, case, exists, func, insert, literal, select, true, update
@@ -28,7 +29,7 @@ from orchestrator.store.codec import (
     pack_events,
 )
 from orchestrator.store.conversations import SqlConversationStore
-from orchestrator.store.schema import conversations, messages, run_events, runs
+from orchestrator.store.schema import conversations, messages, run_events, runs, users
 
 __all__ = ["RECOVERY_SEQ_GAP", "SqlRunStore"]
 
@@ -371,20 +372,30 @@ class SqlRunStore:
             )
         return expand_events(rows, after)
 
-    async def usage(self, user_id: str | None) -> list[dict[str, Any]]:
-        """Requests and tokens per user and model; every user's when `user_id` is None."""
-        statement = select(
-            runs.c.user_id,
-            runs.c.model,
-            func.count().label("runs"),
-            func.coalesce(func.sum(runs.c.input_tokens), 0).label("input_tokens"),
-            func.coalesce(func.sum(runs.c.output_tokens), 0).label("output_tokens"),
-        ).group_by(runs.c.user_id, runs.c.model)
+    async def usage(
+        self, user_id: str | None, *, since: datetime | None = None
+    ) -> list[dict[str, Any]]:
+        """Requests and tokens per user and model, with the user's email; every user's when
+        `user_id` is None; only runs started at or after `since` when given."""
+        statement = (
+            select(
+                runs.c.user_id,
+                users.c.email,
+                runs.c.model,
+                func.count().label("runs"),
+                func.coalesce(func.sum(runs.c.input_tokens), 0).label("input_tokens"),
+                func.coalesce(func.sum(runs.c.output_tokens), 0).label("output_tokens"),
+            )
+            .join(users, users.c.id == runs.c.user_id)
+            .group_by(runs.c.user_id, users.c.email, runs.c.model)
+        )
         if user_id is not None:
             statement = statement.where(runs.c.user_id == user_id)
+        if since is not None:
+            statement = statement.where(runs.c.created_at >= since)
         async with self._engine.connect() as conn:
             rows = (
-                (await conn.execute(statement.order_by(runs.c.user_id, runs.c.model)))
+                (await conn.execute(statement.order_by(users.c.email, runs.c.model)))
                 .mappings()
                 .all()
             )

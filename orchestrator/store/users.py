@@ -103,8 +103,12 @@ class SqlUserStore:
         refresh token of the user is revoked, in one transaction. With nothing given, this
         is "log out everywhere".
 
+        The last active admin can be neither disabled nor demoted: someone must be able to
+        administer the assistant. Concurrent changes are serialised on the admins' rows.
+
         Raises:
             NotFound: no such user.
+            Conflict: the change would leave no active admin.
         """
         values: dict[str, Any] = {"token_version": users.c.token_version + 1}
         if is_active is not None:
@@ -114,6 +118,18 @@ class SqlUserStore:
         if password_hash is not None:
             values["password_hash"] = password_hash
         async with self._engine.begin() as conn:
+            if is_active is False or is_admin is False:
+                admins = (
+                    await conn.execute(
+                        select(users.c.id)
+                        .where(users.c.is_admin, users.c.is_active)
+                        .with_for_update()
+                    )
+                ).scalars()
+                if set(map(str, admins)) == {user_id}:
+                    raise Conflict(
+                        "This is the last active admin: make another user an admin first."
+                    )
             row = (
                 await conn.execute(
                     update(users).where(users.c.id == user_id).values(**values).returning(users)
@@ -143,6 +159,14 @@ class SqlUserStore:
         async with self._engine.connect() as conn:
             row = (await conn.execute(select(users).where(users.c.id == user_id))).one_or_none()
         return _user(row) if row else None
+
+    async def list_users(self) -> list[UserRecord]:
+        """Every account, oldest first."""
+        async with self._engine.connect() as conn:
+            rows = (
+                await conn.execute(select(users).order_by(users.c.created_at, users.c.email))
+            ).all()
+        return [_user(row) for row in rows]
 
     async def count(self) -> int:
         async with self._engine.connect() as conn:

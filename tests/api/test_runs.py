@@ -436,6 +436,7 @@ async def test_usage_adds_up_tokens_per_model(api: Api, fake_openai: FakeOpenAI)
     assert usage["items"] == [
         {
             "user_id": api.user_id,
+            "email": api.email,
             "model": "gpt-5",
             "runs": 2,
             "input_tokens": 150,

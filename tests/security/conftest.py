@@ -146,7 +146,7 @@ class World:
     admin: Caller
     objects: dict[str, list[str]]
     """A's objects by kind: `conversation`, `run`, `tool_call`, `question`, `api_key`,
-    `mcp_server`, `mcp_tool`, `document`, `collection`, `message`."""
+    `mcp_server`, `mcp_tool`, `document`, `collection`, `message`, `user`."""
     markers: set[str]
     """Strings only A's data contains (ids, titles, contents): never in a response to B."""
     runs: dict[str, str]
@@ -220,6 +220,7 @@ class _Builder:
         self.objects: dict[str, list[str]] = {}
         self.markers: set[str] = {a.user_id, a.email, a.api_key}
         self.runs: dict[str, str] = {}
+        self.keep("user", a.user_id)
 
     def keep(self, kind: str, value: str, *, marker: bool = True) -> str:
         self.objects.setdefault(kind, []).append(value)

@@ -42,6 +42,7 @@ PATH_KINDS = {
     "servers/{name}": "mcp_server",
     "tools/{tool}": "mcp_tool",
     "documents/{document_id}": "document",
+    "users/{user_id}": "user",
 }
 """`segment/{parameter}` of a path → the kind of A's object it names."""
 
@@ -60,6 +61,7 @@ QUERY: dict[str, str | None] = {
     "code": None,
     "iss": None,
     "error": None,
+    "since": None,
 }
 """Query parameters: the kind of A's object each names, or None for one that names none."""
 
@@ -118,6 +120,13 @@ BODIES: dict[str, Callable[[World], list[Payload]]] = {
     "InputAnswer": lambda w: [
         Payload({"id": _a(w, "question"), "action": "decline"}, names_a=True)
     ],
+    "UserCreate": lambda w: [Payload({"email": f"{_b_name('b')}@test.example"})],
+    "UserUpdate": lambda w: [
+        Payload({"is_active": False}),
+        Payload({"is_admin": True}),
+        Payload({"password": "b-chose-this-password"}),
+    ],
+    "PolicyChange": lambda w: [Payload({"policy": "auto"})],
     "ServerCreate": lambda w: [Payload({"name": _b_name("b"), "url": "http://127.0.0.1:9/mcp"})],
     "PromptGet": lambda w: [
         Payload(

@@ -36,6 +36,8 @@ def _operations(world: World, *methods: str) -> Iterator[tuple[str, str, dict[st
         "name": world.objects["b_server"][0],
         "tool": "add",
         "document_id": "doc",
+        "user_id": world.b.user_id,
+        "message_id": "00000000-0000-0000-0000-000000000000",
     }
     for path, operations in world.app.openapi()["paths"].items():
         for method, operation in operations.items():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query
@@ -9,7 +10,7 @@ from fastapi import APIRouter, Query
 from orchestrator.api.deps import CurrentUser, ServicesDep
 from orchestrator.api.errors import error_responses
 from orchestrator.api.schemas import ModelList, ModelOut, ToolList, ToolOut, UsageOut, UsageRow
-from orchestrator.domain import Forbidden
+from orchestrator.domain import Forbidden, InvalidInput
 from orchestrator.llm import NOT_CONFIGURED_MESSAGE
 
 router = APIRouter(tags=["catalog"])
@@ -47,9 +48,15 @@ async def usage(
     all_users: Annotated[
         bool, Query(alias="all", description="Every user's usage (admins only).")
     ] = False,
+    since: Annotated[
+        datetime | None,
+        Query(description="Only runs started at or after this time (ISO 8601, with a zone)."),
+    ] = None,
 ) -> UsageOut:
-    """Runs and tokens per user and model."""
+    """Runs and tokens per user and model (yours, or everyone's for an admin with `all`)."""
     if all_users and not user.is_admin:
         raise Forbidden("Only an admin can see every user's usage.")
-    rows = await services.runs_store.usage(None if all_users else user.user_id)
+    if since is not None and since.tzinfo is None:
+        raise InvalidInput("`since` needs a time zone, e.g. 2026-12-01T00:00:00Z.")
+    rows = await services.runs_store.usage(None if all_users else user.user_id, since=since)
     return UsageOut(items=[UsageRow.model_validate(row) for row in rows])

@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from orchestrator.api.deps import CurrentUser, ServicesDep
 from orchestrator.api.errors import error_responses
 from orchestrator.api.schemas import MessageCreate
-from orchestrator.domain import ContentPart, NotFound, Unavailable
+from orchestrator.domain import ContentPart, NotFound, ToolPolicy, Unavailable
 from orchestrator.mcp import (
     Catalog,
     HealthView,
@@ -210,6 +210,26 @@ async def approve_tool(name: str, tool: str, user: CurrentUser, hub: HubDep) -> 
     """Trust the current version of a tool that changed (admins; owners of personal servers)."""
     return await ServerRegistry(hub).approve(
         name, tool, user_id=user.user_id, is_admin=user.is_admin
+    )
+
+
+class PolicyChange(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    policy: ToolPolicy = Field(description="auto: run; ask: ask the user first; deny: never.")
+
+
+@router.put(
+    "/servers/{name}/tools/{tool}/policy",
+    response_model=ServerView,
+    responses=error_responses(400, 401, 403, 404, 409, 422, 503),
+)
+async def set_tool_policy(
+    name: str, tool: str, body: PolicyChange, user: CurrentUser, hub: HubDep
+) -> ServerView:
+    """Set a tool's policy on a server registered through the API (admins; owners of
+    personal servers). Servers from `mcp.json` or discovery are changed there (409)."""
+    return await ServerRegistry(hub).set_policy(
+        name, tool, body.policy, user_id=user.user_id, is_admin=user.is_admin
     )
 
 

@@ -1,0 +1,119 @@
+"""Accounts, for admins: list, create, disable or enable, change role, reset a password.
+
+Every change that takes something away (disabling, demoting, a new password) retires the
+user's outstanding tokens at once: the account's token version is bumped and its refresh
+tokens revoked (see `AuthService.update_account`). The last active admin can be neither
+disabled nor demoted (409), so the assistant always keeps someone who can administer it.
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime
+from uuid import UUID
+
+from fastapi import APIRouter
+from pydantic import BaseModel, ConfigDict, Field
+
+from orchestrator.api.deps import AdminUser, ServicesDep
+from orchestrator.api.errors import error_responses
+from orchestrator.auth import MIN_PASSWORD_LENGTH
+from orchestrator.domain import InvalidInput
+from orchestrator.store import UserRecord
+
+router = APIRouter(prefix="/users", tags=["users"])
+
+
+class UserCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    email: str = Field(min_length=3, max_length=320)
+    password: str | None = Field(
+        default=None,
+        min_length=MIN_PASSWORD_LENGTH,
+        max_length=1024,
+        description="Left out: one is generated and returned once.",
+    )
+    is_admin: bool = False
+
+
+class UserUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    is_active: bool | None = Field(default=None, description="false disables the account.")
+    is_admin: bool | None = None
+    password: str | None = Field(
+        default=None,
+        min_length=MIN_PASSWORD_LENGTH,
+        max_length=1024,
+        description="A new password, set by the admin (the user's sessions end).",
+    )
+
+
+class AccountOut(BaseModel):
+    id: str
+    email: str
+    is_admin: bool
+    is_active: bool
+    created_at: datetime
+
+    @classmethod
+    def of(cls, record: UserRecord) -> AccountOut:
+        return cls(
+            id=record.id,
+            email=record.email,
+            is_admin=record.is_admin,
+            is_active=record.is_active,
+            created_at=record.created_at,
+        )
+
+
+class AccountCreated(AccountOut):
+    password: str | None = Field(
+        default=None, description="The generated password, shown once (absent when given)."
+    )
+
+
+class AccountList(BaseModel):
+    items: list[AccountOut]
+
+
+def _generated_password() -> str:
+    return secrets.token_urlsafe(12)
+
+
+@router.get("", response_model=AccountList, responses=error_responses(401, 403))
+async def list_users(admin: AdminUser, services: ServicesDep) -> AccountList:
+    """Every account, oldest first."""
+    return AccountList(items=[AccountOut.of(user) for user in await services.users.list_users()])
+
+
+@router.post(
+    "",
+    response_model=AccountCreated,
+    status_code=201,
+    responses=error_responses(400, 401, 403, 409, 413, 422),
+)
+async def create_user(body: UserCreate, admin: AdminUser, services: ServicesDep) -> AccountCreated:
+    """Create an account; without a password, one is generated and returned this once."""
+    password = body.password or _generated_password()
+    record = await services.auth.create_user(body.email, password, is_admin=body.is_admin)
+    shown = None if body.password else password
+    return AccountCreated(**AccountOut.of(record).model_dump(), password=shown)
+
+
+@router.patch(
+    "/{user_id}", response_model=AccountOut, responses=error_responses(400, 401, 403, 404, 409, 422)
+)
+async def update_user(
+    user_id: UUID, body: UserUpdate, admin: AdminUser, services: ServicesDep
+) -> AccountOut:
+    """Disable or enable, promote or demote, or set a new password.
+
+    The user's sessions and tokens end (API keys stop while the account is disabled).
+    Refused with 409 when it would leave no active admin.
+    """
+    if body.is_active is None and body.is_admin is None and body.password is None:
+        raise InvalidInput("Say what to change: `is_active`, `is_admin` or `password`.")
+    record = await services.auth.update_account(
+        str(user_id), is_active=body.is_active, is_admin=body.is_admin, password=body.password
+    )
+    return AccountOut.of(record)
