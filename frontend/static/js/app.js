@@ -8,6 +8,7 @@ import { api } from "./api.js";
 import { applyEvent, createRun, decide, isFinished } from "./events.js";
 import { beforeRunningAnswer, turnsFromMessages } from "./history.js";
 import { connectLive } from "./live.js";
+import { createDrawer } from "./drawer.js";
 import { createMarkdown } from "./markdown.js";
 import { createSidebar } from "./sidebar.js";
 import { createThread } from "./thread.js";
@@ -82,9 +83,18 @@ const sidebar = createSidebar({
   alert: showAlert,
 });
 
+const drawer = createDrawer({
+  body: document.body,
+  opener: $("open-sidebar"),
+  closer: $("close-sidebar"),
+  scrim: $("scrim"),
+});
+
 function setRunning(running) {
   $("send").hidden = running;
   $("stop").hidden = !running;
+  // Screen readers announce the answer once it is written, not every streamed word.
+  $("thread").setAttribute("aria-busy", String(running));
 }
 
 function finishRun() {
@@ -116,7 +126,7 @@ async function open(id, { push = false } = {}) {
   state.conversation = id;
   if (push) history.pushState({ id }, "", id ? `/c/${id}` : "/");
   sidebar.select(id);
-  document.body.classList.remove("sidebar-open");
+  drawer.close({ restore: false });
   thread.clear();
   $("title").textContent = "";
   if (!id) {
@@ -225,9 +235,6 @@ $("stop").addEventListener("click", async () => {
   }
 });
 $("new-chat").addEventListener("click", () => open(null, { push: true }));
-$("open-sidebar").addEventListener("click", () => document.body.classList.add("sidebar-open"));
-$("close-sidebar").addEventListener("click", () => document.body.classList.remove("sidebar-open"));
-$("scrim").addEventListener("click", () => document.body.classList.remove("sidebar-open"));
 window.addEventListener("popstate", (event) => open(event.state?.id ?? null));
 
 loadModels();
