@@ -146,10 +146,7 @@ async function open(id, { push = false } = {}) {
   document.title = `${detail.title} · Assistant`;
   const running = detail.active_run;
   const messages = running ? beforeRunningAnswer(detail.messages) : detail.messages;
-  for (const turn of turnsFromMessages(messages)) {
-    if (turn.role === "user") thread.addUser(turn.text);
-    else thread.addAnswer().update(turn, { now: true });
-  }
+  thread.show(turnsFromMessages(messages));
   showEmpty();
   if (running) follow(running.id);
   thread.toBottom();
