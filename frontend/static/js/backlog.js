@@ -1,8 +1,8 @@
 // A long conversation opens at its end: the last turns are drawn at once, the older ones a
 // batch at a time as the user scrolls up towards them, without moving what is on screen.
 
-export const FIRST = 30; // turns drawn when a conversation opens
-export const BATCH = 40; // turns drawn each time the user nears the top
+export const FIRST = 12; // turns drawn when a conversation opens (a few screens)
+export const BATCH = 30; // turns drawn each time the user nears the top
 
 // Which turns to draw now, and which are left for later (oldest first in both).
 export function split(turns, count) {
