@@ -245,6 +245,14 @@ NEW_CONVERSATIONS = """async (titles) => {
 }"""
 
 
+DELETE_CONVERSATIONS = """async (ids) => {
+  const token = document.querySelector("meta[name=csrf-token]").content;
+  for (const id of ids) {
+    await fetch(`/api/conversations/${id}`, {method: "DELETE", headers: {"X-CSRFToken": token}});
+  }
+}"""
+
+
 @dataclass
 class Watch:
     """What left the page: dialogs, and requests to other origins."""
@@ -334,6 +342,8 @@ def _run_corpus(
     context: BrowserContext, stack: Stack, fake: FakeOpenAI, beacon: Beacon, *, control: bool
 ) -> Outcome:
     """Deliver every payload through every channel, phase by phase; what fired where."""
+    # Pages are awaited until the app is ready, not until every subresource (hostile ones
+    # included, in the control) has loaded.
     watch = Watch(stack.url, beacon)
     page = context.new_page()
     watch.attach(page)
@@ -370,7 +380,7 @@ def _run_corpus(
     tools = _hostile_tools(stack, beacon.url)
     try:
         (conversation,) = page.evaluate(NEW_CONVERSATIONS, ["XSS corpus"])
-        page.goto(f"/c/{conversation}")
+        page.goto(f"/c/{conversation}", wait_until="domcontentloaded")
         page.wait_for_selector("body[data-ready]")
         calls = [
             FakeToolCall(f"xss__p{n % 100}", json.dumps({"x": payload.render(n, beacon.url)}))
@@ -388,11 +398,11 @@ def _run_corpus(
         ):
             page.fill("#prompt", prompt)
             page.keyboard.press("Enter")
-            expect(page.locator(".message.assistant").last).to_contain_text(done)
-            expect(page.locator("#send")).to_be_visible()
+            expect(page.locator(".message.assistant").last).to_contain_text(done, timeout=15_000)
+            expect(page.locator("#send")).to_be_visible(timeout=15_000)
         page.fill("#prompt", "Fail")
         page.keyboard.press("Enter")
-        expect(page.locator(".answer-status.failed")).to_have_count(1)
+        expect(page.locator(".answer-status.failed")).to_have_count(1, timeout=15_000)
         settle("live")
         if not control:
             readable(1, ".message.assistant .markdown")
@@ -403,9 +413,9 @@ def _run_corpus(
             readable(6, ".message.user .bubble")
 
         # Reopened: the same conversation drawn from the stored messages.
-        page.reload()
+        page.reload(wait_until="domcontentloaded")
         page.wait_for_selector("body[data-ready]")
-        expect(page.locator(".tool-card")).to_have_count(len(calls))
+        expect(page.locator(".tool-card")).to_have_count(len(calls), timeout=15_000)
         settle("reopened")
         if not control:
             readable(11, ".message.assistant .markdown")
@@ -419,8 +429,8 @@ def _run_corpus(
 
     # Titles: in the sidebar, and in the header of each conversation opened from it.
     titles = [payload.render(n, beacon.url) for n, payload in _pairs(CHANNELS_BY_ID[7])]
-    page.evaluate(NEW_CONVERSATIONS, titles)
-    page.goto("/")
+    created = [conversation, *page.evaluate(NEW_CONVERSATIONS, titles)]
+    page.goto("/", wait_until="domcontentloaded")
     page.wait_for_selector("body[data-ready]")
     links = page.locator(".conversation-link")
     expect(links.nth(len(titles))).to_be_attached()  # ours are the newest
@@ -433,6 +443,8 @@ def _run_corpus(
     if not control:
         readable(7, ".conversation-link")
         readable(7, "", shown=" ".join(headers))
+    # Gone again, so that no later page (this file's control included) lists them.
+    page.evaluate(DELETE_CONVERSATIONS, created)
     page.close()
     return outcome
 
