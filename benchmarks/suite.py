@@ -69,6 +69,7 @@ EXTRAS: dict[str, list[str]] = {
     "hub": ["-m", "benchmarks.hub"],
     "knowledge": ["-m", "benchmarks.knowledge"],
     "local_model": ["-m", "benchmarks.local_model"],
+    "frontend": ["-m", "benchmarks.frontend"],
 }
 # Every answer shape the suites ask for (see `benchmarks.upstream`): LiteLLM's model list.
 MODELS = [

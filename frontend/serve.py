@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import signal
+import socket
 import sys
 import time
 from typing import Any
@@ -38,6 +39,9 @@ def serve(settings: FrontendSettings) -> None:
         error_log=logging.getLogger("frontend.wsgi"),
     )
     server.init_socket()
+    # Each relayed event is a small write: without TCP_NODELAY, Nagle's algorithm holds it
+    # until the browser's delayed ACK (about 40 ms per event). Accepted sockets inherit it.
+    server.socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     stopping = gevent.event.Event()
 
     def stop(*_: Any) -> None:

@@ -9,6 +9,7 @@ import { decorateAnswer, decorateQuestion, setExportTarget } from "./branches.js
 import { applyEvent, createRun, decide, isFinished } from "./events.js";
 import { beforeRunningAnswer, turnsFromMessages } from "./history.js";
 import { connectLive } from "./live.js";
+import { createDrawer } from "./drawer.js";
 import { createMarkdown } from "./markdown.js";
 import { createSidebar } from "./sidebar.js";
 import { placeSummary, summaryDivider } from "./summary.js";
@@ -101,9 +102,18 @@ const sidebar = createSidebar({
   alert: showAlert,
 });
 
+const drawer = createDrawer({
+  body: document.body,
+  opener: $("open-sidebar"),
+  closer: $("close-sidebar"),
+  scrim: $("scrim"),
+});
+
 function setRunning(running) {
   $("send").hidden = running;
   $("stop").hidden = !running;
+  // Screen readers announce the answer once it is written, not every streamed word.
+  $("thread").setAttribute("aria-busy", String(running));
 }
 
 function finishRun() {
@@ -224,7 +234,7 @@ async function open(id, { push = false } = {}) {
   state.conversation = id;
   if (push) history.pushState({ id }, "", id ? `/c/${id}` : "/");
   sidebar.select(id);
-  document.body.classList.remove("sidebar-open");
+  drawer.close({ restore: false });
   thread.clear();
   $("title").textContent = "";
   setExportTarget($("export"), id);
@@ -254,18 +264,14 @@ function show(detail) {
   const messages = running ? beforeRunningAnswer(detail.messages) : detail.messages;
   const byId = new Map(messages.map((message) => [message.id, message]));
   const divider = placeSummary(messages, detail.summaries);
-  for (const turn of turnsFromMessages(messages)) {
-    if (divider && turn.id === divider.before) {
-      $("messages").append(summaryDivider(divider.summary, render));
-    }
-    if (turn.role === "user") {
-      decorate(thread.addUser(turn.text), turn, byId.get(turn.id));
-    } else {
-      const answer = thread.addAnswer();
-      answer.update(turn, { now: true });
-      decorate(answer.row, turn, byId.get(turn.id));
-    }
-  }
+  thread.show(turnsFromMessages(messages), {
+    before(turn, into) {
+      if (divider && turn.id === divider.before) {
+        into.append(summaryDivider(divider.summary, render));
+      }
+    },
+    decorate: (row, turn) => decorate(row, turn, byId.get(turn.id)),
+  });
   showEmpty();
 }
 
@@ -350,9 +356,6 @@ $("stop").addEventListener("click", async () => {
   }
 });
 $("new-chat").addEventListener("click", () => open(null, { push: true }));
-$("open-sidebar").addEventListener("click", () => document.body.classList.add("sidebar-open"));
-$("close-sidebar").addEventListener("click", () => document.body.classList.remove("sidebar-open"));
-$("scrim").addEventListener("click", () => document.body.classList.remove("sidebar-open"));
 window.addEventListener("popstate", (event) => open(event.state?.id ?? null));
 
 loadModels();

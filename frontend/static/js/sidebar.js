@@ -12,7 +12,19 @@ export function createSidebar({ api, nav, more, search, template, onOpen, onDele
   let current = null;
   let generation = 0;
 
+  // Which control of which chat has the keyboard focus, to give it back after a redraw.
+  function focusedControl() {
+    const active = document.activeElement;
+    if (!active || !nav.contains(active)) return null;
+    const id = active.closest(".conversation")?.dataset.id;
+    const kind = ["conversation-link", "rename", "delete"].find((k) =>
+      active.classList.contains(k),
+    );
+    return id && kind ? { id, kind } : null;
+  }
+
   function draw() {
+    const focused = focusedControl();
     nav.replaceChildren();
     if (items.length === 0) {
       const empty = document.createElement("p");
@@ -28,6 +40,12 @@ export function createSidebar({ api, nav, more, search, template, onOpen, onDele
       for (const item of group.items) nav.append(entry(item));
     }
     more.hidden = !cursor;
+    if (focused) {
+      const row = [...nav.querySelectorAll(".conversation")].find(
+        (n) => n.dataset.id === focused.id,
+      );
+      row?.querySelector(`.${focused.kind}`)?.focus();
+    }
   }
 
   function entry(item) {

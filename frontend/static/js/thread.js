@@ -1,6 +1,7 @@
 // The messages of the open conversation: questions, and answers drawn from their blocks.
 // A streaming answer redraws only the blocks that changed, at most once per frame.
 
+import { createBacklog, FIRST, split } from "./backlog.js";
 import { renderToolCard } from "./toolcard.js";
 
 function element(tag, className, text) {
@@ -47,15 +48,46 @@ export function createThread({ container, scroller, render, onDecide }) {
     scroller.scrollTop = scroller.scrollHeight;
   }
 
-  function addUser(text) {
+  // Older turns wait above this marker until the user scrolls near it (see backlog.js).
+  const sentinel = element("div", "backlog");
+  sentinel.hidden = true;
+  sentinel.setAttribute("aria-hidden", "true");
+  container.before(sentinel);
+  // What the conversation shown adds around its rows (dividers, per-message actions).
+  let hooks = {};
+  const backlog = createBacklog({
+    scroller,
+    sentinel,
+    draw: (turns) => container.prepend(rows(turns)),
+  });
+
+  function addUser(text, into = container) {
     const row = element("div", "message user");
     row.append(element("div", "bubble", text));
-    container.append(row);
+    into.append(row);
     return row;
   }
 
+  // Stored turns as rows, in a fragment to insert at once.
+  function rows(turns) {
+    const fragment = document.createDocumentFragment();
+    for (const turn of turns) {
+      hooks.before?.(turn, fragment);
+      let row;
+      if (turn.role === "user") {
+        row = addUser(turn.text, fragment);
+      } else {
+        const answer = addAnswer(fragment);
+        answer.update(turn, { now: true });
+        row = answer.row;
+      }
+      hooks.decorate?.(row, turn);
+    }
+    return fragment;
+  }
+
   // An answer whose blocks may still change: `update(turn)` redraws what changed.
-  function addAnswer() {
+  function addAnswer(into = container) {
     const row = element("div", "message assistant");
     const avatar = element("div", "assistant-avatar");
     avatar.setAttribute("aria-hidden", "true");
@@ -70,7 +102,7 @@ export function createThread({ container, scroller, render, onDecide }) {
     footer.append(copyAll, usage, status);
     body.append(blocks, footer);
     row.append(avatar, body);
-    container.append(row);
+    into.append(row);
     const drawn = [];
     let pending = null;
     let latest = null;
@@ -86,7 +118,7 @@ export function createThread({ container, scroller, render, onDecide }) {
     function draw() {
       pending = null;
       const turn = latest;
-      const follow = nearBottom();
+      const follow = row.isConnected && nearBottom();
       turn.blocks.forEach((block, index) => {
         const key = block.type === "text" ? block.text : JSON.stringify(block);
         const old = drawn[index];
@@ -141,8 +173,18 @@ export function createThread({ container, scroller, render, onDecide }) {
 
   return {
     clear() {
+      backlog.stop();
       container.replaceChildren();
     },
+    // A stored conversation: its last turns now, the older ones as the user scrolls up;
+    // `before(turn, into)` may put something above a turn, `decorate(row, turn)` adds to it.
+    show(turns, shown = {}) {
+      hooks = shown;
+      const { now, later } = split(turns, FIRST);
+      container.append(rows(now));
+      backlog.hold(later);
+    },
+    older: () => backlog.remaining(),
     addUser,
     addAnswer,
     toBottom,

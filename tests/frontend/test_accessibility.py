@@ -1,0 +1,286 @@
+"""Accessibility: axe-core on every main screen, and the main flows by keyboard alone.
+
+axe-core (npm, pinned) is served to the page by the test only, from a same-origin URL that
+Playwright answers, so the page keeps its strict CSP while it is checked. A screen passes
+with no serious or critical violation; every violation found is printed.
+
+A new screen adds a row to `SCREENS`: a name and a function that brings the page there.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import Browser, BrowserContext, Page, Route, expect
+
+from tests.api.conftest import ADMIN_EMAIL, ADMIN_PASSWORD
+from tests.fakes.openai_server import FakeOpenAI, FakeToolCall, Reply
+from tests.frontend.conftest import Stack, log_in, screenshot
+
+AXE = Path(__file__).parents[2] / "node_modules" / "axe-core" / "axe.min.js"
+AXE_URL = "/__tests__/axe.min.js"
+BLOCKING = {"serious", "critical"}
+
+# Code with every common token kind, so that each highlight colour is checked.
+ANSWER = (
+    "Here is a plan:\n\n1. Read the **file**\n2. Delete it, `carefully`\n\n> Quoted.\n\n"
+    "```python\nimport os  # the standard library\n\n\n@cache\n"
+    "def remove(path: str, tries=3) -> bool:\n"
+    '    """Remove a file."""\n    if not os.path.exists(path) or tries is None:\n'
+    "        return False\n    print(f'removing {path!r}', len(path), 0x1F, True)\n"
+    "    os.remove(path)\n    return True\n```\n\n"
+    "```js\nconst answer = { count: 42, name: 'x', ok: null }; // a comment\n"
+    "class A extends B { static run() { return /re+/g.test(`t${answer}`); } }\n```\n\n"
+    "| a | b |\n|---|---|\n| 1 | 2 |\n\n[The docs](https://example.com/docs)."
+)
+
+
+@dataclass(frozen=True)
+class Screen:
+    name: str
+    viewport: tuple[int, int]
+    scheme: str
+    reach: Callable[[Page, FakeOpenAI], None]
+    logged_in: bool = True
+
+
+def _login_screen(page: Page, fake: FakeOpenAI) -> None:
+    page.goto("/login")
+    expect(page.locator("h1")).to_be_visible()
+
+
+def _login_error(page: Page, fake: FakeOpenAI) -> None:
+    page.goto("/login")
+    page.fill("#email", "nobody@test.example")
+    page.fill("#password", "wrong")
+    page.click("button[type=submit]")
+    expect(page.locator(".alert")).to_be_visible()
+
+
+def _empty_chat(page: Page, fake: FakeOpenAI) -> None:
+    expect(page.locator("#empty")).to_be_visible()
+
+
+def _answer_and_approval(page: Page, fake: FakeOpenAI) -> None:
+    fake.script(
+        Reply(text=ANSWER),
+        Reply(tool_calls=[FakeToolCall("files__delete", '{"x": "draft.txt"}')]),
+        Reply(text="Deleted."),
+    )
+    page.fill("#prompt", "Plan the deletion of draft.txt")
+    page.keyboard.press("Enter")
+    expect(page.locator(".message.assistant").last).to_contain_text("The docs")
+    expect(page.locator("#send")).to_be_visible()
+    page.fill("#prompt", "Now delete it")
+    page.keyboard.press("Enter")
+    expect(page.locator(".tool-card button.approve")).to_be_visible()
+
+
+def _phone_sidebar(page: Page, fake: FakeOpenAI) -> None:
+    fake.script(Reply(text="Hello there."))
+    page.fill("#prompt", "Hello")
+    page.keyboard.press("Enter")
+    expect(page.locator(".message.assistant").last).to_contain_text("Hello there.")
+    page.click("#open-sidebar")
+    page.wait_for_function(
+        "() => document.getElementById('sidebar').getBoundingClientRect().left >= 0"
+    )
+
+
+SCREENS = [
+    Screen("login", (1280, 800), "light", _login_screen, logged_in=False),
+    Screen("login with an error, dark", (1280, 800), "dark", _login_error, logged_in=False),
+    Screen("empty chat", (1280, 800), "light", _empty_chat),
+    Screen("answer and a tool awaiting approval", (1280, 800), "light", _answer_and_approval),
+    Screen("answer and approval, dark", (1280, 800), "dark", _answer_and_approval),
+    Screen("sidebar open on a phone", (390, 844), "light", _phone_sidebar),
+    Screen("empty chat on a phone, dark", (390, 844), "dark", _empty_chat),
+]
+
+
+def _serve_axe(route: Route) -> None:
+    route.fulfill(path=str(AXE), content_type="text/javascript")
+
+
+def axe(page: Page) -> list[dict[str, Any]]:
+    """axe-core's violations on the page as it is now (WCAG 2.2 A/AA and best practices)."""
+    page.route(f"**{AXE_URL}", _serve_axe)
+    if not page.evaluate("() => 'axe' in window"):
+        page.add_script_tag(url=AXE_URL)
+    return page.evaluate(
+        """async () => {
+            const result = await axe.run(document, {resultTypes: ["violations"]});
+            return result.violations.map((v) => ({
+                id: v.id, impact: v.impact, help: v.help,
+                nodes: v.nodes.slice(0, 8).map((n) => `${n.target.join(" ")}: ${n.failureSummary}`),
+            }));
+        }"""
+    )
+
+
+@pytest.fixture
+def screen_context(
+    browser: Browser, stack: Stack, request: pytest.FixtureRequest
+) -> Iterator[BrowserContext]:
+    screen: Screen = request.param
+    phone = screen.viewport[0] < 600
+    context = browser.new_context(
+        base_url=stack.url,
+        viewport={"width": screen.viewport[0], "height": screen.viewport[1]},
+        color_scheme=screen.scheme,  # type: ignore[arg-type]
+        is_mobile=phone,
+        has_touch=phone,
+    )
+    context.set_default_timeout(15_000)
+    try:
+        yield context
+    finally:
+        context.close()
+
+
+@pytest.mark.parametrize(
+    ("screen_context", "screen"),
+    [(screen, screen) for screen in SCREENS],
+    ids=[screen.name.replace(" ", "-") for screen in SCREENS],
+    indirect=["screen_context"],
+)
+def test_axe_finds_no_serious_or_critical_violation(
+    screen_context: BrowserContext,
+    screen: Screen,
+    fake_openai: FakeOpenAI,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    page = screen_context.new_page()
+    if screen.logged_in:
+        log_in(page)
+    screen.reach(page, fake_openai)
+    violations = axe(page)
+    screenshot(page, "axe-" + screen.name.replace(" ", "-").replace(",", ""))
+    with capsys.disabled():
+        found = ", ".join(f"{v['id']} ({v['impact']})" for v in violations) or "none"
+        print(f"\naxe, {screen.name}: {found}")
+    # A run left waiting would wake at its approval timeout and take another test's reply.
+    if page.locator(".tool-card button.approve").count():
+        page.locator(".tool-card button.approve").click()
+        expect(page.locator("#send")).to_be_visible()
+    assert [v for v in violations if v["impact"] in BLOCKING] == []
+
+
+FOCUS = """() => {
+    const el = document.activeElement;
+    if (!el || el === document.body) return null;
+    const ring = (node) => {
+        const style = getComputedStyle(node);
+        return style.outlineStyle !== "none" && parseFloat(style.outlineWidth) > 0;
+    };
+    const wrapper = el.closest(".composer, .search");
+    const name = el.getAttribute("aria-label") || el.textContent.trim().slice(0, 40) || el.id;
+    const visible = ring(el) || Boolean(wrapper && ring(wrapper));
+    return {name, id: el.id, classes: el.className, ring: visible};
+}"""
+
+
+def tab_to(
+    page: Page, matches: Callable[[dict[str, Any]], bool], *, back: bool = False
+) -> list[str]:
+    """Press Tab (or Shift+Tab) until the focused element matches; every stop had a ring."""
+    visited: list[str] = []
+    for _ in range(60):
+        page.keyboard.press("Shift+Tab" if back else "Tab")
+        focused = page.evaluate(FOCUS)
+        if focused is None:
+            continue
+        visited.append(focused["name"])
+        assert focused["ring"], f"no visible focus on {focused}"
+        if matches(focused):
+            return visited
+    raise AssertionError(f"never reached the control; focus went through {visited}")
+
+
+def test_the_main_flows_work_by_keyboard_alone(
+    context: BrowserContext, fake_openai: FakeOpenAI, stack: Stack
+) -> None:
+    page = context.new_page()
+    # Log in: the email field has the focus, Tab to the password, Enter submits.
+    page.goto("/login")
+    assert page.evaluate("document.activeElement.id") == "email"
+    page.keyboard.type(ADMIN_EMAIL)
+    page.keyboard.press("Tab")
+    page.keyboard.type(ADMIN_PASSWORD)
+    page.keyboard.press("Enter")
+    page.wait_for_selector("body[data-ready]")
+
+    # Start a chat: the message box has the focus; Enter sends.
+    expect(page.locator("#prompt")).to_be_focused()
+    fake_openai.script(Reply(text="First answer."))
+    page.keyboard.type("Keyboard first")
+    page.keyboard.press("Enter")
+    expect(page.locator(".message.assistant").last).to_contain_text("First answer.")
+
+    # Approve a tool: from the message box, back to the card's Approve button.
+    fake_openai.script(
+        Reply(tool_calls=[FakeToolCall("files__delete", '{"x": "k.txt"}')]),
+        Reply(text="Deleted by keyboard."),
+    )
+    page.keyboard.type("Delete k.txt")
+    page.keyboard.press("Enter")
+    expect(page.locator(".tool-card button.approve")).to_be_visible()
+    steps = tab_to(page, lambda f: "approve" in f["classes"], back=True)
+    assert len(steps) <= 4, steps
+    page.keyboard.press("Enter")
+    expect(page.locator(".message.assistant").last).to_contain_text("Deleted by keyboard.")
+    first = page.url
+
+    # Stop: a long answer; from the message box, Tab reaches Stop.
+    page.locator("#prompt").focus()
+    tab_to(page, lambda f: f["id"] == "new-chat")
+    page.keyboard.press("Enter")
+    expect(page.locator("#empty")).to_be_visible()
+    expect(page.locator("#prompt")).to_be_focused()
+    fake_openai.script(Reply(chunks=[f"s{i} " for i in range(400)], chunk_delay=0.05))
+    page.keyboard.type("Talk at length")
+    page.keyboard.press("Enter")
+    expect(page.locator(".message.assistant").last).to_contain_text("s3 ")
+    tab_to(page, lambda f: f["id"] == "stop")
+    page.keyboard.press("Enter")
+    expect(page.locator(".answer-status")).to_have_text("Stopped")
+
+    # Open another conversation from the sidebar, then rename it, by keyboard.
+    page.locator("#prompt").focus()
+    tab_to(page, lambda f: f["name"] == "Keyboard first")
+    page.keyboard.press("Enter")
+    page.wait_for_url(first)
+    expect(page.locator(".message.user").first).to_contain_text("Keyboard first")
+    expect(page.locator(".conversation.active .conversation-link")).to_be_focused()
+    # The chat's own controls come next: pin, then rename (not another chat's).
+    assert tab_to(page, lambda f: f["name"] == "Rename") == ["Pin “Keyboard first”", "Rename"]
+    page.once("dialog", lambda dialog: dialog.accept("Renamed by keyboard"))
+    page.keyboard.press("Enter")
+    expect(page.locator(".conversation.active")).to_contain_text("Renamed by keyboard")
+
+
+def test_on_a_phone_the_sidebar_opens_and_closes_by_keyboard_and_takes_no_focus_when_closed(
+    browser: Browser, stack: Stack
+) -> None:
+    context = browser.new_context(base_url=stack.url, viewport={"width": 390, "height": 844})
+    context.set_default_timeout(15_000)
+    try:
+        page = context.new_page()
+        log_in(page)
+        page.locator("#prompt").focus()
+        visited = tab_to(page, lambda f: f["id"] == "open-sidebar")
+        assert "New chat" not in visited and "Search chats" not in visited  # closed: skipped
+        page.keyboard.press("Enter")
+        expect(page.locator("#close-sidebar")).to_be_focused()
+        tab_to(page, lambda f: f["id"] == "new-chat")
+        page.keyboard.press("Escape")
+        expect(page.locator("#open-sidebar")).to_be_focused()
+        page.wait_for_function(
+            "() => getComputedStyle(document.getElementById('sidebar')).visibility === 'hidden'"
+        )
+    finally:
+        context.close()
