@@ -43,6 +43,7 @@ from orchestrator.domain.errors import (
 )
 from orchestrator.domain.events import (
     TERMINAL_EVENTS,
+    InputAnswered,
     InputRequired,
     MessageCompleted,
     MessageDelta,
@@ -53,6 +54,7 @@ from orchestrator.domain.events import (
     StoredEvent,
     ToolApprovalRequired,
     ToolCallStarted,
+    ToolDecided,
     ToolProgress,
     ToolResult,
 )
@@ -111,6 +113,7 @@ __all__ = [
     "EventBus",
     "Forbidden",
     "ImagePart",
+    "InputAnswered",
     "InputRequired",
     "Interactions",
     "InvalidInput",
@@ -152,6 +155,7 @@ __all__ = [
     "ToolCallContext",
     "ToolCallRequested",
     "ToolCallStarted",
+    "ToolDecided",
     "ToolHost",
     "ToolOutcome",
     "ToolPolicy",

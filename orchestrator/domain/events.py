@@ -17,6 +17,7 @@ from orchestrator.domain.messages import ContentPart, Usage
 
 __all__ = [
     "TERMINAL_EVENTS",
+    "InputAnswered",
     "InputRequired",
     "MessageCompleted",
     "MessageDelta",
@@ -27,6 +28,7 @@ __all__ = [
     "StoredEvent",
     "ToolApprovalRequired",
     "ToolCallStarted",
+    "ToolDecided",
     "ToolProgress",
     "ToolResult",
 ]
@@ -74,6 +76,15 @@ class ToolApprovalRequired(RunEvent):
     description: str | None = None
 
 
+class ToolDecided(RunEvent):
+    """The user answered an approval (`always`: and allows the tool from now on)."""
+
+    name = "tool.decided"
+    id: str
+    approved: bool
+    always: bool = False
+
+
 class ToolProgress(RunEvent):
     name = "tool.progress"
     id: str
@@ -87,6 +98,7 @@ class ToolResult(RunEvent):
     id: str
     content: list[ContentPart]
     is_error: bool
+    fault: str | None = None
 
 
 class InputRequired(RunEvent):
@@ -94,6 +106,7 @@ class InputRequired(RunEvent):
 
     name = "input.required"
     id: str
+    call_id: str | None = None
     mode: str
     message: str | None = None
     requested_schema: dict[str, Any] | None = None
@@ -104,6 +117,14 @@ class InputRequired(RunEvent):
         if "requested_schema" in data:
             data["schema"] = data.pop("requested_schema")
         return data
+
+
+class InputAnswered(RunEvent):
+    """The user answered (or the run stopped waiting on) an `input.required` question."""
+
+    name = "input.answered"
+    id: str
+    action: str
 
 
 class MessageCompleted(RunEvent):

@@ -41,6 +41,7 @@ from orchestrator.store import (
     SqlConversationStore,
     SqlMCPStore,
     SqlRunStore,
+    SqlToolGrants,
     SqlUserStore,
     create_engine,
     current_revision,
@@ -397,6 +398,7 @@ async def open_services(
             bus=bus,
             interactions=interactions,
             default_model=model_info.name,
+            grants=SqlToolGrants(engine),
         )
         interactions.on_waiting = run_service.set_waiting
         if settings.redis_url is None:

@@ -5,6 +5,7 @@ from orchestrator.store.database import EmbeddedPostgres, create_engine, to_asyn
 from orchestrator.store.mcp import SqlMCPStore
 from orchestrator.store.migrations import current_revision, head_revision, upgrade
 from orchestrator.store.runs import RECOVERY_SEQ_GAP, SqlRunStore
+from orchestrator.store.tool_grants import SqlToolGrants, ToolGrant
 from orchestrator.store.users import ApiKeyRecord, SqlUserStore, UserRecord
 
 __all__ = [
@@ -15,7 +16,9 @@ __all__ = [
     "SqlConversationStore",
     "SqlMCPStore",
     "SqlRunStore",
+    "SqlToolGrants",
     "SqlUserStore",
+    "ToolGrant",
     "UserRecord",
     "create_engine",
     "current_revision",

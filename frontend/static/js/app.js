@@ -5,10 +5,12 @@ import * as marked from "../vendor/marked.esm.js";
 import DOMPurify from "../vendor/purify.es.js";
 import hljs from "../vendor/highlight.min.js";
 import { api } from "./api.js";
-import { applyEvent, createRun, decide, isFinished } from "./events.js";
+import { answer, applyEvent, createRun, decide, isFinished } from "./events.js";
 import { beforeRunningAnswer, turnsFromMessages } from "./history.js";
 import { connectLive } from "./live.js";
 import { createMarkdown } from "./markdown.js";
+import { createResourcePicker, resourceLabel } from "./resources.js";
+import { createSlashMenu } from "./slash.js";
 import { createSidebar } from "./sidebar.js";
 import { createThread } from "./thread.js";
 
@@ -33,12 +35,23 @@ const thread = createThread({
   container: $("messages"),
   scroller: $("thread"),
   render,
-  onDecide: async (callId, approve) => {
+  onDecide: async (callId, decision) => {
     if (!state.run) return;
-    decide(state.run, callId, approve);
+    decide(state.run, callId, decision);
     state.answer.update(state.run, { now: true });
     try {
-      await api.decide(callId, approve);
+      await api.decide(callId, decision);
+    } catch (error) {
+      showAlert(error.message);
+    }
+  },
+  onAnswer: async (questionId, action, content) => {
+    if (!state.run) return;
+    const runId = state.run.runId;
+    answer(state.run, questionId, action);
+    state.answer.update(state.run, { now: true });
+    try {
+      await api.answerInput(runId, questionId, action, content);
     } catch (error) {
       showAlert(error.message);
     }
@@ -137,7 +150,7 @@ async function open(id, { push = false } = {}) {
   const running = detail.active_run;
   const messages = running ? beforeRunningAnswer(detail.messages) : detail.messages;
   for (const turn of turnsFromMessages(messages)) {
-    if (turn.role === "user") thread.addUser(turn.text);
+    if (turn.role === "user") thread.addUser(turn.text, turn.attachments);
     else thread.addAnswer().update(turn, { now: true });
   }
   showEmpty();
@@ -148,6 +161,7 @@ async function open(id, { push = false } = {}) {
 async function send(text) {
   showAlert("");
   state.sending = true;
+  let attached = [];
   let id = state.conversation;
   try {
     if (!id) {
@@ -159,14 +173,18 @@ async function send(text) {
       sidebar.select(id);
       $("title").textContent = created.title;
     }
-    thread.addUser(text);
+    attached = resourcePicker.take();
+    const chips = attached.map((r) => ({ kind: "resource", name: resourceLabel(r), title: r.uri }));
+    thread.addUser(text, chips);
     showEmpty();
     thread.toBottom();
     const model = $("model").value || undefined;
-    const accepted = await api.send(id, text, model);
+    const resources = attached.map(({ server, uri }) => ({ server, uri }));
+    const accepted = await api.send(id, text, model, resources);
     follow(accepted.run_id);
   } catch (error) {
     showAlert(error.message);
+    if (attached.length) resourcePicker.restore(attached);
     setRunning(false);
   } finally {
     state.sending = false;
@@ -202,6 +220,26 @@ function grow() {
   prompt.style.height = `${Math.min(prompt.scrollHeight, 240)}px`;
 }
 prompt.addEventListener("input", grow);
+// Before the composer's Enter handler: Enter picks a prompt while the menu is open.
+createSlashMenu({
+  textarea: prompt,
+  menu: $("slash-menu"),
+  loadPrompts: api.prompts,
+  getPrompt: api.getPrompt,
+  onInsert: (text) => {
+    prompt.value = text;
+    grow();
+    prompt.focus();
+  },
+  onError: showAlert,
+});
+const resourcePicker = createResourcePicker({
+  button: $("attach-resource"),
+  panel: $("resource-menu"),
+  chips: $("resource-chips"),
+  loadResources: api.resources,
+  onError: showAlert,
+});
 prompt.addEventListener("keydown", (event) => {
   if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
     event.preventDefault();

@@ -31,7 +31,7 @@ async function copy(text, button) {
   }, 1500);
 }
 
-export function createThread({ container, scroller, render, onDecide }) {
+export function createThread({ container, scroller, render, onDecide, onAnswer }) {
   container.addEventListener("click", (event) => {
     const button = event.target.closest(".copy-code");
     if (!button) return;
@@ -47,9 +47,19 @@ export function createThread({ container, scroller, render, onDecide }) {
     scroller.scrollTop = scroller.scrollHeight;
   }
 
-  function addUser(text) {
+  // `attachments`: [{kind, name, title?}] shown as chips under the question.
+  function addUser(text, attachments = []) {
     const row = element("div", "message user");
     row.append(element("div", "bubble", text));
+    if (attachments.length) {
+      const chips = element("div", "message-attachments");
+      for (const item of attachments) {
+        const chip = element("span", `chip chip-${item.kind || "file"}`, item.name);
+        if (item.title) chip.title = item.title;
+        chips.append(chip);
+      }
+      row.append(chips);
+    }
     container.append(row);
     return row;
   }
@@ -101,7 +111,7 @@ export function createThread({ container, scroller, render, onDecide }) {
             head.append(button);
           }
         } else {
-          node = renderToolCard(block, onDecide);
+          node = renderToolCard(block, { onDecide, onAnswer }, old?.node);
           if (old?.node?.tagName === "DETAILS" && old.node.open) node.open = true;
         }
         if (old) old.node.replaceWith(node);
