@@ -149,6 +149,13 @@ function element(doc, tag, className, text) {
   return node;
 }
 
+// A visible "*"; screen readers hear "required" from aria-required instead.
+function requiredMark(doc) {
+  const mark = element(doc, "span", "required", " *");
+  mark.setAttribute("aria-hidden", "true");
+  return mark;
+}
+
 function inputFor(doc, field, id) {
   if (field.kind === "boolean") {
     const box = element(doc, "input");
@@ -246,13 +253,16 @@ export function renderSchemaForm(doc, question, onAnswer) {
       legend.id = `${id}-label`;
       input.setAttribute("aria-labelledby", legend.id);
       input.setAttribute("aria-describedby", described);
-      if (field.required) legend.append(element(doc, "span", "required", " *"));
+      if (field.required) {
+        legend.append(requiredMark(doc));
+        input.setAttribute("aria-required", "true");
+      }
       row.append(legend, input);
     } else {
       const label = element(doc, "label", "field-label", field.label);
       label.htmlFor = id;
       if (field.required) {
-        label.append(element(doc, "span", "required", " *"));
+        label.append(requiredMark(doc));
         input.setAttribute("aria-required", "true");
       }
       input.setAttribute("aria-describedby", described);

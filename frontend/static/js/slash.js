@@ -50,6 +50,12 @@ export function promptText(messages) {
   return parts.filter(Boolean).join("\n\n");
 }
 
+function requiredMark() {
+  const mark = element("span", "required", " *");
+  mark.setAttribute("aria-hidden", "true");
+  return mark;
+}
+
 function element(tag, className, text) {
   const node = document.createElement(tag);
   if (className) node.className = className;
@@ -147,11 +153,14 @@ export function createSlashMenu({ textarea, menu, loadPrompts, getPrompt, onInse
       const id = `slash-arg-${i}`;
       const label = element("label", "field-label", argument.name);
       label.htmlFor = id;
-      if (argument.required) label.append(element("span", "required", " *"));
       const input = element("input");
       input.id = id;
       input.name = argument.name;
       input.autocomplete = "off";
+      if (argument.required) {
+        label.append(requiredMark());
+        input.setAttribute("aria-required", "true");
+      }
       if (argument.description) input.placeholder = argument.description;
       const error = element("p", "field-error");
       error.hidden = true;

@@ -201,7 +201,10 @@ export function renderToolCard(block, handlers, previous) {
   const state = stateOf(block);
   const card = element("details", `tool-card state-${state}`);
   card.dataset.callId = block.id;
-  if (state === "approval" || state === "question" || state === "fault") card.open = true;
+  const showsImage = Array.isArray(block.result) && block.result.some((p) => p.type === "image");
+  if (state === "approval" || state === "question" || state === "fault" || showsImage) {
+    card.open = true;
+  }
   const summary = element("summary", "tool-head");
   summary.append(element("span", "tool-icon", "⚙"));
   const name = element("span", "tool-name");
@@ -210,6 +213,8 @@ export function renderToolCard(block, handlers, previous) {
   summary.append(name);
   if (block.always) summary.append(element("span", "tool-badge", "Always allowed"));
   summary.append(element("span", "tool-state", LABELS[state] || state));
+  // In the head, so that it shows on a folded card too.
+  if (block.progress && block.state === "running") summary.append(progressNode(block.progress));
   card.append(summary);
 
   const body = element("div", "tool-body");
@@ -218,9 +223,6 @@ export function renderToolCard(block, handlers, previous) {
   args.append(element("pre", "tool-args", pretty(block.arguments) || "{}"));
   if (state === "approval") args.open = true;
   body.append(args);
-  if (block.progress && (block.state === "running" || block.state === "approval")) {
-    body.append(progressNode(block.progress));
-  }
   if (block.result !== null && block.result !== undefined) {
     let label = "Result";
     if (block.fault) label = "The tool server could not answer";
