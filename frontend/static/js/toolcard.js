@@ -235,8 +235,8 @@ export function renderToolCard(block, handlers, previous) {
   card.append(body);
 
   if (block.question && block.question.state === "asked") {
-    const kept = previous?.querySelector(
-      `.elicitation[data-question-id="${CSS.escape(block.question.id)}"]`,
+    const kept = [...(previous?.querySelectorAll(".elicitation") || [])].find(
+      (node) => node.dataset.questionId === block.question.id,
     );
     card.append(kept || questionNode(block.question, handlers.onAnswer));
   }
