@@ -333,6 +333,7 @@ def test_an_image_result_shows_as_an_image_and_resource_links_open_through_the_f
     href = links.nth(1).get_attribute("href") or ""
     assert href.startswith("/mcp/resource?") and links.nth(1).get_attribute("target") == "_blank"
     assert links.nth(1).get_attribute("rel") == "noopener noreferrer"
+    _shot(page, "mcp-results-light")
     opened = page.request.get(href)
     assert opened.status == 200 and opened.headers["content-type"].startswith("text/plain")
     assert opened.headers["x-content-type-options"] == "nosniff"
@@ -388,6 +389,7 @@ def test_an_attached_resource_reaches_the_model_and_shows_as_a_chip(
     expect(search).to_be_focused()
     search.fill("architecture")
     expect(page.locator("#resource-menu [role=option]")).to_have_count(1)
+    _shot(page, "mcp-resource-picker-light")
     search.press("Enter")
     chip = page.locator("#resource-chips .chip")
     expect(chip.locator("span")).to_have_text("architecture.md")
@@ -401,6 +403,7 @@ def test_an_attached_resource_reaches_the_model_and_shows_as_a_chip(
     assert "demo://resource/static/document/architecture.md" in content
     assert "Architecture" in content  # the document's own text
     expect(page.locator(".message.user .chip")).to_have_text("architecture.md")
+    _shot(page, "mcp-resource-sent-light")
     page.reload()
     page.wait_for_selector("body[data-ready]")
     expect(page.locator(".message.user .chip")).to_have_text("architecture.md")
@@ -476,5 +479,32 @@ def test_screens_in_dark(browser: Browser, mcp_stack: McpStack, fake_openai: Fak
         page.locator("#prompt").press_sequentially("/")
         expect(page.locator("#slash-menu [role=option]").first).to_be_visible()
         _shot(page, "mcp-slash-menu-dark")
+    finally:
+        context.close()
+
+
+def test_a_question_and_the_composer_fit_a_phone_screen(
+    browser: Browser, mcp_stack: McpStack, fake_openai: FakeOpenAI
+) -> None:
+    context = browser.new_context(
+        base_url=mcp_stack.url, viewport={"width": 390, "height": 844}, is_mobile=True
+    )
+    context.set_default_timeout(20_000)
+    try:
+        page = context.new_page()
+        log_in(page)
+        form = _elicit(page, fake_openai, "Thanks.")
+        form.get_by_role("textbox", name="String", exact=True).fill("Ada")
+        wide = page.evaluate(
+            "() => [...document.querySelectorAll('.tool-card, .composer')]"
+            ".filter(n => n.scrollWidth > n.clientWidth + 1).map(n => n.className)"
+        )
+        assert wide == []
+        _shot(page, "mcp-elicitation-phone")
+        form.get_by_role("button", name="Submit").click()
+        expect(page.locator(".message.assistant").last).to_contain_text("Thanks.")
+        page.get_by_role("button", name="Attach an MCP resource").click()
+        expect(page.locator("#resource-menu [role=option]").first).to_be_visible()
+        _shot(page, "mcp-resource-picker-phone")
     finally:
         context.close()

@@ -87,6 +87,19 @@ function imageNode(part) {
   return element("p", "muted", `An image of type ${mime || "unknown"} (not shown).`);
 }
 
+const SVG = "http://www.w3.org/2000/svg";
+
+function documentIcon() {
+  const svg = document.createElementNS(SVG, "svg");
+  svg.setAttribute("viewBox", "0 0 24 24");
+  svg.setAttribute("class", "resource-icon");
+  svg.setAttribute("aria-hidden", "true");
+  const path = document.createElementNS(SVG, "path");
+  path.setAttribute("d", "M7 3h7l5 5v13H7zM14 3v5h5");
+  svg.append(path);
+  return svg;
+}
+
 function linkNode(server, part) {
   const row = element("div", "resource-link");
   const link = element("a", "", part.name || part.uri);
@@ -94,7 +107,7 @@ function linkNode(server, part) {
   link.target = "_blank";
   link.rel = "noopener noreferrer";
   link.title = part.uri;
-  row.append(element("span", "resource-icon", "📄"), link);
+  row.append(documentIcon(), link);
   if (part.mime_type) row.append(element("span", "muted", ` ${part.mime_type}`));
   if (part.description) row.append(element("div", "muted small", part.description));
   return row;
