@@ -203,6 +203,10 @@ def test_an_approved_tool_runs_and_its_card_shows_server_tool_arguments_and_resu
     _send(page, "Echo something")
     card = _card(page)
     expect(card.locator(".tool-state")).to_have_text("Waiting for your approval")
+    other = page.context.new_page()  # a second tab shows the same approval
+    other.goto(page.url)
+    other.wait_for_selector("body[data-ready]")
+    expect(_card(other).locator("button.approve")).to_be_visible()
     expect(card.locator(".tool-name")).to_contain_text("echo")
     expect(card.locator(".tool-server")).to_contain_text(SERVER)
     expect(card.locator(".tool-args")).to_have_text('{\n  "message": "hello from MCP"\n}')
@@ -211,6 +215,9 @@ def test_an_approved_tool_runs_and_its_card_shows_server_tool_arguments_and_resu
     expect(card.locator(".tool-state")).to_have_text("Done")
     expect(page.locator(".message.assistant").last).to_contain_text("It echoed.")
     assert "Echo: hello from MCP" in _tool_messages(fake_openai)
+    expect(_card(other).locator("button.approve")).to_have_count(0)
+    expect(_card(other).locator(".tool-result")).to_have_text("Echo: hello from MCP")
+    other.close()
 
 
 def test_always_allow_runs_the_call_and_the_next_call_of_the_tool_is_not_asked(
@@ -285,6 +292,28 @@ def test_an_elicitation_form_is_validated_and_its_answer_reaches_the_server(
     other.close()
 
 
+def test_a_url_question_opens_its_page_in_a_new_tab_and_done_answers_it(
+    page: Page, fake_openai: FakeOpenAI
+) -> None:
+    target = "https://login.example.com/consent?state=abc"
+    fake_openai.script(
+        _call("trigger-url-elicitation", {"url": target, "message": "Sign in to continue."}),
+        Reply(text="Signed in."),
+    )
+    _send(page, "Connect my account")
+    question = page.locator(".elicitation")
+    expect(question).to_contain_text("Sign in to continue.")
+    link = question.get_by_role("link", name="Open login.example.com")
+    expect(link).to_have_attribute("href", target)
+    expect(link).to_have_attribute("target", "_blank")
+    expect(link).to_have_attribute("rel", "noopener noreferrer")
+    expect(question.locator(".host")).to_have_text(target)
+    question.get_by_role("button", name="Done").click()
+    expect(page.locator(".elicitation")).to_have_count(0)
+    expect(page.locator(".message.assistant").last).to_contain_text("Signed in.")
+    assert "accept" in _tool_messages(fake_openai)[-1]
+
+
 def test_declining_an_elicitation_tells_the_server(page: Page, fake_openai: FakeOpenAI) -> None:
     form = _elicit(page, fake_openai, "Fine, no answers.")
     form.get_by_role("button", name="Decline").click()
@@ -338,6 +367,14 @@ def test_an_image_result_shows_as_an_image_and_resource_links_open_through_the_f
     assert opened.status == 200 and opened.headers["content-type"].startswith("text/plain")
     assert opened.headers["x-content-type-options"] == "nosniff"
     assert "Resource 2" in opened.text()
+    # A binary resource is a download, never shown as a page of ours.
+    blob = page.request.get(links.nth(0).get_attribute("href") or "")
+    assert blob.status == 200 and blob.headers["content-type"] == "application/octet-stream"
+    assert blob.headers["content-disposition"].startswith("attachment;")
+    missing = page.request.get("/mcp/resource?server=everything")
+    assert missing.status == 422 and missing.json()["error"]["type"] == "invalid_input"
+    unknown = page.request.get("/mcp/resource?server=nope&uri=demo://x")
+    assert unknown.status == 404 and unknown.json()["error"]["message"]
 
 
 def test_a_slash_command_inserts_a_prompt_after_asking_its_arguments(
