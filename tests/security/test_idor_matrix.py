@@ -40,6 +40,7 @@ PATH_KINDS = {
     "keys/{key_id}": "api_key",
     "servers/{name}": "mcp_server",
     "tools/{tool}": "mcp_tool",
+    "tool-grants/{tool}": "mcp_tool",
     "documents/{document_id}": "document",
 }
 """`segment/{parameter}` of a path → the kind of A's object it names."""
@@ -112,6 +113,7 @@ BODIES: dict[str, Callable[[World], list[Payload]]] = {
             names_a=True,
         ),
     ],
+    "DecisionIn": lambda w: [Payload({"always": True})],
     "InputAnswer": lambda w: [
         Payload({"id": _a(w, "question"), "action": "decline"}, names_a=True)
     ],
