@@ -470,6 +470,8 @@ def test_stop_on_a_chat_you_come_back_to_cancels_the_mcp_call_in_flight(
         "Stopped"
     )
     assert time.monotonic() - started < 15
+    expect(_card(page).locator(".tool-state")).to_have_text("Stopped")
+    expect(_card(page).locator("progress")).to_have_count(0)
     calls = [
         m
         for m in mcp_stack.sent()

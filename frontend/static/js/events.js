@@ -65,6 +65,19 @@ function settle(run) {
   if (run.status === "waiting" && !waitingOnUser(run)) run.status = "running";
 }
 
+// A run that ended asks nothing more: its open approvals and questions expire.
+function closeQuestions(run) {
+  for (const block of run.blocks) {
+    if (block.type !== "tool") continue;
+    if (block.approval === "asked") {
+      block.approval = "expired";
+      block.state = "denied";
+    }
+    if (block.question?.state === "asked") block.question.state = "expired";
+    if (block.state === "running") block.state = "stopped";
+  }
+}
+
 function applyOne(run, name, data) {
   switch (name) {
     case "run.started":
@@ -142,10 +155,12 @@ function applyOne(run, name, data) {
       break;
     case "run.completed":
       run.status = data.status || "completed";
+      closeQuestions(run);
       break;
     case "error":
       run.status = "failed";
       run.error = { type: data.type, message: data.message };
+      closeQuestions(run);
       break;
     default:
       break;

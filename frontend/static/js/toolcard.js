@@ -12,6 +12,7 @@ const LABELS = {
   error: "Tool error",
   fault: "Server failed",
   denied: "Denied",
+  stopped: "Stopped",
 };
 
 // Raster images only: an SVG can carry script, so it is never shown inline.

@@ -81,3 +81,18 @@ test("a server's failure is kept apart from a tool's error", () => {
   assert.equal(state.blocks[0].fault, "host");
   assert.equal(state.blocks[0].isError, true);
 });
+
+test("a run that ends closes its open approvals and questions", () => {
+  const state = run(
+    call,
+    asked,
+    ["tool.call", { id: "c2", server: "everything", tool: "long" }],
+    ["input.required", { id: "q1", call_id: "c2", mode: "form", schema: {} }],
+    ["run.completed", { status: "cancelled" }],
+  );
+  assert.equal(state.blocks[0].approval, "expired");
+  assert.equal(state.blocks[0].state, "denied");
+  assert.equal(state.blocks[1].question.state, "expired");
+  assert.equal(state.blocks[1].state, "stopped");
+  assert.deepEqual(openQuestions(state), []);
+});
