@@ -547,3 +547,33 @@ def test_a_question_and_the_composer_fit_a_phone_screen(
         _shot(page, "mcp-resource-picker-phone")
     finally:
         context.close()
+
+
+def test_answers_and_decisions_without_the_csrf_token_are_refused(
+    page: Page, fake_openai: FakeOpenAI
+) -> None:
+    form = _elicit(page, fake_openai, "Answered at last.")
+    run_id = page.evaluate(
+        "async () => (await (await fetch(location.pathname.replace('/c/', '/api/conversations/')))"
+        ".json()).active_run.id"
+    )
+    question_id = page.locator(".elicitation").get_attribute("data-question-id")
+    attempts = page.evaluate(
+        """async ([runId, questionId]) => {
+            const send = async (method, path, body) => {
+                const response = await fetch(path, {method,
+                    headers: {"Content-Type": "application/json"}, body: JSON.stringify(body)});
+                return [response.status, (await response.json()).error.type];
+            };
+            return [
+                await send("POST", `/api/runs/${runId}/input`, {id: questionId, action: "decline"}),
+                await send("POST", "/api/tool-calls/call_x/approve", {always: true}),
+                await send("DELETE", "/api/tool-grants/everything__echo", {}),
+            ];
+        }""",
+        [run_id, question_id],
+    )
+    assert attempts == [[400, "csrf"], [400, "csrf"], [400, "csrf"]]
+    expect(form).to_be_visible()  # still waiting: nothing was answered
+    form.get_by_role("button", name="Decline").click()
+    expect(page.locator(".message.assistant").last).to_contain_text("Answered at last.")
