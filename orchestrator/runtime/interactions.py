@@ -115,6 +115,15 @@ class PendingInteractions:
         # Before the loop resumes (it runs only once this returns): its decided event says so.
         tool = str(question.request)
         self._grants.setdefault(user_id, set()).add(tool)
+        # Other calls of the same tool already waiting (parallel calls) need no answer either.
+        for key, other in list(self._open.items()):
+            if (
+                other.kind == "approval"
+                and other.user_id == user_id
+                and other.request == tool
+                and not other.future.done()
+            ):
+                self._resolve(user_id, key, "approval", True)
         return question.run_id, tool
 
     def answer(self, user_id: str, run_id: str, request_id: str, answer: ElicitationAnswer) -> None:

@@ -132,3 +132,40 @@ async def test_always_with_a_bad_body_is_refused_and_decides_nothing(
     grants = (await api.client.get("/api/v1/tool-grants", headers=api.headers)).json()
     assert grants == {"items": []}
     await api.client.post(f"/api/v1/tool-calls/{call_id}/deny", headers=api.headers)
+
+
+async def test_always_allow_also_lets_the_parallel_calls_of_the_tool_waiting_beside_it_run(
+    api: Api, fake_openai: FakeOpenAI, tools: FakeTools
+) -> None:
+    fake_openai.script(
+        Reply(
+            tool_calls=[
+                FakeToolCall("files__delete", json.dumps({"x": "g.txt"})),
+                FakeToolCall("files__delete", json.dumps({"x": "h.txt"})),
+            ]
+        ),
+        Reply(text="Both gone."),
+    )
+    conversation = await api.conversation()
+    response = await api.client.post(
+        f"/api/v1/conversations/{conversation}/messages",
+        json={"content": "delete both"},
+        headers=api.headers,
+    )
+    run_id = response.json()["run_id"]
+    _, waiting = await collect(
+        api.client,
+        "GET",
+        f"/api/v1/runs/{run_id}/events",
+        headers=api.headers,
+        stop_after=lambda events: names(events).count("tool.approval_required") == 2,
+    )
+    first = next(e.data["id"] for e in waiting if e.name == "tool.approval_required")
+    await api.client.post(
+        f"/api/v1/tool-calls/{first}/approve", json={"always": True}, headers=api.headers
+    )
+    events = await _events(api, run_id)
+    decided = [e.data for e in events if e.name == "tool.decided"]
+    assert len(decided) == 2 and all(d["approved"] and d["always"] for d in decided)
+    assert names(events)[-1] == "run.completed"
+    assert sorted(args["x"] for _, args in tools.calls) == ["g.txt", "h.txt"]
