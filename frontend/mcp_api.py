@@ -114,6 +114,6 @@ def open_resource() -> Any:
             return Response(data, mimetype=mime, headers=headers)
         headers["Content-Disposition"] = f'attachment; filename="{name}"'
         return Response(data, mimetype="application/octet-stream", headers=headers)
-    text = "\n\n".join(part.get("text") or "" for part in contents if part.get("type") != "blob")
+    text = "\n\n".join(part["text"] for part in contents if isinstance(part.get("text"), str))
     headers["Content-Disposition"] = f'inline; filename="{name}"'
     return Response(text, mimetype="text/plain", headers=headers)
