@@ -516,7 +516,7 @@ def test_screens_in_dark(browser: Browser, mcp_stack: McpStack, fake_openai: Fak
         page.get_by_role("button", name="Cancel").click()
         expect(page.locator(".message.assistant").last).to_contain_text("Done.")
         page.locator("#prompt").press_sequentially("/")
-        expect(page.locator("#slash-menu [role=option]").first).to_be_visible()
+        expect(page.locator("#slash-menu [role=option]").first).to_be_visible(timeout=20_000)
         _shot(page, "mcp-slash-menu-dark")
     finally:
         context.close()

@@ -221,11 +221,11 @@ export function createSlashMenu({ textarea, menu, loadPrompts, getPrompt, onInse
     }
     if (asking) return;
     if (prompts === null) {
-      loading = loading || loadPrompts();
+      showLoading();
       try {
-        prompts = (await loading).items || [];
+        await load();
       } catch (error) {
-        loading = null;
+        close();
         onError(error.message);
         return;
       }
@@ -233,7 +233,32 @@ export function createSlashMenu({ textarea, menu, loadPrompts, getPrompt, onInse
     if (slashQuery(textarea.value) === query) showList(query);
   }
 
+  function load() {
+    loading =
+      loading ||
+      loadPrompts().then(
+        (answer) => {
+          prompts = answer.items || [];
+        },
+        (error) => {
+          loading = null;
+          throw error;
+        },
+      );
+    return loading;
+  }
+
+  function showLoading() {
+    menu.replaceChildren(element("div", "slash-empty muted", "Loading prompts…"));
+    menu.hidden = false;
+    textarea.setAttribute("aria-expanded", "true");
+  }
+
   textarea.addEventListener("input", refresh);
+  // Fetched ahead, on the first focus, so that "/" opens at once; a failure shows on "/".
+  textarea.addEventListener("focus", () => prompts === null && load().catch(() => {}), {
+    once: true,
+  });
   textarea.addEventListener("blur", () => {
     if (!asking) setTimeout(() => isOpen() && !asking && close(), 150);
   });
