@@ -259,8 +259,11 @@ export function createSlashMenu({ textarea, menu, loadPrompts, getPrompt, onInse
   textarea.addEventListener("focus", () => prompts === null && load().catch(() => {}), {
     once: true,
   });
+  // Closed when the focus leaves the composer (a click on an option keeps it there).
   textarea.addEventListener("blur", () => {
-    if (!asking) setTimeout(() => isOpen() && !asking && close(), 150);
+    setTimeout(() => {
+      if (isOpen() && !asking && document.activeElement !== textarea) close();
+    }, 150);
   });
   // Registered before the composer's own Enter handler, so that Enter picks a prompt.
   textarea.addEventListener("keydown", (event) => {
