@@ -160,6 +160,8 @@ def post_message(conversation_id: Any) -> Any:
     message = {"content": body.get("content")}
     if body.get("model"):
         message["model"] = body["model"]
+    if body.get("resources"):
+        message["resources"] = body["resources"]  # MCP resources attached (server, uri)
     accepted = call_as_user("POST", f"/conversations/{conversation_id}/messages", json=message)
     parts = frontend()
     parts.remember_run(_user_id(), str(conversation_id), accepted["run_id"])
@@ -176,4 +178,7 @@ def cancel_run(run_id: Any) -> Any:
 @bp.post("/tool-calls/<string:call_id>/<any(approve, deny):decision>")
 @login_required
 def decide(call_id: str, decision: str) -> Any:
-    return _answer(call_as_user("POST", f"/tool-calls/{quote(call_id, safe='')}/{decision}"))
+    path = f"/tool-calls/{quote(call_id, safe='')}/{decision}"
+    if decision == "approve" and _json_body().get("always") is True:
+        return _answer(call_as_user("POST", path, json={"always": True}))
+    return _answer(call_as_user("POST", path))

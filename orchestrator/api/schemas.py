@@ -363,10 +363,30 @@ class RunOut(BaseModel):
         )
 
 
+class DecisionIn(BaseModel):
+    model_config = _Strict
+    always: bool = Field(
+        default=False,
+        description="Also allow this tool from now on, without asking (approve only).",
+    )
+
+
 class DecisionOut(BaseModel):
     tool_call_id: str
     run_id: str
     approved: bool
+    always: bool | None = Field(
+        default=None, description="True when the tool is allowed from now on (else absent)."
+    )
+
+
+class ToolGrantOut(BaseModel):
+    tool: str = Field(description="A tool name as GET /api/v1/tools lists it.")
+    created_at: datetime
+
+
+class ToolGrantList(BaseModel):
+    items: list[ToolGrantOut]
 
 
 class InputAnswer(BaseModel):

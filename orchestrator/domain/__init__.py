@@ -54,6 +54,7 @@ from orchestrator.domain.errors import (
 from orchestrator.domain.events import (
     TERMINAL_EVENTS,
     ContextCompacted,
+    InputAnswered,
     InputRequired,
     MessageCompleted,
     MessageDelta,
@@ -64,6 +65,7 @@ from orchestrator.domain.events import (
     StoredEvent,
     ToolApprovalRequired,
     ToolCallStarted,
+    ToolDecided,
     ToolProgress,
     ToolResult,
 )
@@ -126,6 +128,7 @@ __all__ = [
     "EventBus",
     "Forbidden",
     "ImagePart",
+    "InputAnswered",
     "InputRequired",
     "Interactions",
     "InvalidInput",
@@ -169,6 +172,7 @@ __all__ = [
     "ToolCallContext",
     "ToolCallRequested",
     "ToolCallStarted",
+    "ToolDecided",
     "ToolHost",
     "ToolOutcome",
     "ToolPolicy",

@@ -30,6 +30,7 @@ from orchestrator.domain.context import (
 from orchestrator.domain.conversations import RunControl, RunOutcome, RunStatus
 from orchestrator.domain.errors import AssistantError, ToolServerError
 from orchestrator.domain.events import (
+    InputAnswered,
     InputRequired,
     MessageCompleted,
     MessageDelta,
@@ -37,6 +38,7 @@ from orchestrator.domain.events import (
     RunStarted,
     ToolApprovalRequired,
     ToolCallStarted,
+    ToolDecided,
     ToolProgress,
     ToolResult,
 )
@@ -312,7 +314,14 @@ class Agent:
 
         async def one(call: ToolCall) -> None:
             outcome = await self._call_tool(call, specs.get(call.name), turn, journal)
-            journal.emit(ToolResult(id=call.id, content=outcome.content, is_error=outcome.is_error))
+            journal.emit(
+                ToolResult(
+                    id=call.id,
+                    content=outcome.content,
+                    is_error=outcome.is_error,
+                    fault=outcome.fault,
+                )
+            )
             answered[call.id] = _tool_message(self._new_id(), call, outcome, tokenizer)
 
         async with asyncio.TaskGroup() as group:
@@ -340,7 +349,9 @@ class Agent:
             )
         if spec.policy is ToolPolicy.DENY:
             return error_outcome(f"The tool {call.name} is disabled by policy.")
-        if spec.policy is ToolPolicy.ASK:
+        if spec.policy is ToolPolicy.ASK and not self._interactions.preapproved(
+            turn.run_id, spec.name
+        ):
             journal.emit(
                 ToolApprovalRequired(
                     id=call.id,
@@ -352,9 +363,11 @@ class Agent:
             )
             try:
                 async with asyncio.timeout(self._budget.approval_timeout):
-                    approved = await self._interactions.approval(turn.run_id, call.id)
+                    approved = await self._interactions.approval(turn.run_id, call.id, spec.name)
             except TimeoutError:
                 approved = False
+            always = approved and self._interactions.preapproved(turn.run_id, spec.name)
+            journal.emit(ToolDecided(id=call.id, approved=approved, always=always))
             if not approved:
                 return error_outcome(f"The user did not approve the call to {call.name}.")
         context = ToolCallContext(
@@ -365,20 +378,23 @@ class Agent:
             report_progress=lambda progress, total, message: journal.emit(
                 ToolProgress(id=call.id, progress=progress, total=total, message=message)
             ),
-            elicit=lambda request: self._elicit(turn, request, journal),
+            elicit=lambda request: self._elicit(turn, call.id, request, journal),
         )
         try:
             return await self._tools.call_tool(spec, arguments, context)
         except ToolServerError as error:
-            return error_outcome(f"The tool server {spec.server!r} failed: {error.message}")
+            return error_outcome(
+                f"The tool server {spec.server!r} failed: {error.message}", fault="host"
+            )
 
     async def _elicit(
-        self, turn: Turn, request: ElicitationRequest, journal: RunJournal
+        self, turn: Turn, call_id: str, request: ElicitationRequest, journal: RunJournal
     ) -> ElicitationAnswer:
         request_id = self._new_id()
         journal.emit(
             InputRequired(
                 id=request_id,
+                call_id=call_id,
                 mode=request.mode,
                 message=request.message,
                 requested_schema=request.requested_schema,
@@ -387,9 +403,11 @@ class Agent:
         )
         try:
             async with asyncio.timeout(self._budget.input_timeout):
-                return await self._interactions.elicitation(turn.run_id, request_id, request)
+                answer = await self._interactions.elicitation(turn.run_id, request_id, request)
         except TimeoutError:
-            return ElicitationAnswer(action="cancel")
+            answer = ElicitationAnswer(action="cancel")
+        journal.emit(InputAnswered(id=request_id, action=answer.action))
+        return answer
 
     async def _finish(
         self,

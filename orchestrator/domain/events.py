@@ -18,6 +18,7 @@ from orchestrator.domain.messages import ContentPart, Usage
 __all__ = [
     "TERMINAL_EVENTS",
     "ContextCompacted",
+    "InputAnswered",
     "InputRequired",
     "MessageCompleted",
     "MessageDelta",
@@ -28,6 +29,7 @@ __all__ = [
     "StoredEvent",
     "ToolApprovalRequired",
     "ToolCallStarted",
+    "ToolDecided",
     "ToolProgress",
     "ToolResult",
 ]
@@ -75,6 +77,15 @@ class ToolApprovalRequired(RunEvent):
     description: str | None = None
 
 
+class ToolDecided(RunEvent):
+    """The user answered an approval (`always`: and allows the tool from now on)."""
+
+    name = "tool.decided"
+    id: str
+    approved: bool
+    always: bool = False
+
+
 class ToolProgress(RunEvent):
     name = "tool.progress"
     id: str
@@ -88,6 +99,7 @@ class ToolResult(RunEvent):
     id: str
     content: list[ContentPart]
     is_error: bool
+    fault: str | None = None
 
 
 class InputRequired(RunEvent):
@@ -95,6 +107,7 @@ class InputRequired(RunEvent):
 
     name = "input.required"
     id: str
+    call_id: str | None = None
     mode: str
     message: str | None = None
     requested_schema: dict[str, Any] | None = None
@@ -116,6 +129,14 @@ class ContextCompacted(RunEvent):
     messages: int
     tokens_before: int
     tokens_after: int
+
+
+class InputAnswered(RunEvent):
+    """The user answered (or the run stopped waiting on) an `input.required` question."""
+
+    name = "input.answered"
+    id: str
+    action: str
 
 
 class MessageCompleted(RunEvent):

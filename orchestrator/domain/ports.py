@@ -67,7 +67,13 @@ class Interactions(Protocol):
     Both wait until answered; the caller bounds the wait.
     """
 
-    async def approval(self, run_id: str, call_id: str) -> bool: ...
+    def preapproved(self, run_id: str, tool: str) -> bool:
+        """Whether the run's user always allows `tool` (so no question is asked)."""
+        ...
+
+    async def approval(self, run_id: str, call_id: str, tool: str) -> bool:
+        """The user's decision on a call of `tool`; may also grant it from now on."""
+        ...
 
     async def elicitation(
         self, run_id: str, request_id: str, request: ElicitationRequest

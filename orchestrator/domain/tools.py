@@ -61,10 +61,13 @@ class ToolOutcome(BaseModel):
 
     content: list[ContentPart]
     is_error: bool = False
+    # "host" when the call never got a tool's answer (the server failed or was unreachable),
+    # as opposed to a tool that answered with an error of its own.
+    fault: str | None = None
 
 
-def error_outcome(message: str) -> ToolOutcome:
-    return ToolOutcome(content=[TextPart(text=message)], is_error=True)
+def error_outcome(message: str, fault: str | None = None) -> ToolOutcome:
+    return ToolOutcome(content=[TextPart(text=message)], is_error=True, fault=fault)
 
 
 class ElicitationRequest(BaseModel):

@@ -76,7 +76,10 @@ CompletionEvent = TextChunk | Finished
 class _Unattended:
     """Interactions with nobody there: approvals are never asked, questions are cancelled."""
 
-    async def approval(self, run_id: str, call_id: str) -> bool:
+    def preapproved(self, run_id: str, tool: str) -> bool:
+        return False
+
+    async def approval(self, run_id: str, call_id: str, tool: str) -> bool:
         return False
 
     async def elicitation(

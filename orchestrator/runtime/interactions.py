@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -36,11 +36,20 @@ class PendingInteractions:
 
     on_waiting: Callable[[str, bool], Awaitable[None]] | None = None
     _owners: dict[str, str] = field(default_factory=dict[str, str])
+    _grants: dict[str, set[str]] = field(default_factory=dict[str, set[str]])
     _open: dict[str, _Question] = field(default_factory=dict[str, _Question])
     _answered: dict[str, _Answered] = field(default_factory=dict[str, _Answered])
 
     def register_run(self, run_id: str, user_id: str) -> None:
         self._owners[run_id] = user_id
+
+    def set_grants(self, user_id: str, tools: Iterable[str]) -> None:
+        """The tools the user always allows, as stored (read when a run starts)."""
+        self._grants[user_id] = set(tools)
+
+    def preapproved(self, run_id: str, tool: str) -> bool:
+        user_id = self._owners.get(run_id)
+        return user_id is not None and tool in self._grants.get(user_id, ())
 
     def forget_run(self, run_id: str) -> None:
         self._owners.pop(run_id, None)
@@ -63,8 +72,8 @@ class PendingInteractions:
             ):
                 await self.on_waiting(run_id, False)
 
-    async def approval(self, run_id: str, call_id: str) -> bool:
-        return bool(await self._ask(run_id, call_id, "approval"))
+    async def approval(self, run_id: str, call_id: str, tool: str) -> bool:
+        return bool(await self._ask(run_id, call_id, "approval", tool))
 
     async def elicitation(
         self, run_id: str, request_id: str, request: ElicitationRequest
@@ -94,6 +103,28 @@ class PendingInteractions:
             Conflict: already decided.
         """
         return self._resolve(user_id, call_id, "approval", approved).run_id
+
+    def allow_always(self, user_id: str, call_id: str) -> tuple[str, str]:
+        """Approve a call and every later call of its tool; returns the run id and the tool.
+
+        Raises:
+            NotFound: no such pending call for this user.
+            Conflict: already decided.
+        """
+        question = self._resolve(user_id, call_id, "approval", True)
+        # Before the loop resumes (it runs only once this returns): its decided event says so.
+        tool = str(question.request)
+        self._grants.setdefault(user_id, set()).add(tool)
+        # Other calls of the same tool already waiting (parallel calls) need no answer either.
+        for key, other in list(self._open.items()):
+            if (
+                other.kind == "approval"
+                and other.user_id == user_id
+                and other.request == tool
+                and not other.future.done()
+            ):
+                self._resolve(user_id, key, "approval", True)
+        return question.run_id, tool
 
     def answer(self, user_id: str, run_id: str, request_id: str, answer: ElicitationAnswer) -> None:
         question = self._open.get(request_id)

@@ -23,6 +23,7 @@ from orchestrator.domain import (
     EventBus,
     InvalidInput,
     Message,
+    NotFound,
     Role,
     Run,
     RunControl,
@@ -32,11 +33,12 @@ from orchestrator.domain import (
     ToolHost,
     ToolSpec,
     Turn,
+    Unavailable,
     count_message_tokens,
 )
 from orchestrator.runtime.interactions import PendingInteractions
 from orchestrator.runtime.journal import StoreJournal
-from orchestrator.store import SqlConversationStore, SqlRunStore
+from orchestrator.store import SqlConversationStore, SqlRunStore, SqlToolGrants, ToolGrant
 
 __all__ = ["RunService"]
 
@@ -66,6 +68,7 @@ class RunService:
         bus: EventBus,
         interactions: PendingInteractions,
         default_model: str,
+        grants: SqlToolGrants | None = None,
     ) -> None:
         self._agent = agent
         self._model = model
@@ -75,6 +78,7 @@ class RunService:
         self._bus = bus
         self._interactions = interactions
         self._default_model = default_model
+        self._grants = grants
         self._active: dict[str, _Active] = {}
 
     @property
@@ -82,6 +86,9 @@ class RunService:
         return len(self._active)
 
     async def _select_tools(self, user_id: str, names: Sequence[str] | None) -> list[ToolSpec]:
+        if self._grants is not None:
+            granted = await self._grants.list(user_id)
+            self._interactions.set_grants(user_id, [grant.tool for grant in granted])
         available = list(await self._tools.list_tools(user_id))
         if names is None:
             return available
@@ -353,6 +360,35 @@ class RunService:
 
     def decide(self, user_id: str, call_id: str, approved: bool) -> str:
         return self._interactions.decide(user_id, call_id, approved)
+
+    async def allow_always(self, user_id: str, call_id: str) -> str:
+        """Approve a waiting call, and let its tool run without asking from now on.
+
+        Raises:
+            NotFound: no such pending call for this user.
+            Conflict: already decided.
+            Unavailable: nowhere to remember the decision.
+        """
+        if self._grants is None:
+            raise Unavailable("Decisions cannot be remembered here.")
+        run_id, tool = self._interactions.allow_always(user_id, call_id)
+        await self._grants.add(user_id, tool)
+        return run_id
+
+    async def grants(self, user_id: str) -> list[ToolGrant]:
+        return await self._grants.list(user_id) if self._grants is not None else []
+
+    async def revoke(self, user_id: str, tool: str) -> None:
+        """Ask again before calls of `tool`, in runs already going too.
+
+        Raises:
+            NotFound: the user does not always allow that tool.
+        """
+        if self._grants is None:
+            raise NotFound(f"You do not always allow {tool!r}.")
+        await self._grants.remove(user_id, tool)
+        remaining = await self._grants.list(user_id)
+        self._interactions.set_grants(user_id, [grant.tool for grant in remaining])
 
     async def answer_input(
         self, user_id: str, run_id: str, request_id: str, answer: ElicitationAnswer

@@ -44,6 +44,7 @@ from orchestrator.store import (
     SqlMCPStore,
     SqlRunStore,
     SqlSummaryStore,
+    SqlToolGrants,
     SqlUserStore,
     create_engine,
     current_revision,
@@ -419,6 +420,7 @@ async def open_services(
             bus=bus,
             interactions=interactions,
             default_model=model_info.name,
+            grants=SqlToolGrants(engine),
         )
         interactions.on_waiting = run_service.set_waiting
         if settings.redis_url is None:

@@ -6,6 +6,7 @@ from orchestrator.store.mcp import SqlMCPStore
 from orchestrator.store.migrations import current_revision, head_revision, upgrade
 from orchestrator.store.runs import RECOVERY_SEQ_GAP, SqlRunStore
 from orchestrator.store.summaries import SqlSummaryStore
+from orchestrator.store.tool_grants import SqlToolGrants, ToolGrant
 from orchestrator.store.users import ApiKeyRecord, SqlUserStore, UserRecord
 
 __all__ = [
@@ -17,7 +18,9 @@ __all__ = [
     "SqlMCPStore",
     "SqlRunStore",
     "SqlSummaryStore",
+    "SqlToolGrants",
     "SqlUserStore",
+    "ToolGrant",
     "UserRecord",
     "create_engine",
     "current_revision",

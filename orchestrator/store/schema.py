@@ -33,6 +33,7 @@ __all__ = [
     "run_events",
     "runs",
     "tool_calls",
+    "tool_grants",
     "users",
 ]
 
@@ -302,4 +303,16 @@ mcp_credentials = Table(
     Column("sealed", Text, nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     PrimaryKeyConstraint("user_id", "server_key", name="pk_mcp_credentials"),
+)
+
+# Tools (namespaced names) a user chose to always allow: their calls run without asking.
+tool_grants = Table(
+    "tool_grants",
+    metadata,
+    Column(
+        "user_id", UUID(as_uuid=False), ForeignKey("users.id", ondelete="CASCADE"), nullable=False
+    ),
+    Column("tool", Text, nullable=False),
+    _created_at(),
+    PrimaryKeyConstraint("user_id", "tool", name="pk_tool_grants"),
 )

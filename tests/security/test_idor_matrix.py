@@ -41,6 +41,7 @@ PATH_KINDS = {
     "keys/{key_id}": "api_key",
     "servers/{name}": "mcp_server",
     "tools/{tool}": "mcp_tool",
+    "tool-grants/{tool}": "mcp_tool",
     "documents/{document_id}": "document",
     "users/{user_id}": "user",
 }
@@ -117,6 +118,7 @@ BODIES: dict[str, Callable[[World], list[Payload]]] = {
             names_a=True,
         ),
     ],
+    "DecisionIn": lambda w: [Payload({"always": True})],
     "InputAnswer": lambda w: [
         Payload({"id": _a(w, "question"), "action": "decline"}, names_a=True)
     ],

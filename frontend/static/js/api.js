@@ -38,8 +38,12 @@ export const api = {
   rename: (id, title) => request("PATCH", `/conversations/${id}`, { title }),
   pin: (id, pinned) => request("PATCH", `/conversations/${id}`, { pinned }),
   remove: (id) => request("DELETE", `/conversations/${id}`),
-  send: (id, content, model) =>
-    request("POST", `/conversations/${id}/messages`, model ? { content, model } : { content }),
+  send: (id, content, model, resources) =>
+    request("POST", `/conversations/${id}/messages`, {
+      content,
+      ...(model ? { model } : {}),
+      ...(resources?.length ? { resources } : {}),
+    }),
   edit: (id, messageId, content, model) =>
     request("POST", `/conversations/${id}/messages/${messageId}/edit`, { content, model }),
   regenerate: (id, messageId, model) =>
@@ -51,7 +55,17 @@ export const api = {
   switchBranch: (id, messageId, tab) =>
     request("PUT", `/conversations/${id}/branch`, { message_id: messageId, tab }),
   cancel: (runId) => request("POST", `/runs/${runId}/cancel`),
-  decide: (callId, approve) =>
-    request("POST", `/tool-calls/${encodeURIComponent(callId)}/${approve ? "approve" : "deny"}`),
+  // `decision`: "approve", "deny" or "always" (approve, and allow the tool from now on).
+  decide: (callId, decision) =>
+    request(
+      "POST",
+      `/tool-calls/${encodeURIComponent(callId)}/${decision === "deny" ? "deny" : "approve"}`,
+      decision === "always" ? { always: true } : undefined,
+    ),
+  answerInput: (runId, id, action, content) =>
+    request("POST", `/runs/${runId}/input`, content ? { id, action, content } : { id, action }),
+  prompts: () => request("GET", "/mcp/prompts"),
+  getPrompt: (body) => request("POST", "/mcp/prompts/get", body),
+  resources: () => request("GET", "/mcp/resources"),
   csrfToken,
 };

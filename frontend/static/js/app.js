@@ -6,11 +6,13 @@ import DOMPurify from "../vendor/purify.es.js";
 import hljs from "../vendor/highlight.min.js";
 import { api } from "./api.js";
 import { decorateAnswer, decorateQuestion, setExportTarget } from "./branches.js";
-import { applyEvent, createRun, decide, isFinished } from "./events.js";
+import { answer, applyEvent, createRun, decide, isFinished } from "./events.js";
 import { beforeRunningAnswer, turnsFromMessages } from "./history.js";
 import { connectLive } from "./live.js";
 import { createDrawer } from "./drawer.js";
 import { createMarkdown } from "./markdown.js";
+import { createResourcePicker, resourceLabel } from "./resources.js";
+import { createSlashMenu } from "./slash.js";
 import { createSidebar } from "./sidebar.js";
 import { placeSummary, summaryDivider } from "./summary.js";
 import { createThread } from "./thread.js";
@@ -36,12 +38,23 @@ const thread = createThread({
   container: $("messages"),
   scroller: $("thread"),
   render,
-  onDecide: async (callId, approve) => {
+  onDecide: async (callId, decision) => {
     if (!state.run) return;
-    decide(state.run, callId, approve);
+    decide(state.run, callId, decision);
     state.answer.update(state.run, { now: true });
     try {
-      await api.decide(callId, approve);
+      await api.decide(callId, decision);
+    } catch (error) {
+      showAlert(error.message);
+    }
+  },
+  onAnswer: async (questionId, action, content) => {
+    if (!state.run) return;
+    const runId = state.run.runId;
+    answer(state.run, questionId, action);
+    state.answer.update(state.run, { now: true });
+    try {
+      await api.answerInput(runId, questionId, action, content);
     } catch (error) {
       showAlert(error.message);
     }
@@ -278,6 +291,7 @@ function show(detail) {
 async function send(text) {
   showAlert("");
   state.sending = true;
+  let attached = [];
   let id = state.conversation;
   try {
     if (!id) {
@@ -290,14 +304,18 @@ async function send(text) {
       setExportTarget($("export"), id);
       $("title").textContent = created.title;
     }
-    thread.addUser(text);
+    attached = resourcePicker.take();
+    const chips = attached.map((r) => ({ kind: "resource", name: resourceLabel(r), title: r.uri }));
+    thread.addUser(text, chips);
     showEmpty();
     thread.toBottom();
     const model = $("model").value || undefined;
-    const accepted = await api.send(id, text, model);
+    const resources = attached.map(({ server, uri }) => ({ server, uri }));
+    const accepted = await api.send(id, text, model, resources);
     follow(accepted.run_id);
   } catch (error) {
     showAlert(error.message);
+    if (attached.length) resourcePicker.restore(attached);
     setRunning(false);
   } finally {
     state.sending = false;
@@ -333,6 +351,26 @@ function grow() {
   prompt.style.height = `${Math.min(prompt.scrollHeight, 240)}px`;
 }
 prompt.addEventListener("input", grow);
+// Before the composer's Enter handler: Enter picks a prompt while the menu is open.
+createSlashMenu({
+  textarea: prompt,
+  menu: $("slash-menu"),
+  loadPrompts: api.prompts,
+  getPrompt: api.getPrompt,
+  onInsert: (text) => {
+    prompt.value = text;
+    grow();
+    prompt.focus();
+  },
+  onError: showAlert,
+});
+const resourcePicker = createResourcePicker({
+  button: $("attach-resource"),
+  panel: $("resource-menu"),
+  chips: $("resource-chips"),
+  loadResources: api.resources,
+  onError: showAlert,
+});
 prompt.addEventListener("keydown", (event) => {
   if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
     event.preventDefault();

@@ -39,6 +39,9 @@ function toolBlock(run, id) {
       progress: null,
       result: null,
       isError: false,
+      fault: null,
+      always: false,
+      question: null,
     };
     run.blocks.push(block);
   }
@@ -52,6 +55,28 @@ function addUsage(run, usage) {
     input_tokens: total.input_tokens + (usage.input_tokens || 0),
     output_tokens: total.output_tokens + (usage.output_tokens || 0),
   };
+}
+
+function waitingOnUser(run) {
+  return run.blocks.some((b) => b.approval === "asked" || b.question?.state === "asked");
+}
+
+// Back to running once nothing waits on the user.
+function settle(run) {
+  if (run.status === "waiting" && !waitingOnUser(run)) run.status = "running";
+}
+
+// A run that ended asks nothing more: its open approvals and questions expire.
+function closeQuestions(run) {
+  for (const block of run.blocks) {
+    if (block.type !== "tool") continue;
+    if (block.approval === "asked") {
+      block.approval = "expired";
+      block.state = "denied";
+    }
+    if (block.question?.state === "asked") block.question.state = "expired";
+    if (block.state === "running") block.state = "stopped";
+  }
 }
 
 function applyOne(run, name, data) {
@@ -82,6 +107,34 @@ function applyOne(run, name, data) {
       run.status = "waiting";
       break;
     }
+    case "tool.decided": {
+      const block = toolBlock(run, data.id);
+      block.approval = data.approved ? "approved" : "denied";
+      block.state = data.approved ? "running" : "denied";
+      block.always = Boolean(data.always);
+      settle(run);
+      break;
+    }
+    case "input.required": {
+      const block = toolBlock(run, data.call_id || `input:${data.id}`);
+      if (!data.call_id) block.tool = "Question";
+      block.question = {
+        id: data.id,
+        mode: data.mode || "form",
+        message: data.message || "",
+        schema: data.schema || null,
+        url: data.url || null,
+        state: "asked",
+      };
+      run.status = "waiting";
+      break;
+    }
+    case "input.answered": {
+      const block = run.blocks.find((b) => b.type === "tool" && b.question?.id === data.id);
+      if (block) block.question = { ...block.question, state: "answered", action: data.action };
+      settle(run);
+      break;
+    }
     case "tool.progress": {
       const block = toolBlock(run, data.id);
       block.progress = { progress: data.progress, total: data.total, message: data.message };
@@ -91,11 +144,11 @@ function applyOne(run, name, data) {
       const block = toolBlock(run, data.id);
       block.result = data.content;
       block.isError = Boolean(data.is_error);
+      block.fault = data.fault || null;
       block.state = block.isError ? "error" : "done";
       if (block.approval === "asked") block.approval = "answered";
-      if (run.status === "waiting" && !run.blocks.some((b) => b.approval === "asked")) {
-        run.status = "running";
-      }
+      if (block.question?.state === "asked") block.question.state = "answered";
+      settle(run);
       break;
     }
     case "context.compacted":
@@ -106,10 +159,12 @@ function applyOne(run, name, data) {
       break;
     case "run.completed":
       run.status = data.status || "completed";
+      closeQuestions(run);
       break;
     case "error":
       run.status = "failed";
       run.error = { type: data.type, message: data.message };
+      closeQuestions(run);
       break;
     default:
       break;
@@ -132,14 +187,28 @@ export function applyEvent(run, event) {
 }
 
 // A local decision on an approval card, before the orchestrator's events confirm it.
-export function decide(run, callId, approved) {
+// `decision`: true or "approve", false or "deny", or "always".
+export function decide(run, callId, decision) {
   const block = run.blocks.find((b) => b.type === "tool" && b.id === callId);
   if (!block) return;
+  const approved = decision === true || decision === "approve" || decision === "always";
   block.approval = approved ? "approved" : "denied";
   block.state = approved ? "running" : "denied";
-  if (!run.blocks.some((b) => b.approval === "asked") && run.status === "waiting") {
-    run.status = "running";
-  }
+  block.always = decision === "always";
+  settle(run);
+}
+
+// A local answer to a question, before the orchestrator's events confirm it.
+export function answer(run, questionId, action) {
+  const block = run.blocks.find((b) => b.type === "tool" && b.question?.id === questionId);
+  if (!block) return;
+  block.question = { ...block.question, state: "answered", action };
+  settle(run);
+}
+
+// The questions still open in a run (for an inbox or a badge).
+export function openQuestions(run) {
+  return run.blocks.filter((b) => b.question?.state === "asked").map((b) => b.question);
 }
 
 export function endsRun(name) {

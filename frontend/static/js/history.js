@@ -9,6 +9,18 @@ function textOf(content) {
     .join("");
 }
 
+// MCP resources attached to a question, as chips.
+function resourcesOf(content) {
+  if (!Array.isArray(content)) return [];
+  return content
+    .filter((part) => part.type === "resource")
+    .map((part) => ({
+      kind: "resource",
+      name: part.uri.split("/").pop() || part.uri,
+      title: part.uri,
+    }));
+}
+
 function splitName(name) {
   const at = name.indexOf("__");
   return at > 0 ? [name.slice(0, at), name.slice(at + 2)] : ["", name];
@@ -21,7 +33,12 @@ export function turnsFromMessages(messages) {
   for (const message of messages) {
     if (message.role === "user") {
       answer = null;
-      turns.push({ role: "user", id: message.id, text: textOf(message.content) });
+      turns.push({
+        role: "user",
+        id: message.id,
+        text: textOf(message.content),
+        attachments: resourcesOf(message.content),
+      });
       continue;
     }
     if (message.role === "system") continue;

@@ -32,7 +32,7 @@ async function copy(text, button) {
   }, 1500);
 }
 
-export function createThread({ container, scroller, render, onDecide }) {
+export function createThread({ container, scroller, render, onDecide, onAnswer }) {
   container.addEventListener("click", (event) => {
     const button = event.target.closest(".copy-code");
     if (!button) return;
@@ -61,9 +61,19 @@ export function createThread({ container, scroller, render, onDecide }) {
     draw: (turns) => container.prepend(rows(turns)),
   });
 
-  function addUser(text, into = container) {
+  // `attachments`: [{kind, name, title?}] shown as chips under the question.
+  function addUser(text, attachments = [], into = container) {
     const row = element("div", "message user");
     row.append(element("div", "bubble", text));
+    if (attachments.length) {
+      const chips = element("div", "message-attachments");
+      for (const item of attachments) {
+        const chip = element("span", `chip chip-${item.kind || "file"}`, item.name);
+        if (item.title) chip.title = item.title;
+        chips.append(chip);
+      }
+      row.append(chips);
+    }
     into.append(row);
     return row;
   }
@@ -75,7 +85,7 @@ export function createThread({ container, scroller, render, onDecide }) {
       hooks.before?.(turn, fragment);
       let row;
       if (turn.role === "user") {
-        row = addUser(turn.text, fragment);
+        row = addUser(turn.text, turn.attachments, fragment);
       } else {
         const answer = addAnswer(fragment);
         answer.update(turn, { now: true });
@@ -133,7 +143,7 @@ export function createThread({ container, scroller, render, onDecide }) {
             head.append(button);
           }
         } else {
-          node = renderToolCard(block, onDecide);
+          node = renderToolCard(block, { onDecide, onAnswer }, old?.node);
           if (old?.node?.tagName === "DETAILS" && old.node.open) node.open = true;
         }
         if (old) old.node.replaceWith(node);

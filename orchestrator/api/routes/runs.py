@@ -9,13 +9,23 @@ from fastapi import APIRouter, Path, Query, Request, Response
 
 from orchestrator.api.deps import CurrentUser, ServicesDep
 from orchestrator.api.errors import error_responses
-from orchestrator.api.schemas import DecisionOut, InputAnswer, RunOut
+from orchestrator.api.schemas import (
+    DecisionIn,
+    DecisionOut,
+    InputAnswer,
+    RunOut,
+    ToolGrantList,
+    ToolGrantOut,
+)
 from orchestrator.api.sse import event_stream, resume_point
 from orchestrator.domain import ElicitationAnswer
 
 router = APIRouter(tags=["runs"])
 
 RunId = Annotated[UUID, Path(description="A run id.")]
+ToolName = Annotated[
+    str, Path(min_length=1, max_length=200, description="A tool name from GET /tool-grants.")
+]
 CallId = Annotated[
     str, Path(min_length=1, max_length=100, description="A tool call id from a tool.call event.")
 ]
@@ -85,10 +95,20 @@ async def answer_input(
 @router.post(
     "/tool-calls/{call_id}/approve",
     response_model=DecisionOut,
-    responses=error_responses(401, 404, 409, 422),
+    response_model_exclude_none=True,
+    responses=error_responses(401, 404, 409, 422, 503),
 )
-async def approve(call_id: CallId, user: CurrentUser, services: ServicesDep) -> DecisionOut:
-    """Let a tool call that waits for approval run."""
+async def approve(
+    call_id: CallId, user: CurrentUser, services: ServicesDep, body: DecisionIn | None = None
+) -> DecisionOut:
+    """Let a tool call that waits for approval run.
+
+    With `{"always": true}`, later calls of the same tool run without asking (this run and
+    the next ones) until the grant is removed (DELETE /tool-grants/{tool}).
+    """
+    if body is not None and body.always:
+        run_id = await services.runs.allow_always(user.user_id, call_id)
+        return DecisionOut(tool_call_id=call_id, run_id=run_id, approved=True, always=True)
     run_id = services.runs.decide(user.user_id, call_id, True)
     return DecisionOut(tool_call_id=call_id, run_id=run_id, approved=True)
 
@@ -96,9 +116,24 @@ async def approve(call_id: CallId, user: CurrentUser, services: ServicesDep) -> 
 @router.post(
     "/tool-calls/{call_id}/deny",
     response_model=DecisionOut,
+    response_model_exclude_none=True,
     responses=error_responses(401, 404, 409, 422),
 )
 async def deny(call_id: CallId, user: CurrentUser, services: ServicesDep) -> DecisionOut:
     """Refuse a tool call; the model is told the user did not approve it."""
     run_id = services.runs.decide(user.user_id, call_id, False)
     return DecisionOut(tool_call_id=call_id, run_id=run_id, approved=False)
+
+
+@router.get("/tool-grants", response_model=ToolGrantList, responses=error_responses(401))
+async def list_tool_grants(user: CurrentUser, services: ServicesDep) -> ToolGrantList:
+    """The tools you always allow (answered "Always allow" to one of their calls)."""
+    grants = await services.runs.grants(user.user_id)
+    return ToolGrantList(items=[ToolGrantOut(tool=g.tool, created_at=g.created_at) for g in grants])
+
+
+@router.delete("/tool-grants/{tool}", status_code=204, responses=error_responses(401, 404, 422))
+async def revoke_tool_grant(tool: ToolName, user: CurrentUser, services: ServicesDep) -> Response:
+    """Be asked again before calls of this tool (at once, in runs already going too)."""
+    await services.runs.revoke(user.user_id, tool)
+    return Response(status_code=204)

@@ -1,0 +1,107 @@
+"""What a client sees of tool calls beyond their results: a server's fault told apart from a
+tool's own error, and questions tied to their call and closed when answered."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from orchestrator.domain import (
+    ElicitationRequest,
+    ToolCallContext,
+    ToolOutcome,
+    ToolServerError,
+    error_outcome,
+)
+from tests.api.conftest import Api, collect
+from tests.fakes.openai_server import FakeOpenAI, FakeToolCall, Reply
+from tests.fakes.tools import FakeTools, spec, text
+
+pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture
+def tools() -> FakeTools:
+    tools = FakeTools()
+
+    async def broken(arguments: dict[str, Any], context: ToolCallContext) -> ToolOutcome:
+        raise ToolServerError("the connection was lost")
+
+    async def refuses(arguments: dict[str, Any], context: ToolCallContext) -> ToolOutcome:
+        return error_outcome("no such city")
+
+    async def asks(arguments: dict[str, Any], context: ToolCallContext) -> ToolOutcome:
+        answer = await context.elicit(
+            ElicitationRequest(
+                message="Which city?",
+                requested_schema={"type": "object", "properties": {"city": {"type": "string"}}},
+            )
+        )
+        return text(f"{answer.action}: {(answer.content or {}).get('city')}")
+
+    tools.add(spec("weather__broken"), broken)
+    tools.add(spec("weather__refuses"), refuses)
+    tools.add(spec("weather__asks"), asks)
+    return tools
+
+
+async def _run(api: Api, fake_openai: FakeOpenAI, *calls: str) -> str:
+    fake_openai.script(
+        Reply(tool_calls=[FakeToolCall(name, json.dumps({})) for name in calls]),
+        Reply(text="Done."),
+    )
+    conversation = await api.conversation()
+    response = await api.client.post(
+        f"/api/v1/conversations/{conversation}/messages",
+        json={"content": "go"},
+        headers=api.headers,
+    )
+    return response.json()["run_id"]
+
+
+async def test_a_server_that_fails_is_marked_as_a_host_fault_and_a_tool_error_is_not(
+    api: Api, fake_openai: FakeOpenAI
+) -> None:
+    run_id = await _run(api, fake_openai, "weather__broken", "weather__refuses")
+    _, events = await collect(
+        api.client, "GET", f"/api/v1/runs/{run_id}/events", headers=api.headers
+    )
+    calls = {e.data["id"]: e.data["tool"] for e in events if e.name == "tool.call"}
+    results = {calls[e.data["id"]]: e.data for e in events if e.name == "tool.result"}
+    assert results["broken"]["is_error"] is True and results["broken"]["fault"] == "host"
+    assert "the connection was lost" in results["broken"]["content"][0]["text"]
+    assert results["refuses"]["is_error"] is True and "fault" not in results["refuses"]
+
+
+async def test_a_question_names_its_call_and_its_answer_is_an_event_every_tab_sees(
+    api: Api, fake_openai: FakeOpenAI
+) -> None:
+    run_id = await _run(api, fake_openai, "weather__asks")
+    _, first = await collect(
+        api.client,
+        "GET",
+        f"/api/v1/runs/{run_id}/events",
+        headers=api.headers,
+        stop_after=lambda events: events[-1].name == "input.required",
+    )
+    call_id = next(e.data["id"] for e in first if e.name == "tool.call")
+    question = first[-1].data
+    assert question["call_id"] == call_id and question["message"] == "Which city?"
+    answered = await api.client.post(
+        f"/api/v1/runs/{run_id}/input",
+        json={"id": question["id"], "action": "accept", "content": {"city": "Oslo"}},
+        headers=api.headers,
+    )
+    assert answered.status_code == 204
+    _, rest = await collect(
+        api.client,
+        "GET",
+        f"/api/v1/runs/{run_id}/events",
+        headers=api.headers | {"last-event-id": str(first[-1].id)},
+    )
+    assert rest[0].name == "input.answered"
+    assert rest[0].data == {"id": question["id"], "action": "accept"}
+    result = next(e.data for e in rest if e.name == "tool.result")
+    assert result["content"][0]["text"] == "accept: Oslo"
