@@ -254,7 +254,13 @@ async def forget_authorization(name: str, user: CurrentUser, hub: HubDep) -> Res
 @callback_router.get(
     "/mcp/oauth/callback",
     response_class=HTMLResponse,
-    responses=error_responses(400, 403, 404, 422, 503),
+    responses={
+        400: {
+            "description": "The authorization server reported an error: a page saying so.",
+            "content": {"text/html": {"schema": {"type": "string"}}},
+        },
+        **error_responses(403, 404, 422, 503, page=True),
+    },
 )
 async def oauth_callback(
     hub: HubDep,
