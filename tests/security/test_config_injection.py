@@ -8,7 +8,8 @@ collections and documents, answers to tool servers, tool-call ids and OpenAI-com
 messages; an admin puts them into a stdio server's arguments and environment. Every
 field must read back exactly as written (or be refused with a 4xx); no response, nothing
 the model is sent and nothing B's MCP server receives (a listener records its requests)
-may contain the canary or the real JWT secret.
+may contain the canary, the JWT secret or the MCP service secret; nor does B's server
+ever get B's own token or API key.
 """
 
 from __future__ import annotations
@@ -140,10 +141,16 @@ class Probe:
         if got != value:
             self.count.findings.append(f"{label}: sent {value!r}, got {got!r}")
 
-    def leaks(self, where: str, text: str) -> None:
-        key = self.world.services.settings.auth.jwt_secret_key
-        secret = key.get_secret_value() if key else JWT_CANARY
-        for name, value in (("canary", CANARY), ("JWT canary", JWT_CANARY), ("secret", secret)):
+    def leaks(self, where: str, text: str, *also: tuple[str, str]) -> None:
+        settings = self.world.services.settings
+        secrets = [
+            ("canary", CANARY),
+            ("JWT canary", JWT_CANARY),
+            ("JWT secret", settings.jwt_secret()),
+            ("MCP service secret", settings.mcp_service_token()),
+            *also,
+        ]
+        for name, value in secrets:
             if value in text:
                 self.count.findings.append(f"{where} contains the {name}")
 
@@ -380,7 +387,9 @@ async def test_b_s_mcp_server_receives_every_template_literally_and_no_canary(
     probe.check("stdio arguments", json.dumps(TEMPLATES), json.dumps(launched["argv"]))
     probe.check("stdio environment", json.dumps(env, sort_keys=True), json.dumps(launched["env"]))
     await probe.call("DELETE", f"/api/v1/mcp/servers/{stdio}", headers=world.admin.headers)
-    probe.leaks("what B's MCP server received", recorder.text())
+    b = world.b
+    credentials = (("B's access token", b.token), ("B's API key", b.api_key))
+    probe.leaks("what B's MCP server received", recorder.text(), *credentials)
     probe.leaks("what the model was sent", json.dumps(openai_fake.requests))
     for response in probe.responses:
         probe.leaks(response[:80], response)
