@@ -326,7 +326,7 @@ async def list_prompts(
 @router.post(
     "/prompts/get",
     response_model=PromptOut,
-    responses=error_responses(400, 401, 404, 422, 502, 503),
+    responses=error_responses(400, 401, 404, 413, 422, 502, 503),
 )
 async def get_prompt(body: PromptGet, user: CurrentUser, hub: HubDep) -> PromptOut:
     """A prompt filled in with arguments: the messages to start a conversation from."""
