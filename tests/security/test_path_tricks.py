@@ -11,7 +11,8 @@ Callers: no credential and user B on every protected operation (B with valid bod
 the object check is what answers), user A on the operations that only read. A trick
 must never turn a refusal into an answer (2xx, or a redirect anywhere but the canonical
 path), never answer 5xx, never show B anything of A's; a spelling that the server decodes
-to the canonical path must get exactly the canonical status.
+to the canonical path must get exactly the canonical status. The WebSocket's spellings
+either refuse the handshake or answer as `/api/v1/ws` does.
 """
 
 from __future__ import annotations
@@ -19,10 +20,12 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import quote, unquote, urlsplit
 
 import anyio
 import pytest
+import websockets
 
 from tests.security.conftest import Count, Tally, World
 from tests.security.test_idor_matrix import BODIES, PATH_KINDS, _schema_name
@@ -228,4 +231,49 @@ async def test_path_tricks_get_the_decision_of_the_canonical_path(
         assert unquote(trick.spell(me)).endswith(me)
     count.note = f"{len(TRICKS)} spellings of {protected} protected operations, by nobody, B and A"
     assert protected >= 30
+    assert count.findings == []
+
+
+WS_TRICKS = [
+    "/api/v1/ws",
+    "/API/V1/ws",
+    "//api/v1/ws",
+    "/api/v1//ws",
+    "/api/v1/ws/",
+    "/api/v1/%77s",
+    "/api/v1/./ws",
+    "/api/v1/x/../ws",
+    "/api/v1/%2e/ws",
+    "/api/v1%2fws",
+]
+
+
+async def _ws_answer(url: str, headers: dict[str, str], command: dict[str, Any]) -> str:
+    """What the socket at `url` answers to `command`: its error type, or how it refused."""
+    try:
+        async with websockets.connect(url, additional_headers=headers) as socket:
+            with anyio.fail_after(10):
+                if headers:
+                    ready = json.loads(await socket.recv())
+                    assert ready["type"] == "ready", ready
+                await socket.send(json.dumps(command))
+                answer = json.loads(await socket.recv())
+    except websockets.InvalidStatus as refused:
+        return f"handshake {refused.response.status_code}"
+    return answer["error"]["type"] if answer.get("type") == "error" else json.dumps(answer)
+
+
+async def test_path_tricks_on_the_websocket_open_nothing(world: World, tally: Tally) -> None:
+    count: Count = tally.attack("path tricks (/ws)")
+    base = world.url.replace("http://", "ws://")
+    command = {"type": "subscribe", "run_id": world.runs["finished"], "after": 0, "ref": "x"}
+    canonical = {"nobody": "unauthorized", "B": "not_found"}
+    for path in WS_TRICKS:
+        for who, headers in (("nobody", {}), ("B", world.b.headers)):
+            answer = await _ws_answer(base + path, headers, command)
+            count.attempts += 1
+            if answer == canonical[who] or answer.startswith("handshake 4"):
+                count.refusals += 1
+                continue
+            count.findings.append(f"/ws at {path!r} ({who}) -> {answer[:200]}")
     assert count.findings == []
