@@ -35,8 +35,10 @@ class UpstreamCall(Exception):
         self.body = body
 
 
-def call_as_user(method: str, path: str, **kwargs: Any) -> Any:
+def call_as_user(method: str, path: str, *, raw: bool = False, **kwargs: Any) -> Any:
     """The orchestrator's JSON answer (None for 204), as the session's user.
+
+    With `raw`, the response itself (for a download that is not JSON).
 
     Raises:
         UpstreamCall: signed out (401), refused (its status), or unreachable (502).
@@ -60,6 +62,8 @@ def call_as_user(method: str, path: str, **kwargs: Any) -> Any:
         raise UpstreamCall(error.status, error.body) from None
     except Unreachable as error:
         raise UpstreamCall(502, {"error": {"type": "unreachable", "message": str(error)}}) from None
+    if raw:
+        return response
     if response.status_code == 204 or not response.content:
         return None
     return response.json()

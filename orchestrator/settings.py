@@ -14,7 +14,7 @@ import secrets
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 __all__ = [
@@ -218,6 +218,21 @@ class AgentSettings(BaseSettings):
     max_run_tokens: int | None = Field(default=None, gt=0)
     tool_result_max_tokens: int = Field(default=8_000, gt=0)
     approval_timeout: float = Field(default=900.0, gt=0)
+    # Compaction: past this share of the model's input budget, older turns are summarised
+    # (0 turns it off: the oldest turns are then cut); `keep` is the share kept verbatim.
+    compaction_threshold: float = Field(default=0.8, ge=0, le=1)
+    compaction_keep: float = Field(default=0.3, gt=0, lt=1)
+    compaction_summary_max_tokens: int = Field(default=1_000, gt=0)
+
+    @model_validator(mode="after")
+    def _keep_below_threshold(self) -> AgentSettings:
+        if self.compaction_threshold and self.compaction_keep >= self.compaction_threshold:
+            raise ValueError(
+                f"COMPACTION_KEEP ({self.compaction_keep}) must be below COMPACTION_THRESHOLD "
+                f"({self.compaction_threshold}): the turns kept after a summary must leave room "
+                "before the next one"
+            )
+        return self
 
 
 class Settings(BaseSettings):

@@ -11,6 +11,7 @@ from orchestrator.api.errors import install_error_handlers
 from orchestrator.api.middleware import BodyLimit
 from orchestrator.api.routes import (
     auth,
+    branches,
     catalog,
     conversations,
     health,
@@ -49,7 +50,7 @@ def build_api(
     app.state.metrics = metrics
     install_error_handlers(app)
     api = APIRouter(prefix=API_PREFIX)
-    for module in (auth, keys, conversations, runs, catalog, mcp, ws, knowledge):
+    for module in (auth, keys, conversations, branches, runs, catalog, mcp, ws, knowledge):
         api.include_router(module.router)
     app.include_router(api)
     app.include_router(health.router)

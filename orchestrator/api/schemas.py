@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Annotated, Any, Literal
+from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator, model_validator
 
 from orchestrator.domain import (
     ContentPart,
@@ -13,6 +14,7 @@ from orchestrator.domain import (
     ImagePart,
     Message,
     Run,
+    Summary,
     TextPart,
     ToolCall,
     ToolSpec,
@@ -23,8 +25,10 @@ __all__ = [
     "ApiKeyCreate",
     "ApiKeyCreated",
     "ApiKeyOut",
+    "BranchSwitch",
     "ConversationCreate",
     "ConversationDetail",
+    "ConversationExport",
     "ConversationOut",
     "ConversationPage",
     "ConversationRename",
@@ -37,9 +41,11 @@ __all__ = [
     "PromptRef",
     "Readiness",
     "RefreshRequest",
+    "RegenerateRequest",
     "ResourceRef",
     "RunAccepted",
     "RunOut",
+    "SummaryOut",
     "TokenRequest",
     "TokenResponse",
     "ToolList",
@@ -98,15 +104,24 @@ class ConversationCreate(BaseModel):
 
 
 class ConversationRename(BaseModel):
+    """A new title, a pin, or both."""
+
     model_config = _Strict
-    title: str = Field(min_length=1, max_length=200)
+    title: str | None = Field(default=None, min_length=1, max_length=200)
+    pinned: StrictBool | None = Field(default=None, description="Pinned conversations list first.")
 
     @field_validator("title")
     @classmethod
-    def _not_blank(cls, value: str) -> str:
-        if not value.strip():
+    def _not_blank(cls, value: str | None) -> str | None:
+        if value is not None and not value.strip():
             raise ValueError("must not be blank")
-        return value.strip()
+        return value.strip() if value is not None else None
+
+    @model_validator(mode="after")
+    def _something(self) -> ConversationRename:
+        if self.title is None and self.pinned is None:
+            raise ValueError("give a title, pinned, or both")
+        return self
 
 
 class ConversationOut(BaseModel):
@@ -115,6 +130,7 @@ class ConversationOut(BaseModel):
     created_at: datetime
     updated_at: datetime
     message_count: int
+    pinned: bool = False
 
     @classmethod
     def of(cls, conversation: Conversation) -> ConversationOut:
@@ -124,6 +140,7 @@ class ConversationOut(BaseModel):
             created_at=conversation.created_at,
             updated_at=conversation.updated_at,
             message_count=conversation.message_count,
+            pinned=conversation.pinned,
         )
 
 
@@ -134,6 +151,19 @@ class ConversationPage(BaseModel):
 
 class MessageOut(BaseModel):
     id: str
+    parent_id: str | None = Field(
+        default=None, description="The message this one follows; null for a first message."
+    )
+    siblings: int = Field(
+        default=1, description="How many alternatives (edits, regenerations) share its place."
+    )
+    sibling_index: int = Field(
+        default=0, description="Its position among them, 0-based, oldest first."
+    )
+    sibling_ids: list[str] = Field(
+        default_factory=list[str],
+        description="With siblings: all their ids in that order (for `PUT .../branch`).",
+    )
     role: str
     content: list[ContentPart]
     tool_calls: list[ToolCall] = Field(default_factory=list[ToolCall])
@@ -146,9 +176,14 @@ class MessageOut(BaseModel):
     created_at: datetime | None = None
 
     @classmethod
-    def of(cls, message: Message) -> MessageOut:
+    def of(cls, message: Message, siblings: list[str] | None = None) -> MessageOut:
+        """`siblings`: the ids of the messages sharing its place (with its own), if several."""
         return cls(
             id=message.id,
+            parent_id=message.parent_id,
+            siblings=len(siblings) if siblings else 1,
+            sibling_index=siblings.index(message.id) if siblings else 0,
+            sibling_ids=siblings or [],
             role=message.role.value,
             content=message.content,
             tool_calls=message.tool_calls,
@@ -162,8 +197,58 @@ class MessageOut(BaseModel):
         )
 
 
+class SummaryOut(BaseModel):
+    """A summary of the conversation's older turns, which the model reads instead of them.
+
+    It covers the messages from `first_message_id` up to `last_message_id`
+    (`message_count` of them) and sits right after that last one; they stay stored.
+    """
+
+    id: str
+    first_message_id: str
+    last_message_id: str
+    message_count: int
+    text: str
+    token_count: int
+    tokens_before: int
+    tokens_after: int
+    model: str | None = None
+    created_at: datetime | None = None
+
+    @classmethod
+    def of(cls, summary: Summary) -> SummaryOut:
+        return cls(**summary.model_dump(exclude={"conversation_id"}))
+
+
 class ConversationDetail(ConversationOut):
-    messages: list[MessageOut]
+    messages: list[MessageOut] = Field(
+        description="The active branch, first message first (`PUT .../branch` switches it)."
+    )
+    summaries: list[SummaryOut] = Field(
+        default_factory=list[SummaryOut],
+        description="Summaries on the active branch's messages, oldest first.",
+    )
+
+
+class ConversationExport(ConversationDetail):
+    branch: Literal["active"] = Field(
+        default="active",
+        description="What `messages` holds: the active branch, as in the chat; other branches "
+        "are left out.",
+    )
+
+
+class RegenerateRequest(BaseModel):
+    model_config = _Strict
+    model: str | None = Field(default=None, min_length=1, max_length=200)
+    tools: list[Annotated[str, Field(min_length=1, max_length=64)]] | None = Field(
+        default=None, max_length=256, description="As for a new message."
+    )
+
+
+class BranchSwitch(BaseModel):
+    model_config = _Strict
+    message_id: UUID = Field(description="Any message of the branch to show and continue.")
 
 
 UserPart = Annotated[TextPart | ImagePart, Field(discriminator="type")]

@@ -319,6 +319,15 @@ class _RunView:
             self.console.print(Text.assemble("  ", mark, (summary, "dim")))
         elif name == "message.completed":
             self._pause()
+        elif name == "context.compacted":
+            self.console.print(
+                Text(
+                    f"  (the {plain(data.get('messages'))} earlier messages were summarised: "
+                    f"{plain(data.get('tokens_before'))} → {plain(data.get('tokens_after'))} "
+                    "tokens)",
+                    style="dim",
+                )
+            )
 
     def _approval(self, data: dict[str, Any]) -> None:
         session = self.session

@@ -1,6 +1,15 @@
 """The pure core: vocabulary, ports and the agent loop. No I/O imports."""
 
 from orchestrator.domain.agent import Agent, AgentBudget, Turn
+from orchestrator.domain.compaction import (
+    Compacted,
+    CompactionPolicy,
+    Compactor,
+    Summary,
+    SummaryStore,
+    plan_compaction,
+    summary_message,
+)
 from orchestrator.domain.completion import (
     ModelEvent,
     ModelFinished,
@@ -14,6 +23,7 @@ from orchestrator.domain.context import (
     ModelLimits,
     Tokenizer,
     count_message_tokens,
+    message_cost,
     plan_context,
 )
 from orchestrator.domain.conversations import (
@@ -43,6 +53,7 @@ from orchestrator.domain.errors import (
 )
 from orchestrator.domain.events import (
     TERMINAL_EVENTS,
+    ContextCompacted,
     InputRequired,
     MessageCompleted,
     MessageDelta,
@@ -101,8 +112,12 @@ __all__ = [
     "AssistantError",
     "AudioPart",
     "ChatModel",
+    "Compacted",
+    "CompactionPolicy",
+    "Compactor",
     "Conflict",
     "ContentPart",
+    "ContextCompacted",
     "ContextPlan",
     "Conversation",
     "ConversationStore",
@@ -144,6 +159,8 @@ __all__ = [
     "RunStatus",
     "RunStore",
     "StoredEvent",
+    "Summary",
+    "SummaryStore",
     "TextDelta",
     "TextPart",
     "Tokenizer",
@@ -168,6 +185,9 @@ __all__ = [
     "UserError",
     "count_message_tokens",
     "error_outcome",
+    "message_cost",
+    "plan_compaction",
     "plan_context",
+    "summary_message",
     "text_of",
 ]

@@ -1,6 +1,7 @@
 """The agent loop: model, tools, model, ... until an answer or a budget runs out.
 
-One run answers one user message. Each step streams the model's answer as deltas, commits
+One run answers one user message. A long history is first compacted (older turns replaced
+by a stored summary, see `compaction`). Each step streams the model's answer as deltas, commits
 the assistant message, runs the tool calls it asked for in parallel (each under its policy:
 auto runs, ask waits for the user, deny refuses), commits the results and goes round again.
 The last allowed step offers no tools, so the model has to answer. A step is committed
@@ -13,13 +14,19 @@ import asyncio
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
+from orchestrator.domain.compaction import Compactor
 from orchestrator.domain.completion import (
     ModelRequest,
     TextDelta,
     ToolCallRequested,
     UsageReported,
 )
-from orchestrator.domain.context import Tokenizer, count_message_tokens, plan_context
+from orchestrator.domain.context import (
+    Tokenizer,
+    count_message_tokens,
+    input_budget,
+    plan_context,
+)
 from orchestrator.domain.conversations import RunControl, RunOutcome, RunStatus
 from orchestrator.domain.errors import AssistantError, ToolServerError
 from orchestrator.domain.events import (
@@ -107,8 +114,10 @@ class Agent:
         *,
         new_id: Callable[[], str],
         budget: AgentBudget,
+        compactor: Compactor | None = None,
     ) -> None:
         self._model = model
+        self._compactor = compactor
         self._tools = tools
         self._interactions = interactions
         self._new_id = new_id
@@ -137,6 +146,24 @@ class Agent:
             RunStarted(run_id=turn.run_id, conversation_id=turn.conversation_id, model=turn.model)
         )
         try:
+            if self._compactor is not None:
+                compacted = await self._compactor.prepare(
+                    history,
+                    conversation_id=turn.conversation_id,
+                    run_id=turn.run_id,
+                    model=turn.model,
+                    budget=input_budget(
+                        limits,
+                        system_prompt=system_prompt or None,
+                        tools_tokens=tools_tokens,
+                        tokenizer=tokenizer,
+                    ),
+                    tool_result_max_tokens=budget.tool_result_max_tokens,
+                )
+                history = compacted.history
+                usage = usage + compacted.usage
+                if compacted.event is not None:
+                    journal.emit(compacted.event)
             for number in range(budget.max_steps):
                 last_step = number == budget.max_steps - 1
                 plan = plan_context(

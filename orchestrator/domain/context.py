@@ -27,6 +27,8 @@ __all__ = [
     "ModelLimits",
     "Tokenizer",
     "count_message_tokens",
+    "input_budget",
+    "message_cost",
     "plan_context",
 ]
 
@@ -97,19 +99,19 @@ def plan_context(
     Raises:
         InvalidInput: when not even the newest message fits the window.
     """
-    system_tokens = tokenizer.count(system_prompt) + _PER_MESSAGE if system_prompt else 0
+    system_tokens = _system_tokens(system_prompt, tokenizer)
     budget = limits.context_window - limits.max_output_tokens - tools_tokens - system_tokens
     used = 0
     start = len(history)
     for index in range(len(history) - 1, -1, -1):
-        cost = _cost(history[index], tool_result_max_tokens)
+        cost = message_cost(history[index], tool_result_max_tokens)
         if used + cost > budget:
             break
         used += cost
         start = index
     # A tool result whose call was cut off means nothing to the model.
     while start < len(history) and history[start].role is Role.TOOL:
-        used -= _cost(history[start], tool_result_max_tokens)
+        used -= message_cost(history[start], tool_result_max_tokens)
         start += 1
     if start >= len(history) and history:
         raise InvalidInput(
@@ -135,7 +137,21 @@ def plan_context(
     return ContextPlan(messages=kept, input_tokens=used + system_tokens, dropped=start)
 
 
-def _cost(message: Message, tool_result_max_tokens: int) -> int:
+def input_budget(
+    limits: ModelLimits, *, system_prompt: str | None, tools_tokens: int, tokenizer: Tokenizer
+) -> int:
+    """The tokens a history may take in a request: the window less the room kept for the
+    answer, the system prompt and the tool schemas."""
+    system_tokens = _system_tokens(system_prompt, tokenizer)
+    return limits.context_window - limits.max_output_tokens - tools_tokens - system_tokens
+
+
+def _system_tokens(system_prompt: str | None, tokenizer: Tokenizer) -> int:
+    return tokenizer.count(system_prompt) + _PER_MESSAGE if system_prompt else 0
+
+
+def message_cost(message: Message, tool_result_max_tokens: int) -> int:
+    """What a message costs in a request: its tokens, a tool result at most its budget."""
     if message.role is Role.TOOL:
         return min(message.token_count, tool_result_max_tokens + _PER_MESSAGE + _NOTE_TOKENS)
     return message.token_count

@@ -33,6 +33,7 @@ class Conversation(BaseModel):
     created_at: datetime
     updated_at: datetime
     message_count: int = 0
+    pinned: bool = False
 
 
 class RunStatus(StrEnum):
@@ -64,6 +65,8 @@ class Run(BaseModel):
     last_event_id: int = 0
     message_seq: int | None = None
     """When the run was just started: the number of the user's message that it answers."""
+    message_parent_id: str | None = None
+    """When the run was just started: the message its user's message follows (its branch)."""
 
 
 @dataclass(frozen=True, slots=True)

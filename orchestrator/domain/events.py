@@ -17,6 +17,7 @@ from orchestrator.domain.messages import ContentPart, Usage
 
 __all__ = [
     "TERMINAL_EVENTS",
+    "ContextCompacted",
     "InputRequired",
     "MessageCompleted",
     "MessageDelta",
@@ -104,6 +105,17 @@ class InputRequired(RunEvent):
         if "requested_schema" in data:
             data["schema"] = data.pop("requested_schema")
         return data
+
+
+class ContextCompacted(RunEvent):
+    """The older turns were summarised: `messages` of them, the history from
+    `tokens_before` down to `tokens_after` tokens (the summary and the recent turns)."""
+
+    name = "context.compacted"
+    summary_id: str
+    messages: int
+    tokens_before: int
+    tokens_after: int
 
 
 class MessageCompleted(RunEvent):

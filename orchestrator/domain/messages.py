@@ -150,10 +150,13 @@ class Message(BaseModel):
 
     `token_count` is the message's size in the model's tokens, counted once when the message
     is made, so that fitting a history into a context window never re-tokenises it.
+    `parent_id` is the message it follows in the conversation's tree (None for a first
+    message); set when the message is stored.
     """
 
     id: str
     role: Role
+    parent_id: str | None = None
     content: list[ContentPart] = Field(default_factory=list[ContentPart])
     tool_calls: list[ToolCall] = Field(default_factory=list[ToolCall])
     tool_call_id: str | None = None

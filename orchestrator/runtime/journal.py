@@ -40,8 +40,11 @@ class StoreJournal:
         store: SqlRunStore,
         *,
         started: asyncio.Future[bool] | None = None,
+        tip: str | None = None,
     ) -> None:
         self._started = started
+        self._tip = tip
+        """The message the run's next message follows: it answers on its own branch."""
         """While the run's row is being written: True once stored, False if it never is
         (then this journal writes and publishes nothing more)."""
         self._run_id = run_id
@@ -88,11 +91,21 @@ class StoreJournal:
         if flushing is not None:
             await asyncio.shield(flushing)
 
+    def _chain(self, messages: Sequence[Message]) -> list[Message]:
+        """The messages, each following the one before: tool results stay with their call."""
+        chained: list[Message] = []
+        for message in messages:
+            chained.append(message.model_copy(update={"parent_id": self._tip}))
+            self._tip = message.id
+        return chained
+
     async def commit(self, messages: Sequence[Message]) -> None:
         if not await self._stored():
             return
         await self._settle()
-        await self._store.save_step(self._run_id, self._conversation_id, messages, self._take())
+        await self._store.save_step(
+            self._run_id, self._conversation_id, self._chain(messages), self._take()
+        )
 
     async def finish(
         self,
@@ -125,7 +138,7 @@ class StoreJournal:
                 outcome,
                 [*self._take(), *final],
                 conversation_id=self._conversation_id,
-                messages=messages,
+                messages=self._chain(messages),
             )
         except Exception:  # the client must still hear the end; recovery fixes the row
             logger.exception("Could not record the end of run %s", self._run_id)

@@ -150,13 +150,100 @@ class RunService:
         except BaseException:
             await self._drop(run_id, active, started)
             raise
-        if run.message_seq != known + 1:
-            # Another process wrote to this conversation meanwhile: ask again, with all of it.
+        tip = history[-1].id if history else None
+        if run.message_seq != known + 1 or run.message_parent_id != tip:
+            # Another process wrote to this conversation or switched its branch meanwhile:
+            # ask again, with the branch as stored.
             await self._drop(run_id, active, started)
             history = await self._conversations.messages(conversation_id)
             self._launch(run, history, tools, instructions)
             return run
         started.set_result(True)
+        return run
+
+    async def edit(
+        self,
+        user_id: str,
+        conversation_id: str,
+        message_id: str,
+        content: list[ContentPart],
+        *,
+        model: str | None = None,
+        tool_names: Sequence[str] | None = None,
+    ) -> Run:
+        """Start a new branch: a user message in place of `message_id`, and its answer.
+
+        The new message is a sibling of `message_id`; the model sees only the history
+        above it.
+
+        Raises:
+            NotFound: the conversation or the message is not the user's.
+            InvalidInput: `message_id` is not a user message, or unknown tools.
+            Conflict: a run is already in progress there.
+        """
+        target = await self._conversations.message_in(user_id, conversation_id, message_id)
+        if target.role is not Role.USER:
+            raise InvalidInput(
+                f"Only a user message can be edited; this one is a {target.role.value} message."
+            )
+        model_name = model or self._default_model
+        tools = await self._select_tools(user_id, tool_names)
+        history = await self._conversations.path_to(conversation_id, target.parent_id)
+        message = Message(id=str(uuid.uuid4()), role=Role.USER, content=content)
+        message = message.model_copy(
+            update={"token_count": count_message_tokens(message, self._model.tokenizer(model_name))}
+        )
+        run = await self._runs.start_run(
+            user_id,
+            conversation_id,
+            message,
+            model_name,
+            branch_from=target.parent_id,
+            branch=True,
+        )
+        instructions = await self._tools.instructions(user_id, sorted({s.server for s in tools}))
+        self._launch(run, [*history, message], tools, instructions)
+        return run
+
+    async def regenerate(
+        self,
+        user_id: str,
+        conversation_id: str,
+        message_id: str,
+        *,
+        model: str | None = None,
+        tool_names: Sequence[str] | None = None,
+    ) -> Run:
+        """Start a new answer, a sibling of the answer `message_id` belongs to.
+
+        `message_id` is an assistant message (any of the answer's, when it called tools) or
+        the user message the answer is to; the model sees the history up to that user
+        message.
+
+        Raises:
+            NotFound: the conversation or the message is not the user's.
+            InvalidInput: `message_id` is neither a user nor an assistant message, or
+                unknown tools.
+            Conflict: a run is already in progress there.
+        """
+        target = await self._conversations.message_in(user_id, conversation_id, message_id)
+        if target.role not in (Role.USER, Role.ASSISTANT):
+            raise InvalidInput(
+                "Only an answer (an assistant message) or the user message it answers can be "
+                f"regenerated; this one is a {target.role.value} message."
+            )
+        model_name = model or self._default_model
+        tools = await self._select_tools(user_id, tool_names)
+        path = await self._conversations.path_to(conversation_id, target.id)
+        asked = max((i for i, m in enumerate(path) if m.role is Role.USER), default=None)
+        if asked is None:
+            raise InvalidInput("This answer does not follow a user message to answer again.")
+        history = path[: asked + 1]
+        run = await self._runs.start_answer_again(
+            user_id, conversation_id, history[-1].id, model_name
+        )
+        instructions = await self._tools.instructions(user_id, sorted({s.server for s in tools}))
+        self._launch(run, history, tools, instructions)
         return run
 
     def _running_in(self, conversation_id: str) -> bool:
@@ -172,7 +259,14 @@ class RunService:
     ) -> _Active:
         self._bus.open(run.id)
         self._interactions.register_run(run.id, run.user_id)
-        journal = StoreJournal(run.id, run.conversation_id, self._bus, self._runs, started=started)
+        journal = StoreJournal(
+            run.id,
+            run.conversation_id,
+            self._bus,
+            self._runs,
+            started=started,
+            tip=history[-1].id if history else None,
+        )
         control = RunControl()
         turn = Turn(
             run_id=run.id,

@@ -23,6 +23,8 @@ from orchestrator.domain import (
     Agent,
     AgentBudget,
     ChatModel,
+    CompactionPolicy,
+    Compactor,
     ToolCallContext,
     ToolHost,
     ToolOutcome,
@@ -41,6 +43,7 @@ from orchestrator.store import (
     SqlConversationStore,
     SqlMCPStore,
     SqlRunStore,
+    SqlSummaryStore,
     SqlUserStore,
     create_engine,
     current_revision,
@@ -95,6 +98,7 @@ class Services:
     users: SqlUserStore
     conversations: SqlConversationStore
     runs_store: SqlRunStore
+    summaries: SqlSummaryStore
     runs: RunService
     model: ChatModel
     tools: ToolHost
@@ -384,7 +388,25 @@ async def open_services(
             input_timeout=settings.agent.approval_timeout,
             system_prompt=settings.agent.system_prompt or None,
         )
-        agent = Agent(model, tools, interactions, new_id=lambda: str(uuid.uuid4()), budget=budget)
+        summaries = SqlSummaryStore(engine)
+        compactor = Compactor(
+            model,
+            summaries,
+            policy=CompactionPolicy(
+                threshold=settings.agent.compaction_threshold,
+                keep=settings.agent.compaction_keep,
+                summary_max_tokens=settings.agent.compaction_summary_max_tokens,
+            ),
+            new_id=lambda: str(uuid.uuid4()),
+        )
+        agent = Agent(
+            model,
+            tools,
+            interactions,
+            new_id=lambda: str(uuid.uuid4()),
+            budget=budget,
+            compactor=compactor,
+        )
         completions = await stack.enter_async_context(
             CompletionService(model=model, tools=tools, budget=budget)
         )
@@ -410,6 +432,7 @@ async def open_services(
             users=users,
             conversations=conversations,
             runs_store=runs_store,
+            summaries=summaries,
             runs=run_service,
             model=model,
             tools=tools,

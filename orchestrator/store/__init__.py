@@ -1,10 +1,11 @@
-"""PostgreSQL adapters: conversations, runs, users; the embedded server; migrations."""
+"""PostgreSQL adapters: conversations, runs, summaries, users; the embedded server; migrations."""
 
 from orchestrator.store.conversations import HistoryCache, SqlConversationStore
 from orchestrator.store.database import EmbeddedPostgres, create_engine, to_async_url
 from orchestrator.store.mcp import SqlMCPStore
 from orchestrator.store.migrations import current_revision, head_revision, upgrade
 from orchestrator.store.runs import RECOVERY_SEQ_GAP, SqlRunStore
+from orchestrator.store.summaries import SqlSummaryStore
 from orchestrator.store.users import ApiKeyRecord, SqlUserStore, UserRecord
 
 __all__ = [
@@ -15,6 +16,7 @@ __all__ = [
     "SqlConversationStore",
     "SqlMCPStore",
     "SqlRunStore",
+    "SqlSummaryStore",
     "SqlUserStore",
     "UserRecord",
     "create_engine",

@@ -31,6 +31,7 @@ def message_row(
         "id": message.id,
         "conversation_id": conversation_id,
         "seq": seq,
+        "parent_id": message.parent_id,
         "run_id": run_id,
         "role": message.role.value,
         "content": [part.model_dump(mode="json", exclude_none=True) for part in message.content],
@@ -57,6 +58,7 @@ def message_from_row(row: Mapping[Any, Any]) -> Message:
     return Message(
         id=str(row["id"]),
         role=Role(row["role"]),
+        parent_id=str(row["parent_id"]) if row.get("parent_id") else None,
         content=_PARTS.validate_python(row["content"]),
         tool_calls=_CALLS.validate_python(row["tool_calls"]) if row["tool_calls"] else [],
         tool_call_id=row["tool_call_id"],

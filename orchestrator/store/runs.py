@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import bindparam, exists, func, insert, literal, select, true, update
+from sqlalchemy import Boolean, bindparam, case, exists, func, insert, literal, select, true, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -42,28 +42,56 @@ _ACTIVE = [status.value for status in ACTIVE_RUN_STATUSES]
 def _start_statement() -> Any:
     """Number the conversation's next message, insert it and a running run: one round trip.
 
-    The statements of a WITH run as one, atomically: if the run cannot be inserted (another
-    is active), neither is the message nor the new number. No row back: not the user's.
-    Built once: SQLAlchemy then reuses its compiled form (keyed on this object).
+    The message follows the active leaf, or `b_parent` when `b_branch` is true (an edit),
+    and becomes the active leaf. The statements of a WITH run as one, atomically: if the run
+    cannot be inserted (another is active), neither is the message nor the new number. No
+    row back: not the user's. Built once: SQLAlchemy then reuses its compiled form.
     """
+    prior = (
+        select(conversations.c.id, conversations.c.active_leaf_id.label("leaf"))
+        .where(conversations.c.id == bindparam("b_conversation_id"))
+        .subquery("prior")
+    )
+    parent = case(
+        (bindparam("b_branch", type_=Boolean), bindparam("b_parent", type_=_UUID)),
+        else_=prior.c.leaf,
+    )
     numbered = (
         update(conversations)
         .where(
-            conversations.c.id == bindparam("b_conversation_id"),
+            conversations.c.id == prior.c.id,
             conversations.c.user_id == bindparam("b_user_id"),
         )
-        .values(last_seq=conversations.c.last_seq + 1, updated_at=func.now())
-        .returning(conversations.c.last_seq)
+        .values(
+            last_seq=conversations.c.last_seq + 1,
+            updated_at=func.now(),
+            active_leaf_id=bindparam("m_id", type_=_UUID),
+        )
+        .returning(conversations.c.last_seq, parent.label("parent_id"))
         .cte("numbered")
     )
     stored = insert(messages).from_select(
-        [*_MESSAGE_FIELDS, "seq"],
+        [*_MESSAGE_FIELDS, "seq", "parent_id"],
         select(
             *(bindparam(f"m_{name}", type_=messages.c[name].type) for name in _MESSAGE_FIELDS),
             numbered.c.last_seq,
+            numbered.c.parent_id,
         ),
     )
-    started = (
+    started = _run_insert(exists(select(numbered.c.last_seq)))
+    return (
+        select(
+            *started.c,
+            numbered.c.last_seq.label("message_seq"),
+            numbered.c.parent_id.label("message_parent_id"),
+        )
+        .select_from(started.join(numbered, true()))
+        .add_cte(stored.cte("stored"))
+    )
+
+
+def _run_insert(condition: Any) -> Any:
+    return (
         insert(runs)
         .from_select(
             ["id", "conversation_id", "user_id", "status", "model"],
@@ -73,20 +101,36 @@ def _start_statement() -> Any:
                 bindparam("b_user_id", type_=runs.c.user_id.type),
                 literal(RunStatus.RUNNING.value),
                 bindparam("b_model", type_=runs.c.model.type),
-            ).where(exists(select(numbered.c.last_seq))),
+            ).where(condition),
         )
         .returning(*runs.c)
         .cte("started")
     )
-    return (
-        select(*started.c, numbered.c.last_seq.label("message_seq"))
-        .select_from(started.join(numbered, true()))
-        .add_cte(stored.cte("stored"))
+
+
+def _answer_again_statement() -> Any:
+    """Make `b_message_id` the active leaf and insert a running run: one round trip.
+
+    A new answer to a message that has one already: the run's messages become its children.
+    """
+    moved = (
+        update(conversations)
+        .where(
+            conversations.c.id == bindparam("b_conversation_id"),
+            conversations.c.user_id == bindparam("b_user_id"),
+        )
+        .values(active_leaf_id=bindparam("b_message_id", type_=_UUID), updated_at=func.now())
+        .returning(conversations.c.last_seq)
+        .cte("moved")
     )
+    started = _run_insert(exists(select(moved.c.last_seq)))
+    return select(*started.c).select_from(started.join(moved, true()))
 
 
-_MESSAGE_FIELDS = [name for name in MESSAGE_FIELDS if name != "seq"]
+_UUID = conversations.c.active_leaf_id.type
+_MESSAGE_FIELDS = [name for name in MESSAGE_FIELDS if name not in ("seq", "parent_id")]
 _START = _start_statement()
+_ANSWER_AGAIN = _answer_again_statement()
 _SET_LAST_EVENT = (
     update(runs).where(runs.c.id == bindparam("b_run_id")).values(last_event_id=bindparam("b_last"))
 )
@@ -119,7 +163,19 @@ def _run(row: Any) -> Run:
         usage=Usage(input_tokens=row.input_tokens, output_tokens=row.output_tokens),
         last_event_id=row.last_event_id,
         message_seq=getattr(row, "message_seq", None),
+        message_parent_id=_text(getattr(row, "message_parent_id", None)),
     )
+
+
+def _text(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+def _raise_if_busy(error: IntegrityError) -> None:
+    if "uq_runs_one_active_per_conversation" in str(error.orig):
+        raise Conflict(
+            "A run is already in progress in this conversation; wait for it or cancel it."
+        ) from error
 
 
 class SqlRunStore:
@@ -137,10 +193,15 @@ class SqlRunStore:
         model: str,
         *,
         run_id: str | None = None,
+        branch_from: str | None = None,
+        branch: bool = False,
     ) -> Run:
         """Store the user's message and a new running run, atomically, in one statement.
 
-        `Run.message_seq` is the message's number in the conversation.
+        The message continues the active branch, or with `branch` starts a new one after
+        `branch_from` (None: a new first message), and becomes the active leaf.
+        `Run.message_seq` is the message's number in the conversation, `message_parent_id`
+        the message it follows.
 
         Raises:
             NotFound: the conversation is not the user's.
@@ -157,19 +218,55 @@ class SqlRunStore:
                     b_user_id=user_id,
                     b_run_id=run_id,
                     b_model=model,
+                    b_branch=branch,
+                    b_parent=branch_from,
                 )
                 row = (await conn.execute(_START, parameters)).one_or_none()
         except IntegrityError as error:
-            if "uq_runs_one_active_per_conversation" in str(error.orig):
-                raise Conflict(
-                    "A run is already in progress in this conversation; wait for it or cancel it."
-                ) from error
+            _raise_if_busy(error)
             raise
         if row is None:
             raise NotFound("No such conversation.")
+        run = _run(row)
+        stored = message.model_copy(update={"parent_id": run.message_parent_id})
         cache = self._conversations.cache
-        cache.extend(conversation_id, row.message_seq, [message])
+        cache.extend(conversation_id, row.message_seq, [stored])
         cache.own(conversation_id, user_id)
+        return run
+
+    async def start_answer_again(
+        self, user_id: str, conversation_id: str, message_id: str, model: str
+    ) -> Run:
+        """Start a run that answers `message_id` anew, as a new branch after it.
+
+        `message_id` becomes the active leaf, so the run's messages continue from it.
+
+        Raises:
+            NotFound: the conversation is not the user's.
+            Conflict: a run is already in progress in this conversation.
+        """
+        run_id = str(uuid.uuid4())
+        try:
+            async with self._engine.connect() as conn:
+                conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
+                row = (
+                    await conn.execute(
+                        _ANSWER_AGAIN,
+                        {
+                            "b_conversation_id": conversation_id,
+                            "b_user_id": user_id,
+                            "b_message_id": message_id,
+                            "b_run_id": run_id,
+                            "b_model": model,
+                        },
+                    )
+                ).one_or_none()
+        except IntegrityError as error:
+            _raise_if_busy(error)
+            raise
+        if row is None:
+            raise NotFound("No such conversation.")
+        self._conversations.cache.move(conversation_id, message_id)
         return _run(row)
 
     async def get_run(self, user_id: str, run_id: str) -> Run:
@@ -190,13 +287,15 @@ class SqlRunStore:
         messages: Sequence[Message],
         events: Sequence[StoredEvent],
     ) -> None:
-        first = 0
+        first, active = 0, False
         async with self._engine.begin() as conn:
             if messages:
-                first = await self._conversations.append(conn, conversation_id, run_id, messages)
+                first, active = await self._conversations.append(
+                    conn, conversation_id, run_id, messages
+                )
             await self._write_events(conn, run_id, events)
         if messages:
-            self._conversations.cache.extend(conversation_id, first, messages)
+            self._conversations.cache.extend(conversation_id, first, messages, active=active)
 
     async def save_events(self, run_id: str, events: Sequence[StoredEvent]) -> None:
         if events:
@@ -216,11 +315,13 @@ class SqlRunStore:
         error = None
         if outcome.error_type is not None:
             error = {"type": outcome.error_type, "message": outcome.error_message}
-        first = 0
+        first, active = 0, False
         async with self._engine.begin() as conn:
             if messages:
                 assert conversation_id is not None
-                first = await self._conversations.append(conn, conversation_id, run_id, messages)
+                first, active = await self._conversations.append(
+                    conn, conversation_id, run_id, messages
+                )
             if events:
                 await conn.execute(_INSERT_EVENTS, pack_events(run_id, events))
             await conn.execute(
@@ -236,7 +337,7 @@ class SqlRunStore:
             )
         if messages:
             assert conversation_id is not None
-            self._conversations.cache.extend(conversation_id, first, messages)
+            self._conversations.cache.extend(conversation_id, first, messages, active=active)
 
     async def set_status(self, run_id: str, status: RunStatus) -> None:
         async with self._engine.begin() as conn:

@@ -22,6 +22,7 @@ from sqlalchemy.dialects.postgresql import ARRAY, JSONB, TSVECTOR, UUID
 
 __all__ = [
     "api_keys",
+    "conversation_summaries",
     "conversations",
     "mcp_credentials",
     "mcp_servers",
@@ -106,7 +107,18 @@ conversations = Table(
     _created_at(),
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Column("last_seq", Integer, nullable=False, server_default=text("0")),
-    Index("ix_conversations_user_updated", "user_id", text("updated_at DESC"), text("id DESC")),
+    # The newest message of the branch the user is on: the conversation view and the next
+    # run follow the path from the root to it (`messages.parent_id` links the tree).
+    Column("active_leaf_id", UUID(as_uuid=False)),
+    Column("pinned", Boolean, nullable=False, server_default=text("false")),
+    # The list's order: pinned first, then the most recently active.
+    Index(
+        "ix_conversations_user_pinned_updated",
+        "user_id",
+        text("pinned DESC"),
+        text("updated_at DESC"),
+        text("id DESC"),
+    ),
 )
 
 messages = Table(
@@ -120,6 +132,7 @@ messages = Table(
         nullable=False,
     ),
     Column("seq", Integer, nullable=False),
+    Column("parent_id", UUID(as_uuid=False), ForeignKey("messages.id", ondelete="CASCADE")),
     Column("run_id", UUID(as_uuid=False)),
     Column("role", Text, nullable=False),
     Column("content", JSONB, nullable=False),
@@ -136,6 +149,38 @@ messages = Table(
     Column("search", TSVECTOR, Computed("to_tsvector('simple', text)", persisted=True)),
     UniqueConstraint("conversation_id", "seq", name="uq_messages_conversation_seq"),
     Index("ix_messages_search", "search", postgresql_using="gin"),
+    Index("ix_messages_parent", "parent_id"),
+)
+
+# Summaries of a conversation's older turns, each covering the messages from the first up
+# to `last_message_id` (on every branch that passes through it). The messages stay stored.
+conversation_summaries = Table(
+    "conversation_summaries",
+    metadata,
+    Column("id", UUID(as_uuid=False), primary_key=True),
+    Column(
+        "conversation_id",
+        UUID(as_uuid=False),
+        ForeignKey("conversations.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    Column(
+        "last_message_id",
+        UUID(as_uuid=False),
+        ForeignKey("messages.id", ondelete="CASCADE"),
+        nullable=False,
+        unique=True,
+    ),
+    Column("first_message_id", UUID(as_uuid=False), nullable=False),
+    Column("message_count", Integer, nullable=False),
+    Column("text", Text, nullable=False),
+    Column("token_count", Integer, nullable=False),
+    Column("tokens_before", Integer, nullable=False),
+    Column("tokens_after", Integer, nullable=False),
+    Column("model", Text),
+    Column("run_id", UUID(as_uuid=False)),
+    _created_at(),
 )
 
 runs = Table(

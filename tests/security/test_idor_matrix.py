@@ -35,6 +35,7 @@ REFUSED = {403, 404}
 
 PATH_KINDS = {
     "conversations/{conversation_id}": "conversation",
+    "messages/{message_id}": "message",
     "runs/{run_id}": "run",
     "tool-calls/{call_id}": "tool_call",
     "keys/{key_id}": "api_key",
@@ -95,6 +96,8 @@ BODIES: dict[str, Callable[[World], list[Payload]]] = {
     "ApiKeyCreate": lambda w: [Payload({"name": "B's key"})],
     "ConversationCreate": lambda w: [Payload({"title": "B's conversation"})],
     "ConversationRename": lambda w: [Payload({"title": "B was here"})],
+    "RegenerateRequest": lambda w: [Payload({})],
+    "BranchSwitch": lambda w: [Payload({"message_id": _a(w, "message")}, names_a=True)],
     "MessageCreate": lambda w: [
         Payload({"content": "B was here"}),
         Payload(

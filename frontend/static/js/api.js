@@ -36,9 +36,20 @@ export const api = {
   createConversation: (title) => request("POST", "/conversations", title ? { title } : {}),
   conversation: (id) => request("GET", `/conversations/${id}`),
   rename: (id, title) => request("PATCH", `/conversations/${id}`, { title }),
+  pin: (id, pinned) => request("PATCH", `/conversations/${id}`, { pinned }),
   remove: (id) => request("DELETE", `/conversations/${id}`),
   send: (id, content, model) =>
     request("POST", `/conversations/${id}/messages`, model ? { content, model } : { content }),
+  edit: (id, messageId, content, model) =>
+    request("POST", `/conversations/${id}/messages/${messageId}/edit`, { content, model }),
+  regenerate: (id, messageId, model) =>
+    request(
+      "POST",
+      `/conversations/${id}/messages/${messageId}/regenerate`,
+      model ? { model } : {},
+    ),
+  switchBranch: (id, messageId, tab) =>
+    request("PUT", `/conversations/${id}/branch`, { message_id: messageId, tab }),
   cancel: (runId) => request("POST", `/runs/${runId}/cancel`),
   decide: (callId, approve) =>
     request("POST", `/tool-calls/${encodeURIComponent(callId)}/${approve ? "approve" : "deny"}`),

@@ -5,11 +5,13 @@ import * as marked from "../vendor/marked.esm.js";
 import DOMPurify from "../vendor/purify.es.js";
 import hljs from "../vendor/highlight.min.js";
 import { api } from "./api.js";
+import { decorateAnswer, decorateQuestion, setExportTarget } from "./branches.js";
 import { applyEvent, createRun, decide, isFinished } from "./events.js";
 import { beforeRunningAnswer, turnsFromMessages } from "./history.js";
 import { connectLive } from "./live.js";
 import { createMarkdown } from "./markdown.js";
 import { createSidebar } from "./sidebar.js";
+import { placeSummary, summaryDivider } from "./summary.js";
 import { createThread } from "./thread.js";
 
 const $ = (id) => document.getElementById(id);
@@ -69,6 +71,23 @@ const live = connectLive(
   },
 );
 
+// Another tab of this user chose another version in a conversation: show it here too.
+const tab = Math.random().toString(36).slice(2);
+live.socket.on("conversation.branch", async (changed) => {
+  const id = state.conversation;
+  if (changed.tab === tab || changed.conversation_id !== id || state.run || state.sending) return;
+  const mine = ++state.opening;
+  try {
+    const detail = await api.conversation(id);
+    if (mine !== state.opening || detail.active_run) return;
+    const scroll = $("thread").scrollTop;
+    show(detail);
+    $("thread").scrollTop = scroll;
+  } catch (error) {
+    showAlert(error.message);
+  }
+});
+
 const sidebar = createSidebar({
   api,
   nav: $("conversations"),
@@ -88,10 +107,99 @@ function setRunning(running) {
 }
 
 function finishRun() {
+  const compacted = state.run?.compacted;
   if (state.run) live.unfollow(state.run.runId);
   state.run = null;
   setRunning(false);
   sidebar.load();
+  // The older turns were summarised: draw the conversation again, with its divider.
+  if (compacted && state.conversation) open(state.conversation);
+  else actOnLastTurn();
+}
+
+// Edit, regenerate and versions for each question and answer, by the stored messages.
+function decorate(row, turn, message) {
+  if (!message) return;
+  const onSwitch = (id, direction) => switchTo(id, row, direction);
+  if (turn.role === "user") {
+    decorateQuestion(row, message, {
+      onEdit: (text) => branch("edit", message.id, text),
+      onSwitch,
+    });
+  } else {
+    decorateAnswer(row, message, {
+      onRegenerate: () => branch("regenerate", message.id),
+      onSwitch,
+    });
+  }
+}
+
+// The turn that just ended has ids now: give its question and answer their actions.
+async function actOnLastTurn() {
+  const id = state.conversation;
+  const mine = state.opening;
+  let detail;
+  try {
+    detail = await api.conversation(id);
+  } catch {
+    return;
+  }
+  if (mine !== state.opening || id !== state.conversation || state.run) return;
+  const byId = new Map(detail.messages.map((message) => [message.id, message]));
+  const turns = turnsFromMessages(detail.messages).slice(-2);
+  const rows = [...$("messages").querySelectorAll(":scope > .message")].slice(-turns.length);
+  turns.forEach((turn, index) => {
+    const row = rows[index];
+    if (row && !row.querySelector(".message-actions, .regenerate")) {
+      decorate(row, turn, byId.get(turn.id));
+    }
+  });
+}
+
+async function branch(kind, messageId, text) {
+  if (state.run) {
+    showAlert("Wait for the answer to finish, or stop it first.");
+    return false;
+  }
+  showAlert("");
+  state.sending = true;
+  const id = state.conversation;
+  try {
+    const model = $("model").value || undefined;
+    if (kind === "edit") await api.edit(id, messageId, text, model);
+    else await api.regenerate(id, messageId, model);
+    await open(id);
+    // The control that was used is gone: the keyboard goes on to the next message.
+    if (window.matchMedia("(hover: hover)").matches) $("prompt").focus();
+    return true;
+  } catch (error) {
+    showAlert(error.message);
+    return false;
+  } finally {
+    state.sending = false;
+  }
+}
+
+// Another version of a message: the branch through it, drawn in place.
+async function switchTo(messageId, row, direction) {
+  if (!messageId || state.run) return;
+  const position = [...$("messages").children].indexOf(row);
+  const mine = ++state.opening;
+  try {
+    const detail = await api.switchBranch(state.conversation, messageId, tab);
+    if (mine !== state.opening) return;
+    const scroll = $("thread").scrollTop;
+    show(detail);
+    $("thread").scrollTop = scroll;
+    const again = $("messages").children[position];
+    const arrow = again?.querySelector(`.version-${direction}`);
+    (arrow && !arrow.disabled
+      ? arrow
+      : again?.querySelector(".versions button:not(:disabled)")
+    )?.focus();
+  } catch (error) {
+    showAlert(error.message);
+  }
 }
 
 function follow(runId) {
@@ -119,6 +227,7 @@ async function open(id, { push = false } = {}) {
   document.body.classList.remove("sidebar-open");
   thread.clear();
   $("title").textContent = "";
+  setExportTarget($("export"), id);
   if (!id) {
     showEmpty();
     $("prompt").focus();
@@ -132,17 +241,32 @@ async function open(id, { push = false } = {}) {
     return;
   }
   if (mine !== state.opening) return;
+  show(detail);
+  if (detail.active_run) follow(detail.active_run.id);
+  thread.toBottom();
+}
+
+function show(detail) {
+  thread.clear();
   $("title").textContent = detail.title;
   document.title = `${detail.title} · Assistant`;
   const running = detail.active_run;
   const messages = running ? beforeRunningAnswer(detail.messages) : detail.messages;
+  const byId = new Map(messages.map((message) => [message.id, message]));
+  const divider = placeSummary(messages, detail.summaries);
   for (const turn of turnsFromMessages(messages)) {
-    if (turn.role === "user") thread.addUser(turn.text);
-    else thread.addAnswer().update(turn, { now: true });
+    if (divider && turn.id === divider.before) {
+      $("messages").append(summaryDivider(divider.summary, render));
+    }
+    if (turn.role === "user") {
+      decorate(thread.addUser(turn.text), turn, byId.get(turn.id));
+    } else {
+      const answer = thread.addAnswer();
+      answer.update(turn, { now: true });
+      decorate(answer.row, turn, byId.get(turn.id));
+    }
   }
   showEmpty();
-  if (running) follow(running.id);
-  thread.toBottom();
 }
 
 async function send(text) {
@@ -157,6 +281,7 @@ async function send(text) {
       history.pushState({ id }, "", `/c/${id}`);
       sidebar.touch(created);
       sidebar.select(id);
+      setExportTarget($("export"), id);
       $("title").textContent = created.title;
     }
     thread.addUser(text);

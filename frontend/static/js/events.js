@@ -17,6 +17,7 @@ export function createRun(runId, lastId = 0) {
     error: null,
     usage: null,
     model: null,
+    compacted: null,
   };
 }
 
@@ -97,6 +98,9 @@ function applyOne(run, name, data) {
       }
       break;
     }
+    case "context.compacted":
+      run.compacted = { summaryId: data.summary_id, messages: data.messages };
+      break;
     case "message.completed":
       addUsage(run, data.usage);
       break;

@@ -1,6 +1,7 @@
-// The conversations in the sidebar: grouped by date, searched, paged, renamed, deleted.
+// The conversations in the sidebar: pinned first, grouped by date, searched, paged,
+// renamed, pinned, deleted.
 
-import { groupByDate } from "./dates.js";
+import { orderConversations, sidebarGroups } from "./pins.js";
 
 const PAGE = 30;
 
@@ -19,9 +20,10 @@ export function createSidebar({ api, nav, more, search, template, onOpen, onDele
       empty.textContent = query ? "No chat matches." : "No chats yet.";
       nav.append(empty);
     }
-    for (const group of groupByDate(items)) {
+    for (const group of sidebarGroups(items)) {
       const heading = document.createElement("h3");
       heading.textContent = group.label;
+      if (group.pinned) heading.className = "pinned-heading";
       nav.append(heading);
       for (const item of group.items) nav.append(entry(item));
     }
@@ -30,6 +32,7 @@ export function createSidebar({ api, nav, more, search, template, onOpen, onDele
 
   function entry(item) {
     const node = template.content.firstElementChild.cloneNode(true);
+    node.dataset.id = item.id;
     const link = node.querySelector(".conversation-link");
     link.href = `/c/${item.id}`;
     link.textContent = item.title;
@@ -41,6 +44,12 @@ export function createSidebar({ api, nav, more, search, template, onOpen, onDele
       event.preventDefault();
       onOpen(item.id);
     });
+    const pin = node.querySelector(".pin");
+    node.classList.toggle("pinned", Boolean(item.pinned));
+    pin.setAttribute("aria-pressed", String(Boolean(item.pinned)));
+    pin.setAttribute("aria-label", `${item.pinned ? "Unpin" : "Pin"} “${item.title}”`);
+    pin.title = item.pinned ? "Unpin" : "Pin";
+    pin.addEventListener("click", () => togglePin(item));
     node.querySelector(".rename").addEventListener("click", () => rename(item));
     node.querySelector(".delete").addEventListener("click", () => remove(item));
     return node;
@@ -53,6 +62,18 @@ export function createSidebar({ api, nav, more, search, template, onOpen, onDele
       const renamed = await api.rename(item.id, title.trim());
       Object.assign(item, renamed);
       draw();
+    } catch (error) {
+      alert(error.message);
+    }
+  }
+
+  async function togglePin(item) {
+    try {
+      const changed = await api.pin(item.id, !item.pinned);
+      Object.assign(item, changed);
+      items = orderConversations(items);
+      draw();
+      nav.querySelector(`.conversation[data-id="${item.id}"] .pin`)?.focus();
     } catch (error) {
       alert(error.message);
     }

@@ -1,4 +1,4 @@
-"""Conversations: list, search, create, read, rename, delete, export; post a message."""
+"""Conversations: list, search, create, read, rename, pin, delete, export; post a message."""
 
 from __future__ import annotations
 
@@ -10,28 +10,32 @@ from fastapi.responses import JSONResponse, PlainTextResponse
 
 from orchestrator.api.deps import CurrentUser, ServicesDep
 from orchestrator.api.errors import error_responses
+from orchestrator.api.routes.branches import SSE_RESPONSE, active_branch, run_response
 from orchestrator.api.routes.mcp import message_parts
 from orchestrator.api.schemas import (
     ConversationCreate,
     ConversationDetail,
+    ConversationExport,
     ConversationOut,
     ConversationPage,
     ConversationRename,
     MessageCreate,
-    MessageOut,
     RunAccepted,
+    SummaryOut,
 )
-from orchestrator.api.sse import event_stream
 from orchestrator.domain import InvalidInput, Message, Role, TextPart, text_of
+from orchestrator.runtime.services import Services
 
 router = APIRouter(prefix="/conversations", tags=["conversations"])
 
-_SSE_RESPONSE = {
-    200: {
-        "description": "With `Accept: text/event-stream`: the run's events as they happen.",
-        "content": {"text/event-stream": {"schema": {"type": "string"}}},
-    }
-}
+
+async def _summaries(
+    services: Services, conversation_id: str, messages: list[Message]
+) -> list[SummaryOut]:
+    """The summaries whose last message is among these (the branch shown), oldest first."""
+    shown = {message.id for message in messages}
+    stored = await services.summaries.summaries(conversation_id, fresh=True)
+    return [SummaryOut.of(summary) for summary in stored if summary.last_message_id in shown]
 
 
 @router.get("", response_model=ConversationPage, responses=error_responses(401, 422))
@@ -74,10 +78,11 @@ async def get_conversation(
     conversation_id: UUID, user: CurrentUser, services: ServicesDep
 ) -> ConversationDetail:
     conversation = await services.conversations.get_conversation(user.user_id, str(conversation_id))
-    messages = await services.conversations.messages(conversation.id)
+    messages, shown = await active_branch(services, conversation)
     return ConversationDetail(
         **ConversationOut.of(conversation).model_dump(),
-        messages=[MessageOut.of(m) for m in messages],
+        messages=shown,
+        summaries=await _summaries(services, conversation.id, messages),
     )
 
 
@@ -89,11 +94,17 @@ async def get_conversation(
 async def rename_conversation(
     conversation_id: UUID, body: ConversationRename, user: CurrentUser, services: ServicesDep
 ) -> ConversationOut:
-    return ConversationOut.of(
-        await services.conversations.rename_conversation(
+    """Rename (`title`), pin or unpin (`pinned`: pinned conversations list first)."""
+    store = services.conversations
+    conversation = None
+    if body.title is not None:
+        conversation = await store.rename_conversation(
             user.user_id, str(conversation_id), body.title
         )
-    )
+    if body.pinned is not None:
+        conversation = await store.pin_conversation(user.user_id, str(conversation_id), body.pinned)
+    assert conversation is not None  # the body names one or both
+    return ConversationOut.of(conversation)
 
 
 @router.delete("/{conversation_id}", status_code=204, responses=error_responses(401, 404, 409, 422))
@@ -106,8 +117,10 @@ async def delete_conversation(
     return Response(status_code=204)
 
 
-def _markdown(title: str, messages: list[Message]) -> str:
+def _markdown(title: str, messages: list[Message], *, branched: bool) -> str:
     lines = [f"# {title}", ""]
+    if branched:
+        lines += ["*The branch shown in the chat; the conversation has other branches.*", ""]
     for message in messages:
         if message.role is Role.TOOL:
             lines += [
@@ -129,11 +142,11 @@ def _markdown(title: str, messages: list[Message]) -> str:
 
 @router.get(
     "/{conversation_id}/export",
-    response_model=ConversationDetail,
+    response_model=ConversationExport,
     responses={
         200: {
             "content": {"text/markdown": {"schema": {"type": "string"}}},
-            "description": "The conversation.",
+            "description": "The conversation's active branch.",
         },
         **error_responses(401, 404, 422),
     },
@@ -144,20 +157,25 @@ async def export_conversation(
     services: ServicesDep,
     format: Annotated[Literal["json", "markdown"], Query()] = "json",
 ) -> Response:
-    """The whole conversation as JSON or Markdown, as a download."""
+    """The conversation's active branch (as in the chat) as JSON or Markdown, a download.
+
+    Other branches are left out: the JSON says so (`"branch": "active"`, and each message's
+    `siblings`), the Markdown in a line under the title when there are any.
+    """
     conversation = await services.conversations.get_conversation(user.user_id, str(conversation_id))
-    messages = await services.conversations.messages(conversation.id)
+    messages, shown = await active_branch(services, conversation)
     extension = "md" if format == "markdown" else "json"
     disposition = f'attachment; filename="conversation-{conversation.id}.{extension}"'
     if format == "markdown":
         return PlainTextResponse(
-            _markdown(conversation.title, messages),
+            _markdown(conversation.title, messages, branched=any(m.siblings > 1 for m in shown)),
             media_type="text/markdown; charset=utf-8",
             headers={"Content-Disposition": disposition},
         )
-    detail = ConversationDetail(
+    detail = ConversationExport(
         **ConversationOut.of(conversation).model_dump(),
-        messages=[MessageOut.of(m) for m in messages],
+        messages=shown,
+        summaries=await _summaries(services, conversation.id, messages),
     )
     return JSONResponse(
         detail.model_dump(mode="json"), headers={"Content-Disposition": disposition}
@@ -168,7 +186,7 @@ async def export_conversation(
     "/{conversation_id}/messages",
     status_code=202,
     response_model=RunAccepted,
-    responses={**_SSE_RESPONSE, **error_responses(400, 401, 404, 409, 413, 422, 502, 503)},
+    responses={**SSE_RESPONSE, **error_responses(400, 401, 404, 409, 413, 422, 502, 503)},
 )
 async def post_message(
     conversation_id: UUID,
@@ -177,7 +195,7 @@ async def post_message(
     user: CurrentUser,
     services: ServicesDep,
 ) -> Response:
-    """Add a user message and start a run that answers it.
+    """Add a user message to the active branch and start a run that answers it.
 
     With `Accept: text/event-stream` the response is the run's event stream; otherwise
     `202 {"run_id"}` and the events are at `GET /api/v1/runs/{run_id}/events`. An MCP
@@ -191,9 +209,4 @@ async def post_message(
     run = await services.runs.start(
         user.user_id, str(conversation_id), parts, model=body.model, tool_names=body.tools
     )
-    if "text/event-stream" in request.headers.get("accept", ""):
-        return event_stream(services.runs.events(user.user_id, run.id, 0, owned=True))
-    return JSONResponse(
-        RunAccepted(run_id=run.id, conversation_id=run.conversation_id).model_dump(),
-        status_code=202,
-    )
+    return run_response(services, request, user.user_id, run)
