@@ -79,8 +79,21 @@ def status_for(error: AssistantError) -> int:
     return 500
 
 
-def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    """OpenAPI `responses` entries for the given error statuses."""
+def error_responses(*statuses: int, page: bool = False) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses` entries for the given error statuses.
+
+    `page`: the route answers HTML. FastAPI would declare its error bodies as the route's
+    media type; they are JSON like everywhere else, so they are declared as such.
+    """
+    if page:
+        schema = {"$ref": f"#/components/schemas/{ErrorResponse.__name__}"}
+        return {
+            status: {
+                "description": _DESCRIPTIONS.get(status, "Error"),
+                "content": {"application/json": {"schema": schema}},
+            }
+            for status in statuses
+        }
     return {
         status: {"model": ErrorResponse, "description": _DESCRIPTIONS.get(status, "Error")}
         for status in statuses

@@ -4,8 +4,9 @@ that reports how it was launched, for the config-injection tests.
     python -m tests.mcp.hostile_server [ARG ...]          stdio
     python -m tests.mcp.hostile_server --http PORT         Streamable HTTP on 127.0.0.1
 
-`flood` answers with as many megabytes of text as asked; `described` has a description
-of 100,000 characters; `launched` says which arguments and PROBE_* variables it got.
+`flood` answers with as many megabytes of text as asked, and so do the resource
+`flood://{megabytes}` and the prompt `flooded`; `described` has a description of 100,000
+characters; `launched` says which arguments and PROBE_* variables it got.
 """
 
 from __future__ import annotations
@@ -26,6 +27,16 @@ def build() -> MCPServer:
     def flood(megabytes: int = 50) -> str:
         """Answer with `megabytes` MB of text."""
         return "x" * (megabytes * 1024 * 1024)
+
+    @server.resource("flood://{megabytes}", mime_type="text/plain")
+    def flood_resource(megabytes: str) -> str:
+        """`megabytes` MB of text."""
+        return "r" * (int(megabytes) * 1024 * 1024)
+
+    @server.prompt()
+    def flooded(megabytes: str = "6") -> str:
+        """A prompt of `megabytes` MB."""
+        return "p" * (int(megabytes) * 1024 * 1024)
 
     @server.tool(description="d" * 100_000)
     def described() -> str:

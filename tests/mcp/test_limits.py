@@ -148,3 +148,24 @@ async def test_a_result_over_the_limit_but_within_one_message_keeps_its_first_pa
     assert not outcome.is_error
     assert text.startswith("xxxx") and len(text) <= Limits().max_result_bytes + 200
     assert text.endswith(MARKER + "6.0 MB, the limit is 4.0 MB]")
+
+
+async def test_a_huge_resource_or_prompt_is_cut_with_a_marker(open_hub: OpenHub) -> None:
+    from orchestrator.domain import ResourcePart, TextPart
+    from orchestrator.mcp import Catalog
+
+    async with open_hub({"hostile": _entry("stdio", "")}) as hub:
+        catalog = Catalog(hub)
+        parts = await catalog.read("user-1", "hostile", "flood://6")
+        _, messages = await catalog.prompt("user-1", "hostile", "flooded", {"megabytes": "6"})
+    limit = Limits().max_result_bytes
+    [kept, marker] = parts
+    assert isinstance(kept, ResourcePart) and isinstance(marker, TextPart)
+    assert kept.uri == "flood://6" and kept.text and set(kept.text) == {"r"}
+    assert len(kept.text) <= limit
+    assert marker.text == MARKER + "6.0 MB, the limit is 4.0 MB]"
+    prompt = "".join(
+        part.text for message in messages for part in message.content if isinstance(part, TextPart)
+    )
+    assert prompt.startswith("pppp") and len(prompt) <= limit + 200
+    assert MARKER in prompt

@@ -42,6 +42,7 @@ from tests.mcp.recording import (
     recording_server,
     redirecting_server,
 )
+from tests.security.conftest import session_tally
 
 pytestmark = pytest.mark.anyio
 
@@ -207,8 +208,9 @@ async def _loopback_resolver(host: str, port: int) -> list[Any]:
 
 
 async def test_a_normal_users_server_urls_to_internal_addresses_are_refused_and_never_contacted(
-    open_hub: OpenHub,
+    open_hub: OpenHub, request: pytest.FixtureRequest
 ) -> None:
+    count = session_tally(request.config).attack("SSRF corpus (user MCP URLs)")
     refused = 0
     with counting_listener() as listener:
         async with open_hub(resolver=_loopback_resolver) as hub:
@@ -222,9 +224,10 @@ async def test_a_normal_users_server_urls_to_internal_addresses_are_refused_and_
                 refused += 1
                 assert caught.value.detail["url"] == url
             assert hub.visible("mallory") == []
-    print(
-        f"SSRF corpus: {len(CORPUS)} attempts, {refused} refused, {listener.connections} contacts"
-    )
+    count.attempts += len(CORPUS)
+    count.refusals += refused
+    count.findings += ["a connection reached the listener"] * listener.connections
+    count.note = f"{len(CORPUS)} URLs, {listener.connections} contacts with the listener"
     assert refused == len(CORPUS) and listener.connections == 0
 
 

@@ -18,7 +18,7 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import anyio
 import httpx
@@ -71,9 +71,14 @@ class Tally:
 _TALLY = pytest.StashKey[Tally]()
 
 
+def session_tally(config: pytest.Config) -> Tally:
+    """The session's tally, for attack tests outside this folder (SSRF in tests/mcp)."""
+    return config.stash.setdefault(_TALLY, Tally())
+
+
 @pytest.fixture(scope="session")
 def tally(request: pytest.FixtureRequest) -> Tally:
-    return request.config.stash.setdefault(_TALLY, Tally())
+    return session_tally(request.config)
 
 
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
@@ -168,7 +173,7 @@ def _socket() -> socket.socket:
 
 
 @asynccontextmanager
-async def serve(app: Any, *, lifespan: str = "off") -> AsyncIterator[str]:
+async def serve(app: Any, *, lifespan: Literal["auto", "on", "off"] = "off") -> AsyncIterator[str]:
     """An ASGI app served by uvicorn on a free port, in this event loop."""
     sock = _socket()
     config = uvicorn.Config(

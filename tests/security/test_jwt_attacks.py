@@ -25,6 +25,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from tests.api import conftest as api_fixtures
 from tests.api.conftest import Api
+from tests.security.conftest import Tally
 
 # The app served by uvicorn and a logged-in user: the API tests' own fixtures.
 tools = api_fixtures.tools
@@ -191,18 +192,15 @@ BEARER_ATTACKS: list[Callable[[Target], str]] = [
 
 
 @pytest.fixture(scope="module")
-def tally(request: pytest.FixtureRequest) -> Iterator[Counter[str]]:
-    """Attempts and refusals of this module, printed at its end."""
+def tally(tally: Tally) -> Iterator[Counter[str]]:
+    """Attempts and refusals of this module, added to the attack suite's table at its end."""
     counts: Counter[str] = Counter()
     yield counts
-    capture = request.config.pluginmanager.getplugin("capturemanager")
-    reporter = request.config.pluginmanager.getplugin("terminalreporter")
-    if reporter is not None and capture is not None:
-        with capture.global_and_fixture_disabled():
-            reporter.write_line(
-                f"\nJWT attacks: {counts['attempts']} attempts, {counts['refused']} refused "
-                f"with 401, {counts['attempts'] - counts['refused']} accepted"
-            )
+    count = tally.attack("JWT attacks")
+    count.attempts += counts["attempts"]
+    count.refusals += counts["refused"]
+    accepted = counts["attempts"] - counts["refused"]
+    count.findings += [f"a forged or misused token accepted ({n + 1})" for n in range(accepted)]
 
 
 @pytest.fixture

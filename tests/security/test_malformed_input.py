@@ -33,6 +33,7 @@ def _operations(world: World, *methods: str) -> Iterator[tuple[str, str, dict[st
         "run_id": world.objects["b_run"][0],
         "call_id": "call_x",
         "key_id": "00000000-0000-0000-0000-000000000000",
+        "message_id": "00000000-0000-0000-0000-000000000000",
         "name": world.objects["b_server"][0],
         "tool": "add",
         "document_id": "doc",

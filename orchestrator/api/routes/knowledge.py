@@ -194,7 +194,7 @@ async def list_collections(
     "/collections",
     response_model=CollectionOut,
     status_code=201,
-    responses=error_responses(401, 403, 409, 422),
+    responses=error_responses(400, 401, 403, 409, 413, 422),
 )
 async def create_collection(
     body: CollectionCreate, request: Request, user: CurrentUser, services: ServicesDep

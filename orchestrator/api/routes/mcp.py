@@ -274,7 +274,13 @@ async def forget_authorization(name: str, user: CurrentUser, hub: HubDep) -> Res
 @callback_router.get(
     "/mcp/oauth/callback",
     response_class=HTMLResponse,
-    responses=error_responses(400, 403, 404, 422, 503),
+    responses={
+        400: {
+            "description": "The authorization server reported an error: a page saying so.",
+            "content": {"text/html": {"schema": {"type": "string"}}},
+        },
+        **error_responses(403, 404, 422, 503, page=True),
+    },
 )
 async def oauth_callback(
     hub: HubDep,
@@ -340,7 +346,7 @@ async def list_prompts(
 @router.post(
     "/prompts/get",
     response_model=PromptOut,
-    responses=error_responses(400, 401, 404, 422, 502, 503),
+    responses=error_responses(400, 401, 404, 413, 422, 502, 503),
 )
 async def get_prompt(body: PromptGet, user: CurrentUser, hub: HubDep) -> PromptOut:
     """A prompt filled in with arguments: the messages to start a conversation from."""
