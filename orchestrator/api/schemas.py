@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from orchestrator.domain import (
     ContentPart,
     Conversation,
+    FilePart,
     ImagePart,
     Message,
     Run,
@@ -23,6 +24,7 @@ __all__ = [
     "ApiKeyCreate",
     "ApiKeyCreated",
     "ApiKeyOut",
+    "AttachmentOut",
     "ConversationCreate",
     "ConversationDetail",
     "ConversationOut",
@@ -132,10 +134,20 @@ class ConversationPage(BaseModel):
     next_cursor: str | None = Field(default=None, description="Pass as `cursor` for the next page.")
 
 
+class AttachmentOut(BaseModel):
+    """A file attached to a message (`GET /api/v1/files/{id}/content` downloads it)."""
+
+    id: str
+    name: str
+    content_type: str
+    size: int
+
+
 class MessageOut(BaseModel):
     id: str
     role: str
     content: list[ContentPart]
+    attachments: list[AttachmentOut] = Field(default_factory=list[AttachmentOut])
     tool_calls: list[ToolCall] = Field(default_factory=list[ToolCall])
     tool_call_id: str | None = None
     name: str | None = None
@@ -147,10 +159,15 @@ class MessageOut(BaseModel):
 
     @classmethod
     def of(cls, message: Message) -> MessageOut:
+        files = [part for part in message.content if isinstance(part, FilePart)]
         return cls(
             id=message.id,
             role=message.role.value,
-            content=message.content,
+            content=[part for part in message.content if not isinstance(part, FilePart)],
+            attachments=[
+                AttachmentOut(id=f.file_id, name=f.name, content_type=f.mime_type, size=f.size)
+                for f in files
+            ],
             tool_calls=message.tool_calls,
             tool_call_id=message.tool_call_id,
             name=message.name,
@@ -199,6 +216,11 @@ class MessageCreate(BaseModel):
     prompt: PromptRef | None = Field(
         default=None, description="An MCP prompt whose messages start this message."
     )
+    files: list[Annotated[str, Field(min_length=1, max_length=64)]] | None = Field(
+        default=None,
+        max_length=20,
+        description="Ids of your files (POST /api/v1/files) attached to the message.",
+    )
     model: str | None = Field(default=None, min_length=1, max_length=200)
     tools: list[Annotated[str, Field(min_length=1, max_length=64)]] | None = Field(
         default=None,
@@ -215,8 +237,8 @@ class MessageCreate(BaseModel):
 
     @model_validator(mode="after")
     def _content_or_prompt(self) -> MessageCreate:
-        if self.content is None and self.prompt is None:
-            raise ValueError("a message needs `content` or a `prompt`")
+        if self.content is None and self.prompt is None and not self.files:
+            raise ValueError("a message needs `content`, `files` or a `prompt`")
         return self
 
     @field_validator("content")

@@ -23,6 +23,7 @@ from orchestrator.domain import (
     Agent,
     AgentBudget,
     ChatModel,
+    FilePolicy,
     ToolCallContext,
     ToolHost,
     ToolOutcome,
@@ -32,6 +33,7 @@ from orchestrator.domain import (
 from orchestrator.events import InMemoryEventBus
 from orchestrator.llm import NOT_CONFIGURED_MESSAGE, UnconfiguredModel, local_model_available
 from orchestrator.mcp import HubOptions, Limits, MCPHub, Vault, protected_values
+from orchestrator.runtime.attachments import AttachmentModel, FileService
 from orchestrator.runtime.completions import CompletionService
 from orchestrator.runtime.interactions import PendingInteractions
 from orchestrator.runtime.runs import RunService
@@ -39,6 +41,7 @@ from orchestrator.settings import ConfigError, Settings
 from orchestrator.store import (
     EmbeddedPostgres,
     SqlConversationStore,
+    SqlFileStore,
     SqlMCPStore,
     SqlRunStore,
     SqlUserStore,
@@ -103,6 +106,7 @@ class Services:
     model_info: ModelInfo = field(default_factory=lambda: ModelInfo("", "none"))
     hub: MCPHub | None = None
     completions: CompletionService | None = None
+    files: FileService | None = None
     _model_check: tuple[float, str | None] = field(default=(0.0, None))
 
     @property
@@ -328,6 +332,18 @@ def _auth_service(settings: Settings, users: SqlUserStore, codec: TokenCodec) ->
     )
 
 
+async def _file_service(settings: Settings, engine: AsyncEngine) -> FileService:
+    """Attached files, on the configured storage (S3 when S3_ENDPOINT_URL is set)."""
+    from orchestrator.storage import open_storage
+
+    config = settings.files
+    storage = await open_storage(config, str(settings.data_dir / "files"))
+    policy = FilePolicy(max_bytes=config.files_max_bytes, allowed_types=config.allowed_types)
+    return FileService(
+        SqlFileStore(engine), storage, policy, inline_chars=config.files_inline_chars
+    )
+
+
 @asynccontextmanager
 async def open_services(
     settings: Settings,
@@ -384,7 +400,12 @@ async def open_services(
             input_timeout=settings.agent.approval_timeout,
             system_prompt=settings.agent.system_prompt or None,
         )
-        agent = Agent(model, tools, interactions, new_id=lambda: str(uuid.uuid4()), budget=budget)
+        files = await _file_service(settings, engine)
+        vision = settings.files.model_vision
+        seeing = AttachmentModel(
+            model, files, vision=(not model_info.local) if vision is None else vision
+        )
+        agent = Agent(seeing, tools, interactions, new_id=lambda: str(uuid.uuid4()), budget=budget)
         completions = await stack.enter_async_context(
             CompletionService(model=model, tools=tools, budget=budget)
         )
@@ -418,6 +439,7 @@ async def open_services(
             model_info=model_info,
             hub=hub,
             completions=completions,
+            files=files,
         )
         try:
             yield services

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     Column,
     Computed,
@@ -23,6 +24,7 @@ from sqlalchemy.dialects.postgresql import ARRAY, JSONB, TSVECTOR, UUID
 __all__ = [
     "api_keys",
     "conversations",
+    "files",
     "mcp_credentials",
     "mcp_servers",
     "mcp_tool_approvals",
@@ -257,4 +259,21 @@ mcp_credentials = Table(
     Column("sealed", Text, nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     PrimaryKeyConstraint("user_id", "server_key", name="pk_mcp_credentials"),
+)
+
+# Files users attached; their bytes are in object storage under `files/<id>`.
+files = Table(
+    "files",
+    metadata,
+    Column("id", UUID(as_uuid=False), primary_key=True),
+    Column(
+        "user_id", UUID(as_uuid=False), ForeignKey("users.id", ondelete="CASCADE"), nullable=False
+    ),
+    Column("name", Text, nullable=False),
+    Column("content_type", Text, nullable=False),
+    Column("size", BigInteger, nullable=False),
+    Column("sha256", Text, nullable=False),
+    Column("document_id", Text),
+    _created_at(),
+    Index("ix_files_user_created", "user_id", text("created_at DESC"), text("id DESC")),
 )

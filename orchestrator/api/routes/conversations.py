@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse
 
 from orchestrator.api.deps import CurrentUser, ServicesDep
 from orchestrator.api.errors import error_responses
+from orchestrator.api.routes.files import attached_files
 from orchestrator.api.routes.mcp import message_parts
 from orchestrator.api.schemas import (
     ConversationCreate,
@@ -181,9 +182,12 @@ async def post_message(
 
     With `Accept: text/event-stream` the response is the run's event stream; otherwise
     `202 {"run_id"}` and the events are at `GET /api/v1/runs/{run_id}/events`. An MCP
-    `prompt` starts the message; attached MCP `resources` follow its content.
+    `prompt` starts the message; attached MCP `resources` follow its content, then the
+    `files` (text-like ones are added to your knowledge for the model to search).
     """
     parts = await message_parts(services, user.user_id, body)
+    if body.files:
+        parts += await attached_files(request, services, user, str(conversation_id), body.files)
     size = sum(len(part.text) for part in parts if isinstance(part, TextPart))
     limit = services.settings.max_message_chars
     if size > limit:
