@@ -102,7 +102,8 @@ def create_app(
         lifespan,
         max_request_bytes=limit,
         version=_version(),
-        max_file_bytes=file_limit + 1024 * 1024,
+        # A backstop only: the route stops at the file limit with its own message.
+        max_file_bytes=file_limit * 2 + 1024 * 1024,
     )
 
 
