@@ -14,10 +14,11 @@ from dataclasses import dataclass, field
 from fastapi import Request
 from python_multipart.exceptions import MultipartParseError
 from python_multipart.multipart import MultipartParser, parse_options_header
+from starlette.requests import ClientDisconnect
 
 from orchestrator.domain import InvalidInput, UnsupportedType
 
-__all__ = ["FileField", "file_field"]
+__all__ = ["FileField", "drain", "file_field"]
 
 
 @dataclass
@@ -83,10 +84,40 @@ def _parser(boundary: bytes, state: _Parsing) -> MultipartParser:
     )
 
 
+async def _body(request: Request) -> AsyncGenerator[bytes]:
+    """The body's chunks from the ASGI channel, noting when it has all arrived."""
+    while True:
+        message = await request.receive()
+        if message["type"] != "http.request":
+            raise ClientDisconnect
+        last = not message.get("more_body", False)
+        if last:  # before the yield: the reader may stop at this chunk
+            request.state.body_complete = True
+        yield message.get("body", b"")
+        if last:
+            return
+
+
+async def drain(request: Request) -> None:
+    """Read what is left of the body, so that a client still sending it gets the answer.
+
+    A refused upload is answered at once, but a client (the front end's proxy, curl) that
+    writes its whole body before reading would otherwise see the connection cut instead.
+    The body limit middleware bounds how much this reads.
+    """
+    if getattr(request.state, "body_complete", False):
+        return
+    try:
+        async for _ in _body(request):
+            pass
+    except ClientDisconnect:
+        pass
+
+
 async def _events(request: Request, boundary: bytes) -> AsyncGenerator[tuple[str, bytes]]:
     state = _Parsing()
     parser = _parser(boundary, state)
-    async for chunk in request.stream():
+    async for chunk in _body(request):
         if not chunk:
             continue
         try:

@@ -14,9 +14,15 @@ from pydantic import BaseModel
 
 from orchestrator.api.deps import CurrentUser, ServicesDep
 from orchestrator.api.errors import error_responses
-from orchestrator.api.multipart import file_field
+from orchestrator.api.multipart import drain, file_field
 from orchestrator.auth import Principal
-from orchestrator.domain import ContentPart, StoredFile, Unavailable, content_disposition
+from orchestrator.domain import (
+    ContentPart,
+    StoredFile,
+    Unavailable,
+    UserError,
+    content_disposition,
+)
 from orchestrator.runtime.attachments import FileService, check_declared_size
 
 __all__ = ["ATTACHMENTS_COLLECTION", "UPLOAD_PATH", "FileOut", "attached_files", "router"]
@@ -96,8 +102,12 @@ async def upload_file(request: Request, user: CurrentUser, services: ServicesDep
     files = _files(services)
     length = request.headers.get("content-length")
     check_declared_size(files.policy, int(length) if length and length.isdigit() else None)
-    form = await file_field(request)
-    stored = await files.upload(user.user_id, form.filename, form.content_type, form.chunks)
+    try:
+        form = await file_field(request)
+        stored = await files.upload(user.user_id, form.filename, form.content_type, form.chunks)
+    except UserError:
+        await drain(request)
+        raise
     return FileOut.of(stored)
 
 
