@@ -156,6 +156,8 @@ def post_message(conversation_id: Any) -> Any:
     message = {"content": body.get("content")}
     if body.get("model"):
         message["model"] = body["model"]
+    if body.get("files"):
+        message["files"] = body["files"]
     accepted = call_as_user("POST", f"/conversations/{conversation_id}/messages", json=message)
     parts = frontend()
     parts.remember_run(_user_id(), str(conversation_id), accepted["run_id"])

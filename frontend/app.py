@@ -27,7 +27,7 @@ from flask_talisman import Talisman
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from whitenoise import WhiteNoise
 
-from frontend import api, auth, chat, live
+from frontend import api, auth, chat, files, live
 from frontend.assets import PREFIX, Assets
 from frontend.context import Frontend
 from frontend.credentials import Credentials
@@ -145,6 +145,7 @@ def create_app(settings: FrontendSettings) -> Flask:
     app.register_blueprint(auth.bp)
     app.register_blueprint(chat.bp)
     app.register_blueprint(api.bp)
+    files.register(app)
     live.register(socketio)
 
     @app.errorhandler(CSRFError)

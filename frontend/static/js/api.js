@@ -37,8 +37,14 @@ export const api = {
   conversation: (id) => request("GET", `/conversations/${id}`),
   rename: (id, title) => request("PATCH", `/conversations/${id}`, { title }),
   remove: (id) => request("DELETE", `/conversations/${id}`),
-  send: (id, content, model) =>
-    request("POST", `/conversations/${id}/messages`, model ? { content, model } : { content }),
+  send: (id, content, model, files) =>
+    request("POST", `/conversations/${id}/messages`, {
+      content,
+      ...(model ? { model } : {}),
+      ...(files?.length ? { files } : {}),
+    }),
+  filePolicy: () => request("GET", "/files/policy"),
+  removeFile: (id) => request("DELETE", `/files/${encodeURIComponent(id)}`),
   cancel: (runId) => request("POST", `/runs/${runId}/cancel`),
   decide: (callId, approve) =>
     request("POST", `/tool-calls/${encodeURIComponent(callId)}/${approve ? "approve" : "deny"}`),

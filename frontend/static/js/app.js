@@ -5,6 +5,7 @@ import * as marked from "../vendor/marked.esm.js";
 import DOMPurify from "../vendor/purify.es.js";
 import hljs from "../vendor/highlight.min.js";
 import { api } from "./api.js";
+import { createAttachments } from "./attachments.js";
 import { applyEvent, createRun, decide, isFinished } from "./events.js";
 import { beforeRunningAnswer, turnsFromMessages } from "./history.js";
 import { connectLive } from "./live.js";
@@ -137,7 +138,7 @@ async function open(id, { push = false } = {}) {
   const running = detail.active_run;
   const messages = running ? beforeRunningAnswer(detail.messages) : detail.messages;
   for (const turn of turnsFromMessages(messages)) {
-    if (turn.role === "user") thread.addUser(turn.text);
+    if (turn.role === "user") thread.addUser(turn.text, turn.attachments);
     else thread.addAnswer().update(turn, { now: true });
   }
   showEmpty();
@@ -145,7 +146,7 @@ async function open(id, { push = false } = {}) {
   thread.toBottom();
 }
 
-async function send(text) {
+async function send(text, files = []) {
   showAlert("");
   state.sending = true;
   let id = state.conversation;
@@ -159,11 +160,16 @@ async function send(text) {
       sidebar.select(id);
       $("title").textContent = created.title;
     }
-    thread.addUser(text);
+    thread.addUser(text, files);
     showEmpty();
     thread.toBottom();
     const model = $("model").value || undefined;
-    const accepted = await api.send(id, text, model);
+    const accepted = await api.send(
+      id,
+      text,
+      model,
+      files.map((file) => file.id),
+    );
     follow(accepted.run_id);
   } catch (error) {
     showAlert(error.message);
@@ -197,6 +203,16 @@ async function loadModels() {
 }
 
 const prompt = $("prompt");
+const attachments = createAttachments({
+  api,
+  list: $("attachments"),
+  input: $("file-input"),
+  button: $("attach"),
+  dropZone: document.querySelector(".main"),
+  overlay: $("drop-overlay"),
+  prompt,
+  alert: showAlert,
+});
 function grow() {
   prompt.style.height = "auto";
   prompt.style.height = `${Math.min(prompt.scrollHeight, 240)}px`;
@@ -212,9 +228,15 @@ $("composer").addEventListener("submit", (event) => {
   event.preventDefault();
   const text = prompt.value.trim();
   if (!text || state.run) return;
+  if (attachments.busy()) {
+    showAlert("Wait for the files to finish uploading.");
+    return;
+  }
+  const files = attachments.ready();
+  attachments.clear();
   prompt.value = "";
   grow();
-  send(text);
+  send(text, files);
 });
 $("stop").addEventListener("click", async () => {
   if (!state.run) return;

@@ -21,7 +21,8 @@ export function turnsFromMessages(messages) {
   for (const message of messages) {
     if (message.role === "user") {
       answer = null;
-      turns.push({ role: "user", id: message.id, text: textOf(message.content) });
+      const attachments = message.attachments || [];
+      turns.push({ role: "user", id: message.id, text: textOf(message.content), attachments });
       continue;
     }
     if (message.role === "system") continue;

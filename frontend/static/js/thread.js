@@ -1,6 +1,7 @@
 // The messages of the open conversation: questions, and answers drawn from their blocks.
 // A streaming answer redraws only the blocks that changed, at most once per frame.
 
+import { renderAttachments } from "./attachments.js";
 import { renderToolCard } from "./toolcard.js";
 
 function element(tag, className, text) {
@@ -47,9 +48,10 @@ export function createThread({ container, scroller, render, onDecide }) {
     scroller.scrollTop = scroller.scrollHeight;
   }
 
-  function addUser(text) {
+  function addUser(text, attachments = []) {
     const row = element("div", "message user");
-    row.append(element("div", "bubble", text));
+    if (attachments.length) row.append(renderAttachments(attachments));
+    if (text) row.append(element("div", "bubble", text));
     container.append(row);
     return row;
   }
