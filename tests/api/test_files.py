@@ -377,3 +377,25 @@ async def test_files_alone_make_a_message_and_unknown_ids_are_refused(
     )
     assert events[-1].data == {"status": "completed"}
     assert "pears,3" in _text(_user_content(fake_openai.last_request))
+
+
+async def test_an_attached_pdf_is_read_as_text_for_the_model(
+    api: Api, fake_openai: FakeOpenAI
+) -> None:
+    from tests.mcp_servers.web.test_fetch import _pdf
+
+    created = (await upload(api, "report.pdf", _pdf(), "application/pdf")).json()
+    assert created["content_type"] == "application/pdf"
+    conversation = await api.conversation()
+    fake_openai.script(Reply(text="Revenue grew."))
+    _, events = await collect(
+        api.client,
+        "POST",
+        f"/api/v1/conversations/{conversation}/messages",
+        headers=api.headers | SSE,
+        json={"content": "Summarise the report", "files": [created["id"]]},
+    )
+    assert events[-1].data == {"status": "completed"}
+    shown = _text(_user_content(fake_openai.last_request))
+    assert '"report.pdf"' in shown
+    assert "Quarterly revenue" in shown
