@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import socket
 import struct
+import tracemalloc
 import uuid
 import zlib
 from collections.abc import AsyncIterator
@@ -293,6 +294,12 @@ async def test_an_attached_text_file_is_shown_to_the_model_and_indexed_in_knowle
     ]
     assert question["content"] == [{"type": "text", "text": "What's in this file?"}]
 
+    deleted = await api.client.delete(f"/api/v1/files/{created['id']}", headers=api.headers)
+    assert deleted.status_code == 204
+    assert await knowledge.search(api.user_id, "Zephyr marbles") == []
+    view = await api.client.get(f"/api/v1/conversations/{conversation}", headers=api.headers)
+    assert view.json()["messages"][0]["attachments"][0]["name"] == "zephyr.md"
+
 
 async def test_an_attached_image_goes_to_the_model_as_an_image_part(
     api: Api, fake_openai: FakeOpenAI
@@ -399,3 +406,49 @@ async def test_an_attached_pdf_is_read_as_text_for_the_model(
     shown = _text(_user_content(fake_openai.last_request))
     assert '"report.pdf"' in shown
     assert "Quarterly revenue" in shown
+
+
+async def test_a_large_upload_streams_through_without_being_held_in_memory(
+    database_url: str, data_dir: Path, fake_openai: FakeOpenAI
+) -> None:
+    size = 40 * 1024 * 1024
+    settings = make_settings(
+        database_url,
+        data_dir,
+        fake_openai.url,  # type: ignore[attr-defined]
+        files=FilesSettings(files_max_bytes=64 * 1024 * 1024),
+    )
+    app = create_app(settings, tools=FakeTools())
+    async with app.router.lifespan_context(app):
+        services = app.state.services
+        await services.auth.create_user("big@test.example", "password-123", is_admin=False)
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            token = await client.post(
+                "/api/v1/auth/token",
+                json={"email": "big@test.example", "password": "password-123"},
+            )
+            headers = {"authorization": f"Bearer {token.json()['access_token']}"}
+            block = b"0123456789abcdef" * 4096  # 64 KiB
+
+            async def body() -> AsyncIterator[bytes]:
+                yield b'--big\r\nContent-Disposition: form-data; name="file"; filename="big.log"'
+                yield b"\r\nContent-Type: text/plain\r\n\r\n"
+                for _ in range(size // len(block)):
+                    yield block
+                yield b"\r\n--big--\r\n"
+
+            tracemalloc.start()
+            try:
+                response = await client.post(
+                    "/api/v1/files",
+                    headers=headers | {"content-type": "multipart/form-data; boundary=big"},
+                    content=body(),
+                )
+                _, peak = tracemalloc.get_traced_memory()
+            finally:
+                tracemalloc.stop()
+    assert response.status_code == 201, response.text
+    assert response.json()["size"] == size
+    assert (data_dir / "files" / "files" / response.json()["id"]).stat().st_size == size
+    assert peak < 8 * 1024 * 1024, f"{peak / 2**20:.1f} MiB held while uploading 40 MiB"

@@ -152,9 +152,21 @@ async def download_file(file_id: UUID, user: CurrentUser, services: ServicesDep)
 
 
 @router.delete("/{file_id}", status_code=204, responses=error_responses(401, 404, 422, 503))
-async def delete_file(file_id: UUID, user: CurrentUser, services: ServicesDep) -> Response:
-    """Delete the file and its bytes. Messages that attached it keep its name."""
-    await _files(services).delete(user.user_id, str(file_id))
+async def delete_file(
+    file_id: UUID, request: Request, user: CurrentUser, services: ServicesDep
+) -> Response:
+    """Delete the file, its bytes, and its document in your knowledge. Messages that
+    attached it keep its name."""
+    removed = await _files(services).delete(user.user_id, str(file_id))
+    if removed.document_id is not None:
+        from mcp_servers.knowledge import NotFoundError
+        from orchestrator.api.routes.knowledge import knowledge_service
+
+        knowledge = await knowledge_service(request, services)
+        try:
+            await knowledge.store.delete_document(user.user_id, removed.document_id)
+        except NotFoundError:
+            pass  # the user deleted the document already
     return Response(status_code=204)
 
 
