@@ -107,7 +107,9 @@ class MessageEncoder:
             cached = self._memo.get(key)
             if cached is None:
                 cached = self._encode_one(message)
-                if message.role is not Role.SYSTEM:
+                # Inline images (attached files) are large and fetched again each turn.
+                inline = any(isinstance(p, ImagePart) and p.data for p in message.content)
+                if message.role is not Role.SYSTEM and not inline:
                     self._memo[key] = cached
                     if len(self._memo) > self._max:
                         self._memo.popitem(last=False)
