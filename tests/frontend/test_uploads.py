@@ -8,11 +8,13 @@ import re
 from pathlib import Path
 from typing import Any
 
+import httpx
+import psutil
 from playwright.sync_api import Page, expect
 
 from tests.api.test_files import png
 from tests.fakes.openai_server import FakeOpenAI, Reply
-from tests.frontend.conftest import ARTIFACTS, screenshot
+from tests.frontend.conftest import ARTIFACTS, Stack, screenshot
 
 NOTES = "Project Zephyr launches on the ninth of March.\nBudget: 42 marbles.\n"
 
@@ -160,3 +162,42 @@ def test_a_file_too_big_or_of_the_wrong_kind_shows_a_clear_error(
     )
     assert refused.status == 400
     assert refused.json()["error"]["type"] == "csrf"
+
+
+def _frontend_pid(url: str) -> int:
+    port = int(url.rsplit(":", 1)[1])
+    for connection in psutil.net_connections(kind="tcp"):
+        if connection.status == psutil.CONN_LISTEN and connection.laddr.port == port:
+            assert connection.pid is not None
+            return connection.pid
+    raise AssertionError(f"nothing listens on {port}")
+
+
+def _memory_kb(pid: int, field: str) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1])
+    raise AssertionError(field)
+
+
+def test_a_large_upload_streams_through_the_front_end_without_being_buffered(
+    page: Page, stack: Stack
+) -> None:
+    pid = _frontend_pid(stack.url)
+    size = 45 * 1024 * 1024
+    token = page.locator('meta[name="csrf-token"]').get_attribute("content")
+    assert token
+    Path(f"/proc/{pid}/clear_refs").write_text("5")  # restart the peak (VmHWM) from now
+    before = _memory_kb(pid, "VmRSS")
+    cookies = {c["name"]: c["value"] for c in page.context.cookies()}
+    response = httpx.post(
+        f"{stack.url}/api/files",
+        headers={"X-CSRFToken": token},
+        cookies=cookies,
+        files={"file": ("big.log", b"a" * size, "text/plain")},
+        timeout=120,
+    )
+    assert response.status_code == 201, response.text
+    assert response.json()["size"] == size
+    grew = (_memory_kb(pid, "VmHWM") - before) / 1024
+    assert grew < 20, f"the front end's memory peaked {grew:.0f} MB higher for a 45 MB upload"
