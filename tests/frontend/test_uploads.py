@@ -98,7 +98,9 @@ def test_a_chosen_file_is_asked_about_and_stays_on_the_message(
     screenshot(page, "uploads-message")
 
 
-def test_a_dropped_file_and_a_pasted_image_become_chips_that_can_be_removed(page: Page) -> None:
+def test_a_dropped_file_and_a_pasted_image_become_chips_that_can_be_removed(
+    page: Page, fake_openai: FakeOpenAI
+) -> None:
     page.dispatch_event(
         ".main",
         "drop",
@@ -130,6 +132,15 @@ def test_a_dropped_file_and_a_pasted_image_become_chips_that_can_be_removed(page
     page.get_by_role("button", name="Remove dropped.csv").click()
     expect(_chip(page, "dropped.csv")).to_have_count(0)
     expect(page.locator("#attachments .attachment-chip")).to_have_count(1)
+
+    fake_openai.script(Reply(text="A small red image."))
+    page.focus("#prompt")
+    page.keyboard.press("Enter")  # the image alone is the message
+    expect(page.locator(".message.assistant").last).to_contain_text("A small red image.")
+    question = page.locator(".message.user").last
+    expect(question.locator("a.attachment-thumb img")).to_have_attribute("alt", "pasted.png")
+    expect(question.locator(".bubble")).to_have_count(0)
+    expect(page.locator("#title")).to_have_text("pasted.png")
 
 
 def test_a_file_too_big_or_of_the_wrong_kind_shows_a_clear_error(

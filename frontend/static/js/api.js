@@ -39,7 +39,7 @@ export const api = {
   remove: (id) => request("DELETE", `/conversations/${id}`),
   send: (id, content, model, files) =>
     request("POST", `/conversations/${id}/messages`, {
-      content,
+      content: content || null,
       ...(model ? { model } : {}),
       ...(files?.length ? { files } : {}),
     }),

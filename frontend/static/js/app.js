@@ -152,7 +152,8 @@ async function send(text, files = []) {
   let id = state.conversation;
   try {
     if (!id) {
-      const created = await api.createConversation(text.slice(0, 60));
+      const title = text || files.map((file) => file.name).join(", ");
+      const created = await api.createConversation(title.slice(0, 60));
       id = created.id;
       state.conversation = id;
       history.pushState({ id }, "", `/c/${id}`);
@@ -203,6 +204,8 @@ async function loadModels() {
 }
 
 const prompt = $("prompt");
+// A message may be files alone, so the prompt may be empty (the submit handler checks).
+prompt.required = false;
 const attachments = createAttachments({
   api,
   list: $("attachments"),
@@ -227,12 +230,13 @@ prompt.addEventListener("keydown", (event) => {
 $("composer").addEventListener("submit", (event) => {
   event.preventDefault();
   const text = prompt.value.trim();
-  if (!text || state.run) return;
+  if (state.run) return;
   if (attachments.busy()) {
     showAlert("Wait for the files to finish uploading.");
     return;
   }
   const files = attachments.ready();
+  if (!text && !files.length) return;
   attachments.clear();
   prompt.value = "";
   grow();
