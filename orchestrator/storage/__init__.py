@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from orchestrator.domain import BlobStorage
-from orchestrator.settings import FilesSettings
+from orchestrator.settings import ConfigError, FilesSettings
 from orchestrator.storage.local import LocalStorage
 from orchestrator.storage.s3 import S3Storage
 
@@ -11,7 +11,11 @@ __all__ = ["LocalStorage", "S3Storage", "open_storage"]
 
 
 async def open_storage(files: FilesSettings, default_dir: str) -> BlobStorage:
-    """The configured storage, ready: `S3_ENDPOINT_URL` means S3, else `STORAGE_DIR`."""
+    """The configured storage, ready: `S3_ENDPOINT_URL` means S3, else `STORAGE_DIR`.
+
+    Raises:
+        ConfigError: the bucket cannot be reached or used.
+    """
     if files.s3_endpoint_url:
         storage = S3Storage.connect(
             endpoint_url=files.s3_endpoint_url,
@@ -24,7 +28,16 @@ async def open_storage(files: FilesSettings, default_dir: str) -> BlobStorage:
             ),
             region=files.s3_region,
         )
-        await storage.open()
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            await storage.open()
+        except (BotoCoreError, ClientError) as error:
+            raise ConfigError(
+                f"Cannot use the bucket {files.s3_bucket} at S3_ENDPOINT_URL "
+                f"{files.s3_endpoint_url} ({type(error).__name__}): check the address, "
+                "S3_BUCKET and the keys S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY."
+            ) from error
         return storage
     from pathlib import Path
 

@@ -299,6 +299,12 @@ async def test_an_attached_text_file_is_shown_to_the_model_and_indexed_in_knowle
     assert await knowledge.search(api.user_id, "Zephyr marbles") == []
     view = await api.client.get(f"/api/v1/conversations/{conversation}", headers=api.headers)
     assert view.json()["messages"][0]["attachments"][0]["name"] == "zephyr.md"
+    exported = await api.client.get(
+        f"/api/v1/conversations/{conversation}/export",
+        headers=api.headers,
+        params={"format": "markdown"},
+    )
+    assert f"*Attached `zephyr.md`* (text/markdown, {len(notes)} bytes)" in exported.text
 
 
 async def test_an_attached_image_goes_to_the_model_as_an_image_part(

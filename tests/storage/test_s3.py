@@ -13,8 +13,8 @@ from pydantic import SecretStr
 
 from orchestrator.domain import NotFound
 from orchestrator.main import create_app
-from orchestrator.settings import FilesSettings
-from orchestrator.storage import S3Storage
+from orchestrator.settings import ConfigError, FilesSettings
+from orchestrator.storage import S3Storage, open_storage
 from orchestrator.storage.s3 import PART_BYTES
 from tests.api.conftest import make_settings
 from tests.fakes.openai_server import FakeOpenAI, Reply
@@ -168,3 +168,13 @@ async def test_an_upload_over_the_limit_leaves_nothing_in_the_bucket(
     assert "big.csv is larger than" in response.json()["error"]["message"]
     assert _objects(storage) == []
     assert _pending_uploads(storage) == []
+
+
+async def test_an_unreachable_bucket_stops_startup_with_a_clear_message() -> None:
+    files = FilesSettings(
+        s3_endpoint_url="http://127.0.0.1:9",
+        s3_access_key_id="test-key",
+        s3_secret_access_key=SecretStr("test-secret"),
+    )
+    with pytest.raises(ConfigError, match="Cannot use the bucket assistant-files at S3_"):
+        await open_storage(files, "unused")

@@ -23,7 +23,7 @@ from orchestrator.api.schemas import (
     RunAccepted,
 )
 from orchestrator.api.sse import event_stream
-from orchestrator.domain import InvalidInput, Message, Role, TextPart, text_of
+from orchestrator.domain import FilePart, InvalidInput, Message, Role, TextPart, text_of
 
 router = APIRouter(prefix="/conversations", tags=["conversations"])
 
@@ -123,6 +123,9 @@ def _markdown(title: str, messages: list[Message]) -> str:
         lines += [f"**{message.role.value.capitalize()}**", ""]
         if message.text:
             lines += [message.text, ""]
+        for part in message.content:
+            if isinstance(part, FilePart):
+                lines += [f"*Attached `{part.name}`* ({part.mime_type}, {part.size} bytes)", ""]
         for call in message.tool_calls:
             lines += [f"*Calls `{call.name}`* `{call.arguments}`", ""]
     return "\n".join(lines)
