@@ -113,13 +113,8 @@ function upload(file, csrfToken, onProgress) {
 
 export function createAttachments({ api, list, input, button, dropZone, overlay, prompt, alert }) {
   const items = [];
-  let policy = null;
-  api
-    .filePolicy()
-    .then((found) => {
-      policy = found;
-    })
-    .catch(() => {});
+  // The limits, asked once; each file waits for them (the server checks again anyway).
+  const policy = api.filePolicy().catch(() => null);
 
   function redraw() {
     list.replaceChildren(...items.map((item) => item.chip));
@@ -183,36 +178,41 @@ export function createAttachments({ api, list, input, button, dropZone, overlay,
     };
   }
 
+  function start(item, source, limits) {
+    if (!items.includes(item)) return; // removed while the limits were on their way
+    const refused = refusal(source, limits);
+    if (refused) {
+      const reason = source.size === 0 ? "Empty file" : shortReason(413);
+      item.show({ state: "failed", message: refused, reason });
+      if (alert) alert(refused);
+      return;
+    }
+    item.request = upload(source, api.csrfToken(), (fraction) =>
+      item.show({ state: "uploading", fraction }),
+    );
+    item.request.done.then(
+      (stored) => {
+        item.request = null;
+        item.file = stored;
+        if (items.includes(item)) item.show({ state: "ready" });
+        else api.removeFile(stored.id).catch(() => {});
+      },
+      (error) => {
+        item.request = null;
+        if (error.message === "aborted") return;
+        item.show({ state: "failed", message: error.message, reason: shortReason(error.status) });
+        if (alert) alert(error.message);
+      },
+    );
+  }
+
   function add(files) {
     for (const source of files) {
       const item = { file: null, status: "uploading", request: null };
       chipFor(item, source);
       items.push(item);
-      const refused = refusal(source, policy);
-      if (refused) {
-        const reason = source.size === 0 ? "Empty file" : shortReason(413);
-        item.show({ state: "failed", message: refused, reason });
-        if (alert) alert(refused);
-        continue;
-      }
       item.show({ state: "uploading", fraction: 0 });
-      item.request = upload(source, api.csrfToken(), (fraction) =>
-        item.show({ state: "uploading", fraction }),
-      );
-      item.request.done.then(
-        (stored) => {
-          item.request = null;
-          item.file = stored;
-          if (items.includes(item)) item.show({ state: "ready" });
-          else api.removeFile(stored.id).catch(() => {});
-        },
-        (error) => {
-          item.request = null;
-          if (error.message === "aborted") return;
-          item.show({ state: "failed", message: error.message, reason: shortReason(error.status) });
-          if (alert) alert(error.message);
-        },
-      );
+      policy.then((limits) => start(item, source, limits));
     }
     redraw();
   }
