@@ -162,6 +162,8 @@ def post_message(conversation_id: Any) -> Any:
         message["model"] = body["model"]
     if body.get("resources"):
         message["resources"] = body["resources"]  # MCP resources attached (server, uri)
+    if body.get("files"):
+        message["files"] = body["files"]
     accepted = call_as_user("POST", f"/conversations/{conversation_id}/messages", json=message)
     parts = frontend()
     parts.remember_run(_user_id(), str(conversation_id), accepted["run_id"])

@@ -27,7 +27,7 @@ from flask_talisman import Talisman
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from whitenoise import WhiteNoise
 
-from frontend import account, admin, api, auth, branches, chat, live, mcp_api
+from frontend import account, admin, api, auth, branches, chat, files, live, mcp_api
 from frontend.assets import PREFIX, Assets
 from frontend.context import Frontend
 from frontend.credentials import Credentials
@@ -149,6 +149,7 @@ def create_app(settings: FrontendSettings) -> Flask:
     app.register_blueprint(api.bp)
     app.register_blueprint(branches.bp)
     app.register_blueprint(mcp_api.bp)
+    files.register(app)
     live.register(socketio)
 
     @app.errorhandler(CSRFError)

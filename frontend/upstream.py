@@ -116,6 +116,37 @@ class Orchestrator:
         headers = {"Authorization": f"Bearer {access}"}
         return self._send(method, path, headers=headers, json=json, params=params)
 
+    def open_stream(
+        self,
+        method: str,
+        path: str,
+        access: str,
+        *,
+        content: Iterator[bytes] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> httpx.Response:
+        """A response whose body is read as it arrives (the caller closes it); `content`
+        is sent as it is produced. For file uploads and downloads, never held whole.
+
+        Raises: Unauthorized, ApiError, Unreachable.
+        """
+        sent = {"Authorization": f"Bearer {access}", **(headers or {})}
+        timeout = httpx.Timeout(120.0, connect=5.0)
+        request = self._http.build_request(
+            method, path, headers=sent, content=content, timeout=timeout
+        )
+        try:
+            response = self._http.send(request, stream=True)
+        except httpx.TransportError as error:
+            raise Unreachable(f"The orchestrator at {self.base_url} did not answer.") from error
+        if response.status_code >= 400:
+            try:
+                response.read()
+            finally:
+                response.close()
+            raise _error(response)
+        return response
+
     def events(self, run_id: str, after: int, access: str) -> Iterator[Event]:
         """The run's events after `after`, live until it ends; empty when there are none left.
 

@@ -22,7 +22,7 @@ from orchestrator.auth import FirstAdmin
 from orchestrator.domain import ChatModel, ToolHost
 from orchestrator.llm import NOT_CONFIGURED_MESSAGE, warm_up
 from orchestrator.runtime.services import Services, open_services
-from orchestrator.settings import Settings
+from orchestrator.settings import FilesSettings, Settings
 
 __all__ = ["app", "create_app"]
 
@@ -97,7 +97,14 @@ def create_app(
         if settings
         else Settings.model_fields["max_request_bytes"].default
     )
-    return build_api(lifespan, max_request_bytes=limit, version=_version())
+    file_limit = (settings.files if settings else FilesSettings()).files_max_bytes
+    return build_api(
+        lifespan,
+        max_request_bytes=limit,
+        version=_version(),
+        # A backstop only: the route stops at the file limit with its own message.
+        max_file_bytes=file_limit * 2 + 1024 * 1024,
+    )
 
 
 app = create_app()

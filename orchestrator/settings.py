@@ -22,6 +22,7 @@ __all__ = [
     "AuthSettings",
     "ConfigError",
     "DatabaseSettings",
+    "FilesSettings",
     "LocalModelSettings",
     "MCPSettings",
     "OpenAISettings",
@@ -235,6 +236,49 @@ class AgentSettings(BaseSettings):
         return self
 
 
+class FilesSettings(BaseSettings):
+    """Attached files: where their bytes live, how large and of which kinds they may be."""
+
+    model_config = _config()
+
+    storage_dir: Path | None = Field(
+        default=None, description="The folder of uploaded files; DATA_DIR/files when unset."
+    )
+    s3_endpoint_url: str | None = Field(
+        default=None, description="An S3-compatible endpoint: files go to S3_BUCKET there."
+    )
+    s3_bucket: str = "assistant-files"
+    s3_access_key_id: str | None = None
+    s3_secret_access_key: SecretStr | None = None
+    s3_region: str = "us-east-1"
+    files_max_bytes: int = Field(default=50 * 1024 * 1024, gt=0)
+    files_allowed_types: str = Field(
+        default="text/*,application/json,application/xml,application/pdf,"
+        "image/png,image/jpeg,image/gif,image/webp",
+        description="Comma-separated content types (`image/*` patterns) that can be attached.",
+    )
+    files_inline_chars: int = Field(
+        default=20_000,
+        ge=0,
+        description="A text file up to this many characters is shown to the model whole; a "
+        "longer one by its start, the rest through knowledge search.",
+    )
+    model_vision: bool | None = Field(
+        default=None,
+        description="Whether attached images go to the model as images; by default yes, "
+        "except for the local model.",
+    )
+
+    @field_validator("storage_dir", "s3_endpoint_url", mode="before")
+    @classmethod
+    def _blank_is_none(cls, value: object) -> object:
+        return None if value in ("", None) else value
+
+    @property
+    def allowed_types(self) -> tuple[str, ...]:
+        return tuple(t.strip().lower() for t in self.files_allowed_types.split(",") if t.strip())
+
+
 class Settings(BaseSettings):
     """Everything the assistant reads from its environment."""
 
@@ -255,6 +299,7 @@ class Settings(BaseSettings):
     auth: AuthSettings = Field(default_factory=AuthSettings)
     mcp: MCPSettings = Field(default_factory=MCPSettings)
     agent: AgentSettings = Field(default_factory=AgentSettings)
+    files: FilesSettings = Field(default_factory=FilesSettings)
 
     @property
     def production(self) -> bool:

@@ -14,6 +14,7 @@ from orchestrator.api.routes import (
     branches,
     catalog,
     conversations,
+    files,
     health,
     keys,
     knowledge,
@@ -37,6 +38,7 @@ def build_api(
     max_request_bytes: int,
     version: str,
     max_upload_bytes: int = 25 * 1024 * 1024,
+    max_file_bytes: int = 51 * 1024 * 1024,
 ) -> FastAPI:
     app = FastAPI(
         title="Assistant",
@@ -51,7 +53,7 @@ def build_api(
     app.state.metrics = metrics
     install_error_handlers(app)
     api = APIRouter(prefix=API_PREFIX)
-    for module in (auth, keys, conversations, branches, runs, catalog, mcp, ws, knowledge):
+    for module in (auth, keys, conversations, branches, runs, catalog, mcp, ws, knowledge, files):
         api.include_router(module.router)
     api.include_router(users.router)
     app.include_router(api)
@@ -61,7 +63,10 @@ def build_api(
     app.add_middleware(
         BodyLimit,
         max_bytes=max_request_bytes,
-        overrides={API_PREFIX + knowledge.UPLOAD_PATH: max_upload_bytes},
+        overrides={
+            API_PREFIX + knowledge.UPLOAD_PATH: max_upload_bytes,
+            API_PREFIX + files.UPLOAD_PATH: max_file_bytes,
+        },
     )
     app.add_middleware(RequestMetrics, metrics=metrics)
     return app

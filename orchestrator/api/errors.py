@@ -26,6 +26,7 @@ from orchestrator.domain import (
     PayloadTooLarge,
     Unauthorized,
     Unavailable,
+    UnsupportedType,
     UpstreamError,
     UserError,
 )
@@ -49,6 +50,7 @@ _STATUS: list[tuple[type[AssistantError], int]] = [
     (InvalidInput, 422),
     (Conflict, 409),
     (PayloadTooLarge, 413),
+    (UnsupportedType, 415),
     (UserError, 400),
     (Unauthorized, 401),
     (Forbidden, 403),
@@ -65,6 +67,7 @@ _DESCRIPTIONS = {
     404: "No such resource, or it belongs to someone else.",
     409: "The resource is in a state that does not allow this.",
     413: "The request body is too large.",
+    415: "A kind of content the server does not take.",
     422: "The request is well-formed but invalid.",
     429: "Too many requests; see Retry-After.",
     502: "An upstream service (the model API, a tool server) failed.",

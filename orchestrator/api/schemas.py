@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator, 
 from orchestrator.domain import (
     ContentPart,
     Conversation,
+    FilePart,
     ImagePart,
     Message,
     Run,
@@ -25,6 +26,7 @@ __all__ = [
     "ApiKeyCreate",
     "ApiKeyCreated",
     "ApiKeyOut",
+    "AttachmentOut",
     "BranchSwitch",
     "ConversationCreate",
     "ConversationDetail",
@@ -149,6 +151,15 @@ class ConversationPage(BaseModel):
     next_cursor: str | None = Field(default=None, description="Pass as `cursor` for the next page.")
 
 
+class AttachmentOut(BaseModel):
+    """A file attached to a message (`GET /api/v1/files/{id}/content` downloads it)."""
+
+    id: str
+    name: str
+    content_type: str
+    size: int
+
+
 class MessageOut(BaseModel):
     id: str
     parent_id: str | None = Field(
@@ -166,6 +177,7 @@ class MessageOut(BaseModel):
     )
     role: str
     content: list[ContentPart]
+    attachments: list[AttachmentOut] = Field(default_factory=list[AttachmentOut])
     tool_calls: list[ToolCall] = Field(default_factory=list[ToolCall])
     tool_call_id: str | None = None
     name: str | None = None
@@ -178,6 +190,7 @@ class MessageOut(BaseModel):
     @classmethod
     def of(cls, message: Message, siblings: list[str] | None = None) -> MessageOut:
         """`siblings`: the ids of the messages sharing its place (with its own), if several."""
+        files = [part for part in message.content if isinstance(part, FilePart)]
         return cls(
             id=message.id,
             parent_id=message.parent_id,
@@ -185,7 +198,11 @@ class MessageOut(BaseModel):
             sibling_index=siblings.index(message.id) if siblings else 0,
             sibling_ids=siblings or [],
             role=message.role.value,
-            content=message.content,
+            content=[part for part in message.content if not isinstance(part, FilePart)],
+            attachments=[
+                AttachmentOut(id=f.file_id, name=f.name, content_type=f.mime_type, size=f.size)
+                for f in files
+            ],
             tool_calls=message.tool_calls,
             tool_call_id=message.tool_call_id,
             name=message.name,
@@ -284,6 +301,11 @@ class MessageCreate(BaseModel):
     prompt: PromptRef | None = Field(
         default=None, description="An MCP prompt whose messages start this message."
     )
+    files: list[Annotated[str, Field(min_length=1, max_length=64)]] | None = Field(
+        default=None,
+        max_length=20,
+        description="Ids of your files (POST /api/v1/files) attached to the message.",
+    )
     model: str | None = Field(default=None, min_length=1, max_length=200)
     tools: list[Annotated[str, Field(min_length=1, max_length=64)]] | None = Field(
         default=None,
@@ -300,8 +322,8 @@ class MessageCreate(BaseModel):
 
     @model_validator(mode="after")
     def _content_or_prompt(self) -> MessageCreate:
-        if self.content is None and self.prompt is None:
-            raise ValueError("a message needs `content` or a `prompt`")
+        if self.content is None and self.prompt is None and not self.files:
+            raise ValueError("a message needs `content`, `files` or a `prompt`")
         return self
 
     @field_validator("content")

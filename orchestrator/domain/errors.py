@@ -8,7 +8,8 @@ core raises an HTTP exception.
     ├── UserError                400  the caller can fix the request
     │   ├── InvalidInput         422
     │   ├── Conflict             409
-    │   └── PayloadTooLarge      413
+    │   ├── PayloadTooLarge      413
+    │   └── UnsupportedType      415  a kind of file the server does not take
     ├── Unauthorized             401
     ├── Forbidden                403
     ├── NotFound                 404  also for what exists but belongs to someone else
@@ -37,6 +38,7 @@ __all__ = [
     "ToolServerError",
     "Unauthorized",
     "Unavailable",
+    "UnsupportedType",
     "UpstreamError",
     "UserError",
 ]
@@ -71,6 +73,10 @@ class Conflict(UserError):
 
 class PayloadTooLarge(UserError):
     code = "payload_too_large"
+
+
+class UnsupportedType(UserError):
+    code = "unsupported_media_type"
 
 
 class Unauthorized(AssistantError):

@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field
 __all__ = [
     "AudioPart",
     "ContentPart",
+    "FilePart",
     "ImagePart",
     "JsonPart",
     "Message",
@@ -83,8 +84,26 @@ class JsonPart(_Part):
     value: Any
 
 
+class FilePart(_Part):
+    """A file the user attached (`POST /api/v1/files`), by id, as the message records it.
+
+    `text` is what the model is shown of a text-like file (bounded; `truncated` says so);
+    an image is fetched from storage when the message goes to a model. `document_id` is
+    the file's document in the user's knowledge, when it was indexed there.
+    """
+
+    type: Literal["file"] = "file"
+    file_id: str
+    name: str
+    mime_type: str
+    size: int
+    text: str | None = None
+    truncated: bool = False
+    document_id: str | None = None
+
+
 ContentPart = Annotated[
-    TextPart | ImagePart | AudioPart | ResourceLinkPart | ResourcePart | JsonPart,
+    TextPart | ImagePart | AudioPart | ResourceLinkPart | ResourcePart | JsonPart | FilePart,
     Field(discriminator="type"),
 ]
 

@@ -15,6 +15,7 @@ from typing import Any
 from orchestrator.domain import (
     AudioPart,
     ContentPart,
+    FilePart,
     ImagePart,
     JsonPart,
     Message,
@@ -60,6 +61,10 @@ def _part_as_text(part: ContentPart) -> str:
         return json.dumps(part.value, ensure_ascii=False)
     if isinstance(part, ImagePart):
         return f"[Image ({part.mime_type})]"
+    if isinstance(part, FilePart):
+        # Runs show files through AttachmentModel; elsewhere the model sees their text.
+        described = f'[Attached file "{part.name}" ({part.mime_type}, id {part.file_id})]'
+        return f"{described}\n{part.text}" if part.text else described
     return f"[Audio ({part.mime_type})]"
 
 
@@ -102,7 +107,9 @@ class MessageEncoder:
             cached = self._memo.get(key)
             if cached is None:
                 cached = self._encode_one(message)
-                if message.role is not Role.SYSTEM:
+                # Inline images (attached files) are large and fetched again each turn.
+                inline = any(isinstance(p, ImagePart) and p.data for p in message.content)
+                if message.role is not Role.SYSTEM and not inline:
                     self._memo[key] = cached
                     if len(self._memo) > self._max:
                         self._memo.popitem(last=False)

@@ -25,6 +25,7 @@ from orchestrator.domain import (
     ChatModel,
     CompactionPolicy,
     Compactor,
+    FilePolicy,
     ToolCallContext,
     ToolHost,
     ToolOutcome,
@@ -34,6 +35,7 @@ from orchestrator.domain import (
 from orchestrator.events import InMemoryEventBus
 from orchestrator.llm import NOT_CONFIGURED_MESSAGE, UnconfiguredModel, local_model_available
 from orchestrator.mcp import HubOptions, Limits, MCPHub, Vault, protected_values
+from orchestrator.runtime.attachments import AttachmentModel, FileService
 from orchestrator.runtime.completions import CompletionService
 from orchestrator.runtime.interactions import PendingInteractions
 from orchestrator.runtime.runs import RunService
@@ -41,6 +43,7 @@ from orchestrator.settings import ConfigError, Settings
 from orchestrator.store import (
     EmbeddedPostgres,
     SqlConversationStore,
+    SqlFileStore,
     SqlMCPStore,
     SqlRunStore,
     SqlSummaryStore,
@@ -108,6 +111,7 @@ class Services:
     model_info: ModelInfo = field(default_factory=lambda: ModelInfo("", "none"))
     hub: MCPHub | None = None
     completions: CompletionService | None = None
+    files: FileService | None = None
     _model_check: tuple[float, str | None] = field(default=(0.0, None))
 
     @property
@@ -333,6 +337,18 @@ def _auth_service(settings: Settings, users: SqlUserStore, codec: TokenCodec) ->
     )
 
 
+async def _file_service(settings: Settings, engine: AsyncEngine) -> FileService:
+    """Attached files, on the configured storage (S3 when S3_ENDPOINT_URL is set)."""
+    from orchestrator.storage import open_storage
+
+    config = settings.files
+    storage = await open_storage(config, str(settings.data_dir / "files"))
+    policy = FilePolicy(max_bytes=config.files_max_bytes, allowed_types=config.allowed_types)
+    return FileService(
+        SqlFileStore(engine), storage, policy, inline_chars=config.files_inline_chars
+    )
+
+
 @asynccontextmanager
 async def open_services(
     settings: Settings,
@@ -389,6 +405,11 @@ async def open_services(
             input_timeout=settings.agent.approval_timeout,
             system_prompt=settings.agent.system_prompt or None,
         )
+        files = await _file_service(settings, engine)
+        vision = settings.files.model_vision
+        seeing = AttachmentModel(
+            model, files, vision=(not model_info.local) if vision is None else vision
+        )
         summaries = SqlSummaryStore(engine)
         compactor = Compactor(
             model,
@@ -401,7 +422,7 @@ async def open_services(
             new_id=lambda: str(uuid.uuid4()),
         )
         agent = Agent(
-            model,
+            seeing,
             tools,
             interactions,
             new_id=lambda: str(uuid.uuid4()),
@@ -443,6 +464,7 @@ async def open_services(
             model_info=model_info,
             hub=hub,
             completions=completions,
+            files=files,
         )
         try:
             yield services

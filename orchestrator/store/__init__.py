@@ -2,6 +2,7 @@
 
 from orchestrator.store.conversations import HistoryCache, SqlConversationStore
 from orchestrator.store.database import EmbeddedPostgres, create_engine, to_async_url
+from orchestrator.store.files import SqlFileStore
 from orchestrator.store.mcp import SqlMCPStore
 from orchestrator.store.migrations import current_revision, head_revision, upgrade
 from orchestrator.store.runs import RECOVERY_SEQ_GAP, SqlRunStore
@@ -15,6 +16,7 @@ __all__ = [
     "EmbeddedPostgres",
     "HistoryCache",
     "SqlConversationStore",
+    "SqlFileStore",
     "SqlMCPStore",
     "SqlRunStore",
     "SqlSummaryStore",

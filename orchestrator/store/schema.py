@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     Column,
     Computed,
@@ -24,6 +25,7 @@ __all__ = [
     "api_keys",
     "conversation_summaries",
     "conversations",
+    "files",
     "mcp_credentials",
     "mcp_servers",
     "mcp_tool_approvals",
@@ -315,4 +317,22 @@ tool_grants = Table(
     Column("tool", Text, nullable=False),
     _created_at(),
     PrimaryKeyConstraint("user_id", "tool", name="pk_tool_grants"),
+)
+
+
+# Files users attached; their bytes are in object storage under `files/<id>`.
+files = Table(
+    "files",
+    metadata,
+    Column("id", UUID(as_uuid=False), primary_key=True),
+    Column(
+        "user_id", UUID(as_uuid=False), ForeignKey("users.id", ondelete="CASCADE"), nullable=False
+    ),
+    Column("name", Text, nullable=False),
+    Column("content_type", Text, nullable=False),
+    Column("size", BigInteger, nullable=False),
+    Column("sha256", Text, nullable=False),
+    Column("document_id", Text),
+    _created_at(),
+    Index("ix_files_user_created", "user_id", text("created_at DESC"), text("id DESC")),
 )

@@ -151,7 +151,7 @@ class World:
     admin: Caller
     objects: dict[str, list[str]]
     """A's objects by kind: `conversation`, `run`, `tool_call`, `question`, `api_key`,
-    `mcp_server`, `mcp_tool`, `document`, `collection`, `message`, `user`."""
+    `mcp_server`, `mcp_tool`, `document`, `collection`, `message`, `user`, `file`."""
     markers: set[str]
     """Strings only A's data contains (ids, titles, contents): never in a response to B."""
     runs: dict[str, str]
@@ -319,6 +319,15 @@ class _Builder:
         assert response.status_code == 201, response.text
         self.keep("document", response.json()["id"])
         self.markers.add("A-secret-document")
+        # An attached file.
+        response = await self.client.post(
+            "/api/v1/files",
+            files={"file": ("a-secret-file.txt", b"A-secret-file-text", "text/plain")},
+            headers=self.a.headers,
+        )
+        assert response.status_code == 201, response.text
+        self.keep("file", response.json()["id"])
+        self.markers |= {"a-secret-file.txt", "A-secret-file-text"}
 
 
 @asynccontextmanager

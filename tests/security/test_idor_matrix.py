@@ -44,6 +44,7 @@ PATH_KINDS = {
     "tool-grants/{tool}": "mcp_tool",
     "documents/{document_id}": "document",
     "users/{user_id}": "user",
+    "files/{file_id}": "file",
 }
 """`segment/{parameter}` of a path → the kind of A's object it names."""
 
@@ -117,6 +118,7 @@ BODIES: dict[str, Callable[[World], list[Payload]]] = {
             },
             names_a=True,
         ),
+        Payload({"content": "What is in it?", "files": [_a(w, "file")]}, names_a=True),
     ],
     "DecisionIn": lambda w: [Payload({"always": True})],
     "InputAnswer": lambda w: [
@@ -140,6 +142,7 @@ BODIES: dict[str, Callable[[World], list[Payload]]] = {
     "ChatCompletionRequest": lambda w: [
         Payload({"model": "assistant", "messages": [{"role": "user", "content": "What's mine?"}]})
     ],
+    "FileUpload": lambda w: [Payload(files={"file": ("b.txt", b"B's own file", "text/plain")})],
     "Body_upload_document_api_v1_knowledge_documents_post": lambda w: [
         Payload(
             files={"file": ("b.md", b"# B's notes", "text/markdown")},
@@ -177,7 +180,7 @@ def _schema_name(operation: dict[str, Any]) -> str | None:
         for option in schema.get("anyOf", ()):
             if "$ref" in option:
                 schema = option
-    return schema.get("$ref", "").rsplit("/", 1)[-1] or json.dumps(schema)
+    return schema.get("$ref", "").rsplit("/", 1)[-1] or schema.get("title") or json.dumps(schema)
 
 
 def _path_kinds(path: str) -> dict[str, str]:
@@ -303,6 +306,7 @@ async def _snapshot(world: World) -> dict[str, Any]:
         "keys": sorted(key["id"] for key in await get("/api/v1/keys")),
         "server": (await get(f"/api/v1/mcp/servers/{_a(world, 'mcp_server')}"))["name"],
         "documents": await get("/api/v1/knowledge/documents", collection=_a(world, "collection")),
+        "files": await get("/api/v1/files"),
     }
 
 

@@ -38,7 +38,7 @@ def _operations(world: World, *methods: str) -> Iterator[tuple[str, str, dict[st
         "tool": "add",
         "document_id": "doc",
         "user_id": world.b.user_id,
-        "message_id": "00000000-0000-0000-0000-000000000000",
+        "file_id": "00000000-0000-0000-0000-000000000000",
     }
     for path, operations in world.app.openapi()["paths"].items():
         for method, operation in operations.items():
@@ -122,11 +122,11 @@ def _head(method: str, path: str, headers: dict[str, str]) -> str:
 
 
 def _limit(world: World, path: str) -> int:
-    return (
-        25 * MB
-        if path.endswith("/knowledge/documents")
-        else world.services.settings.max_request_bytes
-    )
+    if path.endswith("/knowledge/documents"):
+        return 25 * MB
+    if path.endswith("/api/v1/files"):
+        return world.services.settings.files.files_max_bytes
+    return world.services.settings.max_request_bytes
 
 
 @pytest.fixture(scope="module")

@@ -38,12 +38,16 @@ export const api = {
   rename: (id, title) => request("PATCH", `/conversations/${id}`, { title }),
   pin: (id, pinned) => request("PATCH", `/conversations/${id}`, { pinned }),
   remove: (id) => request("DELETE", `/conversations/${id}`),
-  send: (id, content, model, resources) =>
+  // `attached`: {files: [file id], resources: [{server, uri}]}.
+  send: (id, content, model, { files = [], resources = [] } = {}) =>
     request("POST", `/conversations/${id}/messages`, {
-      content,
+      content: content || null,
       ...(model ? { model } : {}),
-      ...(resources?.length ? { resources } : {}),
+      ...(files.length ? { files } : {}),
+      ...(resources.length ? { resources } : {}),
     }),
+  filePolicy: () => request("GET", "/files/policy"),
+  removeFile: (id) => request("DELETE", `/files/${encodeURIComponent(id)}`),
   edit: (id, messageId, content, model) =>
     request("POST", `/conversations/${id}/messages/${messageId}/edit`, { content, model }),
   regenerate: (id, messageId, model) =>

@@ -5,6 +5,7 @@ import * as marked from "../vendor/marked.esm.js";
 import DOMPurify from "../vendor/purify.es.js";
 import hljs from "../vendor/highlight.min.js";
 import { api } from "./api.js";
+import { createAttachments } from "./attachments.js";
 import { decorateAnswer, decorateQuestion, setExportTarget } from "./branches.js";
 import { answer, applyEvent, createRun, decide, isFinished } from "./events.js";
 import { beforeRunningAnswer, turnsFromMessages } from "./history.js";
@@ -288,14 +289,15 @@ function show(detail) {
   showEmpty();
 }
 
-async function send(text) {
+async function send(text, files = []) {
   showAlert("");
   state.sending = true;
   let attached = [];
   let id = state.conversation;
   try {
     if (!id) {
-      const created = await api.createConversation(text.slice(0, 60));
+      const title = text || files.map((file) => file.name).join(", ");
+      const created = await api.createConversation(title.slice(0, 60));
       id = created.id;
       state.conversation = id;
       history.pushState({ id }, "", `/c/${id}`);
@@ -305,13 +307,19 @@ async function send(text) {
       $("title").textContent = created.title;
     }
     attached = resourcePicker.take();
-    const chips = attached.map((r) => ({ kind: "resource", name: resourceLabel(r), title: r.uri }));
-    thread.addUser(text, chips);
+    const resources = attached.map((r) => ({
+      kind: "resource",
+      name: resourceLabel(r),
+      title: r.uri,
+    }));
+    thread.addUser(text, { files, resources });
     showEmpty();
     thread.toBottom();
     const model = $("model").value || undefined;
-    const resources = attached.map(({ server, uri }) => ({ server, uri }));
-    const accepted = await api.send(id, text, model, resources);
+    const accepted = await api.send(id, text, model, {
+      files: files.map((file) => file.id),
+      resources: attached.map(({ server, uri }) => ({ server, uri })),
+    });
     follow(accepted.run_id);
   } catch (error) {
     showAlert(error.message);
@@ -346,6 +354,18 @@ async function loadModels() {
 }
 
 const prompt = $("prompt");
+// A message may be files alone, so the prompt may be empty (the submit handler checks).
+prompt.required = false;
+const attachments = createAttachments({
+  api,
+  list: $("attachments"),
+  input: $("file-input"),
+  button: $("attach"),
+  dropZone: document.querySelector(".main"),
+  overlay: $("drop-overlay"),
+  prompt,
+  alert: showAlert,
+});
 function grow() {
   prompt.style.height = "auto";
   prompt.style.height = `${Math.min(prompt.scrollHeight, 240)}px`;
@@ -380,10 +400,17 @@ prompt.addEventListener("keydown", (event) => {
 $("composer").addEventListener("submit", (event) => {
   event.preventDefault();
   const text = prompt.value.trim();
-  if (!text || state.run) return;
+  if (state.run) return;
+  if (attachments.busy()) {
+    showAlert("Wait for the files to finish uploading.");
+    return;
+  }
+  const files = attachments.ready();
+  if (!text && !files.length) return;
+  attachments.clear();
   prompt.value = "";
   grow();
-  send(text);
+  send(text, files);
 });
 $("stop").addEventListener("click", async () => {
   if (!state.run) return;

@@ -37,7 +37,8 @@ export function turnsFromMessages(messages) {
         role: "user",
         id: message.id,
         text: textOf(message.content),
-        attachments: resourcesOf(message.content),
+        files: message.attachments || [],
+        resources: resourcesOf(message.content),
       });
       continue;
     }

@@ -1,6 +1,7 @@
 // The messages of the open conversation: questions, and answers drawn from their blocks.
 // A streaming answer redraws only the blocks that changed, at most once per frame.
 
+import { renderAttachments } from "./attachments.js";
 import { createBacklog, FIRST, split } from "./backlog.js";
 import { renderToolCard } from "./toolcard.js";
 
@@ -61,13 +62,15 @@ export function createThread({ container, scroller, render, onDecide, onAnswer }
     draw: (turns) => container.prepend(rows(turns)),
   });
 
-  // `attachments`: [{kind, name, title?}] shown as chips under the question.
-  function addUser(text, attachments = [], into = container) {
+  // `files`: stored attachments (thumbnails, download chips) above the question;
+  // `resources`: MCP resources attached, [{kind, name, title?}], as chips under it.
+  function addUser(text, { files = [], resources = [] } = {}, into = container) {
     const row = element("div", "message user");
-    row.append(element("div", "bubble", text));
-    if (attachments.length) {
+    if (files.length) row.append(renderAttachments(files));
+    if (text) row.append(element("div", "bubble", text));
+    if (resources.length) {
       const chips = element("div", "message-attachments");
-      for (const item of attachments) {
+      for (const item of resources) {
         const chip = element("span", `chip chip-${item.kind || "file"}`, item.name);
         if (item.title) chip.title = item.title;
         chips.append(chip);
@@ -85,7 +88,7 @@ export function createThread({ container, scroller, render, onDecide, onAnswer }
       hooks.before?.(turn, fragment);
       let row;
       if (turn.role === "user") {
-        row = addUser(turn.text, turn.attachments, fragment);
+        row = addUser(turn.text, turn, fragment);
       } else {
         const answer = addAnswer(fragment);
         answer.update(turn, { now: true });

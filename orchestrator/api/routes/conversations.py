@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse
 from orchestrator.api.deps import CurrentUser, ServicesDep
 from orchestrator.api.errors import error_responses
 from orchestrator.api.routes.branches import SSE_RESPONSE, active_branch, run_response
+from orchestrator.api.routes.files import attached_files
 from orchestrator.api.routes.mcp import message_parts
 from orchestrator.api.schemas import (
     ConversationCreate,
@@ -23,7 +24,7 @@ from orchestrator.api.schemas import (
     RunAccepted,
     SummaryOut,
 )
-from orchestrator.domain import InvalidInput, Message, Role, TextPart, text_of
+from orchestrator.domain import FilePart, InvalidInput, Message, Role, TextPart, text_of
 from orchestrator.runtime.services import Services
 
 router = APIRouter(prefix="/conversations", tags=["conversations"])
@@ -135,6 +136,9 @@ def _markdown(title: str, messages: list[Message], *, branched: bool) -> str:
         lines += [f"**{message.role.value.capitalize()}**", ""]
         if message.text:
             lines += [message.text, ""]
+        for part in message.content:
+            if isinstance(part, FilePart):
+                lines += [f"*Attached `{part.name}`* ({part.mime_type}, {part.size} bytes)", ""]
         for call in message.tool_calls:
             lines += [f"*Calls `{call.name}`* `{call.arguments}`", ""]
     return "\n".join(lines)
@@ -199,9 +203,12 @@ async def post_message(
 
     With `Accept: text/event-stream` the response is the run's event stream; otherwise
     `202 {"run_id"}` and the events are at `GET /api/v1/runs/{run_id}/events`. An MCP
-    `prompt` starts the message; attached MCP `resources` follow its content.
+    `prompt` starts the message; attached MCP `resources` follow its content, then the
+    `files` (text-like ones are added to your knowledge for the model to search).
     """
     parts = await message_parts(services, user.user_id, body)
+    if body.files:
+        parts += await attached_files(request, services, user, str(conversation_id), body.files)
     size = sum(len(part.text) for part in parts if isinstance(part, TextPart))
     limit = services.settings.max_message_chars
     if size > limit:

@@ -66,7 +66,7 @@ def _out(document: Any) -> DocumentOut:
     )
 
 
-async def _knowledge(request: Request, services: ServicesDep) -> Any:
+async def knowledge_service(request: Request, services: ServicesDep) -> Any:
     """The knowledge service on the orchestrator's engine, built (and migrated) on first use."""
     state = request.app.state
     lock = getattr(state, "knowledge_lock", None)
@@ -120,7 +120,7 @@ async def upload_document(
     from mcp_servers.extraction import UnsupportedContent
     from mcp_servers.knowledge import NotAllowed, TooLarge
 
-    knowledge = await _knowledge(request, services)
+    knowledge = await knowledge_service(request, services)
     data = await file.read()
     if not data:
         raise InvalidInput("The file is empty.")
@@ -152,7 +152,7 @@ async def list_documents(
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> list[DocumentOut]:
-    knowledge = await _knowledge(request, services)
+    knowledge = await knowledge_service(request, services)
     documents = await knowledge.store.documents(
         user.user_id, collection=collection, limit=limit, offset=offset
     )
@@ -167,7 +167,7 @@ async def delete_document(
 ) -> Response:
     from mcp_servers.knowledge import NotAllowed, NotFoundError
 
-    knowledge = await _knowledge(request, services)
+    knowledge = await knowledge_service(request, services)
     try:
         await knowledge.store.delete_document(user.user_id, document_id, as_admin=user.is_admin)
     except NotFoundError as error:
@@ -181,7 +181,7 @@ async def delete_document(
 async def list_collections(
     request: Request, user: CurrentUser, services: ServicesDep
 ) -> list[CollectionOut]:
-    knowledge = await _knowledge(request, services)
+    knowledge = await knowledge_service(request, services)
     return [
         CollectionOut(
             name=c.name, description=c.description, shared=c.shared, documents=c.documents
@@ -204,7 +204,7 @@ async def create_collection(
 
     if body.shared and not user.is_admin:
         raise Forbidden("Only an admin can create a shared collection.")
-    knowledge = await _knowledge(request, services)
+    knowledge = await knowledge_service(request, services)
     try:
         created = await knowledge.store.create_collection(
             None if body.shared else user.user_id, body.name, body.description
@@ -214,4 +214,4 @@ async def create_collection(
     return CollectionOut(name=created.name, description=created.description, shared=created.shared)
 
 
-__all__ = ["UPLOAD_PATH", "UserError", "router"]
+__all__ = ["UPLOAD_PATH", "UserError", "knowledge_service", "router"]
