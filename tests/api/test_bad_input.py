@@ -77,7 +77,7 @@ async def test_unknown_and_malformed_ids(api: Api) -> None:
         ("POST", "/api/v1/tool-calls/call_unknown/approve"),
         ("DELETE", f"/api/v1/keys/{missing}"),
     ]:
-        body = {"content": "hi"} if method == "POST" else None
+        body = {"content": "hi"} if path.endswith("/messages") else None
         await _assert_error(
             await api.client.request(method, path, json=body, headers=api.headers), 404, "not_found"
         )
