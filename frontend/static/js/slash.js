@@ -72,6 +72,8 @@ export function createSlashMenu({ textarea, menu, loadPrompts, getPrompt, onInse
 
   menu.setAttribute("role", "listbox");
   menu.setAttribute("aria-label", "Prompts");
+  // A multi-line textbox may not carry aria-expanded (axe: aria-allowed-attr); the menu it
+  // controls and the active option (aria-activedescendant) say what is offered.
   textarea.setAttribute("aria-autocomplete", "list");
   textarea.setAttribute("aria-controls", menu.id);
 
@@ -80,7 +82,6 @@ export function createSlashMenu({ textarea, menu, loadPrompts, getPrompt, onInse
     menu.replaceChildren();
     asking = null;
     items = [];
-    textarea.setAttribute("aria-expanded", "false");
     textarea.removeAttribute("aria-activedescendant");
   }
 
@@ -125,7 +126,6 @@ export function createSlashMenu({ textarea, menu, loadPrompts, getPrompt, onInse
       menu.append(option);
     });
     menu.hidden = false;
-    textarea.setAttribute("aria-expanded", "true");
     highlight(0);
   }
 
@@ -251,7 +251,6 @@ export function createSlashMenu({ textarea, menu, loadPrompts, getPrompt, onInse
   function showLoading() {
     menu.replaceChildren(element("div", "slash-empty muted", "Loading prompts…"));
     menu.hidden = false;
-    textarea.setAttribute("aria-expanded", "true");
   }
 
   textarea.addEventListener("input", refresh);

@@ -94,7 +94,7 @@ async def file_policy(user: CurrentUser, services: ServicesDep) -> FilePolicyOut
     response_model=FileOut,
     status_code=201,
     openapi_extra={"requestBody": _UPLOAD_BODY},
-    responses=error_responses(401, 413, 415, 422, 503),
+    responses=error_responses(400, 401, 413, 415, 422, 503),
 )
 async def upload_file(request: Request, user: CurrentUser, services: ServicesDep) -> FileOut:
     """Upload one file (multipart field `file`). It streams to storage as it arrives;

@@ -221,7 +221,7 @@ class PolicyChange(BaseModel):
 @router.put(
     "/servers/{name}/tools/{tool}/policy",
     response_model=ServerView,
-    responses=error_responses(400, 401, 403, 404, 409, 422, 503),
+    responses=error_responses(400, 401, 403, 404, 409, 413, 422, 503),
 )
 async def set_tool_policy(
     name: str, tool: str, body: PolicyChange, user: CurrentUser, hub: HubDep

@@ -96,7 +96,7 @@ async def answer_input(
     "/tool-calls/{call_id}/approve",
     response_model=DecisionOut,
     response_model_exclude_none=True,
-    responses=error_responses(401, 404, 409, 422, 503),
+    responses=error_responses(400, 401, 404, 409, 413, 422, 503),
 )
 async def approve(
     call_id: CallId, user: CurrentUser, services: ServicesDep, body: DecisionIn | None = None

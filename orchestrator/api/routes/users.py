@@ -101,7 +101,9 @@ async def create_user(body: UserCreate, admin: AdminUser, services: ServicesDep)
 
 
 @router.patch(
-    "/{user_id}", response_model=AccountOut, responses=error_responses(400, 401, 403, 404, 409, 422)
+    "/{user_id}",
+    response_model=AccountOut,
+    responses=error_responses(400, 401, 403, 404, 409, 413, 422),
 )
 async def update_user(
     user_id: UUID, body: UserUpdate, admin: AdminUser, services: ServicesDep
