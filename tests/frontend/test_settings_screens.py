@@ -26,11 +26,11 @@ from typing import Any
 import httpx
 import pytest
 import uvicorn
-from playwright.sync_api import Browser, BrowserContext, Page, Response, expect
+from playwright.sync_api import Browser, BrowserContext, Locator, Page, Response, expect
 from playwright.sync_api import Error as PlaywrightError
 
 from orchestrator.main import create_app
-from orchestrator.settings import MCPSettings
+from orchestrator.settings import MCPSettings, OpenAISettings
 from tests.api.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, make_settings
 from tests.fakes.openai_server import FakeOpenAI, FakeToolCall, Reply
 from tests.frontend.conftest import Stack, log_in, screenshot, start_frontend
@@ -39,6 +39,7 @@ from tests.frontend.test_security import SECRET
 ROOT = Path(__file__).parents[2]
 EVERYTHING = ROOT / "node_modules" / ".bin" / "mcp-server-everything"
 PHONE = {"width": 390, "height": 844}
+MODEL = OpenAISettings().model  # what a chat runs on when nobody picks a model
 
 
 @pytest.fixture(autouse=True)
@@ -308,23 +309,54 @@ def test_a_non_admin_gets_no_admin_screens(browser: Browser, stack: Stack) -> No
     context.close()
 
 
+def _usage_row(page: Page, email: str, model: str) -> Locator:
+    """The usage table's row of one user and one model (other tests count other models)."""
+    cell = page.get_by_role("cell")
+    return (
+        page.locator("#usage tr")
+        .filter(has=cell.filter(has_text=re.compile(f"^{re.escape(email)}$")))
+        .filter(has=cell.filter(has_text=re.compile(f"^{re.escape(model)}$")))
+    )
+
+
+def _usage_counts(row: Locator) -> tuple[int, int]:
+    """Requests and input tokens, as the row shows them (1,234 reads 1234)."""
+    cells = row.get_by_role("cell")
+    requests, tokens = (int(cells.nth(index).inner_text().replace(",", "")) for index in (2, 3))
+    return requests, tokens
+
+
 def test_the_usage_screen_shows_requests_per_user_and_model_by_period(
     browser: Browser, stack: Stack, fake_openai: FakeOpenAI
 ) -> None:
     context = _context(browser, stack.url)
     page = context.new_page()
     log_in(page)
+    # Earlier tests in the session may have counted requests already: this one adds one.
+    page.goto("/admin/usage")
+    expect(page.locator("#totals")).to_contain_text("Requests")
+    row = _usage_row(page, ADMIN_EMAIL, MODEL)
+    before = _usage_counts(row) if row.count() else (0, 0)
+    page.goto("/")
     fake_openai.script(Reply(text="Counted.", prompt_tokens=1234, completion_tokens=56))
     page.fill("#prompt", "Count this")
     page.keyboard.press("Enter")
     expect(page.locator(".message.assistant").last).to_contain_text("Counted.")
-    page.goto("/admin/usage")
-    row = page.locator("#usage tr", has_text=ADMIN_EMAIL)
+    # The run's tokens are stored as it ends, a moment after its answer is shown.
+    deadline = time.monotonic() + 15
+    while True:
+        page.goto("/admin/usage")
+        expect(page.locator("#totals")).to_contain_text("Requests")
+        if row.count() and _usage_counts(row) != before:
+            break
+        assert time.monotonic() < deadline, "the usage screen never counted the request"
     expect(row).to_be_visible()
+    assert _usage_counts(row) == (before[0] + 1, before[1] + 1234)
     expect(page.locator("#totals")).to_contain_text("Requests")
     _shots(page, "admin-usage")
     page.get_by_label("Period").select_option("24h")
     expect(row).to_be_visible()
+    assert _usage_counts(row)[0] >= 1
     context.close()
 
 
@@ -436,7 +468,8 @@ def test_an_admin_adds_a_real_mcp_server_and_its_tools_appear(
     page = context.new_page()
     log_in(page)
     page.goto("/admin/mcp")
-    expect(page.locator("#servers-empty")).to_be_visible()
+    # Other tests may have added servers already: this one looks only at its own.
+    expect(page.get_by_role("article", name=name)).to_have_count(0)
     page.get_by_role("tab", name="Command (stdio)").click()
     page.locator("#stdio-name").fill(name)
     page.locator("#stdio-command").fill(node)
@@ -444,6 +477,7 @@ def test_an_admin_adds_a_real_mcp_server_and_its_tools_appear(
     page.get_by_role("tabpanel").get_by_role("button", name="Add server").click()
     card = page.get_by_role("article", name=name)
     expect(card).to_be_visible(timeout=30_000)
+    expect(page.locator("#servers-empty")).to_be_hidden()
     expect(card).to_contain_text("stdio")
     expect(card).to_contain_text("Shared")
     # It connects in the background; the list follows it until it is ready.

@@ -3,11 +3,10 @@
 // remove.
 
 import { breakerText, parseArgs, parseEnv, serverStatus } from "./admin_format.js";
-import { $, busy, confirmAction, el, request, showError } from "./settings_ui.js";
+import { $, arrange, busy, confirmAction, el, request, showError } from "./settings_ui.js";
 
 const POLICIES = ["auto", "ask", "deny"];
 const server = (name) => `/admin/mcp/servers/${encodeURIComponent(name)}`;
-const open = new Set(); // servers whose tools are shown, kept across reloads
 const SETTLING = new Set(["starting", "reconnecting"]);
 let poll = null; // while a server is connecting or listing its tools, the list refreshes itself
 let emptyChecks = 0; // a ready server may have no tools at all: look a few times only
@@ -109,10 +108,19 @@ $("add-json").addEventListener("submit", async (event) => {
 });
 
 // -- the list ---------------------------------------------------------------------------
+//
+// The list refreshes itself every second while a server connects or is being authorized.
+// Each card and tool row is made once per server (and tool) and then updated in place, so a
+// refresh never replaces a button under the pointer or takes the focus away from it.
+
+const cards = new Map(); // server name → its card, kept across refreshes
+let loads = 0; // the latest load; an older answer that arrives late is dropped
 
 async function load() {
+  const ticket = ++loads;
   try {
     const { items, problems } = await request("GET", "/admin/mcp/servers");
+    if (ticket !== loads) return;
     render(items);
     $("servers-problems").textContent = problems?.length
       ? `Skipped in the configuration: ${problems.join("; ")}`
@@ -121,6 +129,10 @@ async function load() {
   } catch (error) {
     showError("mcp-error", error.message);
   }
+}
+
+function setText(node, text) {
+  if (node.textContent !== text) node.textContent = text;
 }
 
 function act(label, name, handler, tone = "") {
@@ -141,139 +153,143 @@ function act(label, name, handler, tone = "") {
   return button;
 }
 
-function toolRow(view, tool) {
+function toolRow(serverName, name) {
+  let current = null; // the tool as last listed
   const select = el("select", {
     class: "field small",
-    "aria-label": `Policy of ${tool.tool}`,
-    "data-tool": tool.tool,
+    "aria-label": `Policy of ${name}`,
+    "data-tool": name,
   });
-  for (const policy of POLICIES) {
-    select.append(el("option", { value: policy, text: policy, selected: policy === tool.policy }));
-  }
+  for (const policy of POLICIES) select.append(el("option", { value: policy, text: policy }));
+  const path = `${server(serverName)}/tools/${encodeURIComponent(name)}`;
   select.addEventListener("change", async () => {
     showError("mcp-error", null);
     try {
-      await request("PUT", `${server(view.name)}/tools/${encodeURIComponent(tool.tool)}/policy`, {
-        policy: select.value,
-      });
+      await request("PUT", `${path}/policy`, { policy: select.value });
       await load();
     } catch (error) {
-      select.value = tool.policy;
+      select.value = current.policy;
       showError("mcp-error", error.message);
     }
   });
-  const changed = tool.status === "changed";
-  return el(
-    "li",
-    { class: "mcp-tool", "data-tool": tool.tool },
-    el(
-      "div",
-      { class: "mcp-tool-text" },
-      el("code", { text: tool.tool }),
-      changed ? el("span", { class: "badge warn", text: "Changed: withheld" }) : null,
-      el("p", { class: "muted", text: tool.description || "" }),
-    ),
-    el(
-      "div",
-      { class: "mcp-tool-controls" },
-      changed
-        ? act("Approve", tool.tool, async () => {
-            await request(
-              "POST",
-              `${server(view.name)}/tools/${encodeURIComponent(tool.tool)}/approve`,
-            );
-            await load();
-          })
-        : null,
-      select,
-    ),
-  );
+  const changedBadge = el("span", { class: "badge warn", text: "Changed: withheld" });
+  const approve = act("Approve", name, async () => {
+    await request("POST", `${path}/approve`);
+    await load();
+  });
+  const description = el("p", { class: "muted" });
+  const label = el("code", { text: name });
+  const text = el("div", { class: "mcp-tool-text" }, label);
+  const controls = el("div", { class: "mcp-tool-controls" });
+  const node = el("li", { class: "mcp-tool", "data-tool": name }, text, controls);
+  const update = (tool) => {
+    current = tool;
+    const changed = tool.status === "changed";
+    setText(description, tool.description || "");
+    if (select.value !== tool.policy) select.value = tool.policy;
+    arrange(text, [label, changed ? changedBadge : null, description]);
+    arrange(controls, [changed ? approve : null, select]);
+  };
+  return { node, update };
 }
 
-function serverCard(view) {
-  const status = serverStatus(view.health);
-  const details = el("details", { class: "mcp-tools", open: open.has(view.name) });
-  details.addEventListener("toggle", () => {
-    if (details.open) open.add(view.name);
-    else open.delete(view.name);
+function serverCard(name) {
+  const badge = el("span", { class: "badge" });
+  const reconnect = act("Reconnect", name, async () => {
+    await request("POST", `${server(name)}/reconnect`);
+    await load();
   });
-  details.append(
-    el("summary", { text: `${view.tools.length} tools` }),
-    el("ul", { class: "mcp-tool-list" }, ...view.tools.map((tool) => toolRow(view, tool))),
-  );
-  const actions = [];
-  if (view.health?.state !== "auth_required") {
-    actions.push(
-      act("Reconnect", view.name, async () => {
-        await request("POST", `${server(view.name)}/reconnect`);
-        await load();
-      }),
-    );
-  }
-  if (view.oauth) {
-    actions.push(
-      act("Authorize", view.name, async () => {
-        const started = await request("POST", `${server(view.name)}/authorize`);
-        if (started.authorization_url) {
-          window.open(started.authorization_url, "_blank", "noopener");
-          authorizing = 60; // follow the connection while the user answers in the other tab
-        }
-        await load();
-      }),
-    );
-  }
-  if (view.source === "api") {
-    actions.push(
-      act(
+  const authorize = act("Authorize", name, async () => {
+    const started = await request("POST", `${server(name)}/authorize`);
+    if (started.authorization_url) {
+      window.open(started.authorization_url, "_blank", "noopener");
+      authorizing = 60; // follow the connection while the user answers in the other tab
+    }
+    await load();
+  });
+  const remove = act(
+    "Remove",
+    name,
+    async () => {
+      const sure = await confirmAction(
+        `Remove ${name}?`,
+        "Its tools disappear from every conversation.",
         "Remove",
-        view.name,
-        async () => {
-          const sure = await confirmAction(
-            `Remove ${view.name}?`,
-            "Its tools disappear from every conversation.",
-            "Remove",
-          );
-          if (!sure) return;
-          await request("DELETE", server(view.name));
-          open.delete(view.name);
-          await load();
-        },
-        "danger-text",
-      ),
-    );
-  }
-  const owner = view.scope === "shared" ? "Shared" : "Personal";
-  return el(
-    "article",
-    { class: "server", "data-server": view.name, "aria-label": view.name },
-    el(
-      "div",
-      { class: "server-head" },
-      el("h3", { text: view.name }),
-      el("span", { class: `badge ${status.tone}`, text: status.label }),
-      el("div", { class: "server-actions" }, ...actions),
-    ),
-    el(
-      "dl",
-      { class: "server-facts" },
-      el("dt", { text: "Transport" }),
-      el("dd", { text: view.transport }),
-      el("dt", { text: "Owner" }),
-      el("dd", { text: `${owner} · ${view.source}` }),
-      el("dt", { text: "Breaker" }),
-      el("dd", { text: breakerText(view.health) }),
-      el("dt", { text: "Tools" }),
-      el("dd", { class: "tool-count", text: String(view.tools.length) }),
-    ),
-    view.health?.last_error && view.health.state !== "ready"
-      ? el("p", { class: "server-error", text: view.health.last_error })
-      : null,
-    details,
+      );
+      if (!sure) return;
+      await request("DELETE", server(name));
+      await load();
+    },
+    "danger-text",
   );
+  const actions = el("div", { class: "server-actions" });
+  const transport = el("dd");
+  const owner = el("dd");
+  const breaker = el("dd");
+  const count = el("dd", { class: "tool-count" });
+  const problem = el("p", { class: "server-error" });
+  const summary = el("summary");
+  const list = el("ul", { class: "mcp-tool-list" });
+  const details = el("details", { class: "mcp-tools" }, summary, list);
+  const rows = new Map(); // tool name → its row
+  const facts = el(
+    "dl",
+    { class: "server-facts" },
+    el("dt", { text: "Transport" }),
+    transport,
+    el("dt", { text: "Owner" }),
+    owner,
+    el("dt", { text: "Breaker" }),
+    breaker,
+    el("dt", { text: "Tools" }),
+    count,
+  );
+  const head = el("div", { class: "server-head" }, el("h3", { text: name }), badge, actions);
+  const node = el("article", { class: "server", "data-server": name, "aria-label": name });
+
+  const update = (view) => {
+    const status = serverStatus(view.health);
+    setText(badge, status.label);
+    const tone = `badge ${status.tone}`;
+    if (badge.className !== tone) badge.className = tone;
+    arrange(actions, [
+      view.health?.state !== "auth_required" ? reconnect : null,
+      view.oauth ? authorize : null,
+      view.source === "api" ? remove : null,
+    ]);
+    setText(transport, view.transport);
+    setText(owner, `${view.scope === "shared" ? "Shared" : "Personal"} · ${view.source}`);
+    setText(breaker, breakerText(view.health));
+    setText(count, String(view.tools.length));
+    const failing = view.health?.last_error && view.health.state !== "ready";
+    setText(problem, failing ? view.health.last_error : "");
+    setText(summary, `${view.tools.length} tools`);
+    const listed = new Set(view.tools.map((tool) => tool.tool));
+    for (const tool of rows.keys()) if (!listed.has(tool)) rows.delete(tool);
+    for (const tool of view.tools) {
+      if (!rows.has(tool.tool)) rows.set(tool.tool, toolRow(name, tool.tool));
+      rows.get(tool.tool).update(tool);
+    }
+    arrange(
+      list,
+      view.tools.map((tool) => rows.get(tool.tool).node),
+    );
+    arrange(node, [head, facts, failing ? problem : null, details]);
+  };
+  return { node, update };
 }
 
 function render(views) {
-  $("servers").replaceChildren(...views.map(serverCard));
+  const listed = new Set(views.map((view) => view.name));
+  for (const name of cards.keys()) if (!listed.has(name)) cards.delete(name);
+  for (const view of views) {
+    if (!cards.has(view.name)) cards.set(view.name, serverCard(view.name));
+    cards.get(view.name).update(view);
+  }
+  arrange(
+    $("servers"),
+    views.map((view) => cards.get(view.name).node),
+  );
   $("servers-empty").hidden = views.length > 0;
   clearTimeout(poll);
   const settling = views.some((view) => SETTLING.has(view.health?.state));

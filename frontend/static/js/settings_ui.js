@@ -21,6 +21,19 @@ export function el(tag, attributes = {}, ...children) {
   return node;
 }
 
+// Makes `parent`'s children exactly `nodes` (nulls left out), moving only what is out of
+// place: nodes that stay where they were are not touched, so they keep the focus.
+export function arrange(parent, nodes) {
+  const wanted = nodes.filter(Boolean);
+  const keep = new Set(wanted);
+  for (const child of [...parent.children]) {
+    if (!keep.has(child)) child.remove();
+  }
+  wanted.forEach((node, index) => {
+    if (parent.children[index] !== node) parent.insertBefore(node, parent.children[index] || null);
+  });
+}
+
 export function showError(id, message) {
   const box = $(id);
   box.textContent = message || "";
