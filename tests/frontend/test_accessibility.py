@@ -21,6 +21,7 @@ from playwright.sync_api import Browser, BrowserContext, Page, Route, expect
 from tests.api.conftest import ADMIN_EMAIL, ADMIN_PASSWORD
 from tests.fakes.openai_server import FakeOpenAI, FakeToolCall, Reply
 from tests.frontend.conftest import Stack, log_in, screenshot
+from tests.frontend.test_mcp_in_chat import McpStack, _elicit, mcp_stack  # noqa: F401
 
 AXE = Path(__file__).parents[2] / "node_modules" / "axe-core" / "axe.min.js"
 AXE_URL = "/__tests__/axe.min.js"
@@ -366,3 +367,44 @@ def test_on_a_phone_the_sidebar_opens_and_closes_by_keyboard_and_takes_no_focus_
         )
     finally:
         context.close()
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_axe_finds_no_serious_or_critical_violation_on_the_mcp_screens(
+    browser: Browser,
+    mcp_stack: McpStack,  # noqa: F811 - the fixture imported above
+    fake_openai: FakeOpenAI,
+    scheme: str,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """With a real MCP server (server-everything): the slash menu open, an elicitation form."""
+    context = browser.new_context(
+        base_url=mcp_stack.url, viewport={"width": 1280, "height": 860}, color_scheme=scheme
+    )  # type: ignore[arg-type]
+    context.set_default_timeout(20_000)
+    blocking: dict[str, list[dict[str, Any]]] = {}
+    try:
+        page = context.new_page()
+        log_in(page)
+        page.locator("#prompt").press_sequentially("/")
+        expect(page.locator("#slash-menu").get_by_role("option").first).to_be_visible()
+        screens = {"slash menu open": axe(page)}
+        screenshot(page, f"axe-slash-menu-open-{scheme}")
+        page.keyboard.press("Escape")
+        page.fill("#prompt", "")
+        form = _elicit(page, fake_openai, "Thanks.")
+        screens["elicitation form"] = axe(page)
+        screenshot(page, f"axe-elicitation-form-{scheme}")
+        form.get_by_role("button", name="Decline").click()
+        expect(page.locator(".message.assistant").last).to_contain_text("Thanks.")
+    finally:
+        context.close()
+    for name, violations in screens.items():
+        with capsys.disabled():
+            found = ", ".join(f"{v['id']} ({v['impact']})" for v in violations) or "none"
+            print(f"\naxe, {name}, {scheme}: {found}")
+            for violation in violations:
+                if violation["impact"] in BLOCKING:
+                    print("\n".join(f"    {node}" for node in violation["nodes"]))
+        blocking[name] = [v for v in violations if v["impact"] in BLOCKING]
+    assert {name: found for name, found in blocking.items() if found} == {}
