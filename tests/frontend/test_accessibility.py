@@ -9,6 +9,7 @@ A new screen adds a row to `SCREENS`: a name and a function that brings the page
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +21,7 @@ from playwright.sync_api import Browser, BrowserContext, Page, Route, expect
 from tests.api.conftest import ADMIN_EMAIL, ADMIN_PASSWORD
 from tests.fakes.openai_server import FakeOpenAI, FakeToolCall, Reply
 from tests.frontend.conftest import Stack, log_in, screenshot
+from tests.frontend.test_mcp_in_chat import McpStack, _elicit, mcp_stack  # noqa: F401
 
 AXE = Path(__file__).parents[2] / "node_modules" / "axe-core" / "axe.min.js"
 AXE_URL = "/__tests__/axe.min.js"
@@ -91,6 +93,66 @@ def _phone_sidebar(page: Page, fake: FakeOpenAI) -> None:
     )
 
 
+def _settings(page: Page, fake: FakeOpenAI) -> None:
+    page.goto("/settings")
+    expect(page.get_by_role("navigation", name="Settings sections")).to_be_visible()
+
+
+def _new_key_shown_once(page: Page, fake: FakeOpenAI) -> None:
+    page.goto("/settings/keys")
+    page.get_by_label("Key name").fill(f"axe {uuid.uuid4().hex[:6]}")
+    page.get_by_role("button", name="Create key").click()
+    expect(page.get_by_label("New API key")).to_be_visible()
+
+
+def _admin_users(page: Page, fake: FakeOpenAI) -> None:
+    page.goto("/admin/users")
+    expect(page.locator("tr", has_text=ADMIN_EMAIL).first).to_be_visible()
+
+
+def _admin_mcp(page: Page, fake: FakeOpenAI) -> None:
+    page.goto("/admin/mcp")
+    expect(page.locator("main h1, main h2").first).to_be_visible()
+    page.wait_for_load_state("networkidle")
+
+
+def _admin_usage(page: Page, fake: FakeOpenAI) -> None:
+    page.goto("/admin/usage")
+    expect(page.locator("#totals")).to_be_visible()
+    page.wait_for_load_state("networkidle")
+
+
+def _attachment_chip(page: Page, fake: FakeOpenAI) -> None:
+    page.set_input_files(
+        "#file-input",
+        files=[{"name": "notes.md", "mimeType": "text/markdown", "buffer": b"# Notes\n"}],
+    )
+    chip = page.locator("#attachments .attachment-chip", has_text="notes.md")
+    expect(chip).to_be_visible()
+    expect(chip).not_to_have_class("attachment-chip composing uploading")
+    page.fill("#prompt", "What is in this file?")
+
+
+def _version_arrows(page: Page, fake: FakeOpenAI) -> None:
+    fake.script(Reply(text="Red, like a brick."), Reply(text="Teal, like the sea."))
+    page.fill("#prompt", "Name a colour")
+    page.keyboard.press("Enter")
+    answer = page.locator(".message.assistant").last
+    expect(answer).to_contain_text("Red, like a brick.")
+    answer.get_by_role("button", name="Regenerate this answer").click()
+    expect(answer).to_contain_text("Teal, like the sea.")
+    expect(answer.locator(".version-label")).to_have_text("2/2")
+
+
+def _export_menu(page: Page, fake: FakeOpenAI) -> None:
+    fake.script(Reply(text="Exported soon."))
+    page.fill("#prompt", "Export me")
+    page.keyboard.press("Enter")
+    expect(page.locator(".message.assistant").last).to_contain_text("Exported soon.")
+    page.get_by_label("Export the conversation").click()
+    expect(page.get_by_role("link", name="Export as Markdown")).to_be_visible()
+
+
 SCREENS = [
     Screen("login", (1280, 800), "light", _login_screen, logged_in=False),
     Screen("login with an error, dark", (1280, 800), "dark", _login_error, logged_in=False),
@@ -99,6 +161,24 @@ SCREENS = [
     Screen("answer and approval, dark", (1280, 800), "dark", _answer_and_approval),
     Screen("sidebar open on a phone", (390, 844), "light", _phone_sidebar),
     Screen("empty chat on a phone, dark", (390, 844), "dark", _empty_chat),
+    Screen("settings profile", (1280, 800), "light", _settings),
+    Screen("settings profile, dark", (1280, 800), "dark", _settings),
+    Screen("a new API key shown once", (1280, 800), "light", _new_key_shown_once),
+    Screen("a new API key shown once, dark", (1280, 800), "dark", _new_key_shown_once),
+    Screen("admin users", (1280, 800), "light", _admin_users),
+    Screen("admin users, dark", (1280, 800), "dark", _admin_users),
+    Screen("admin users on a phone", (390, 844), "light", _admin_users),
+    Screen("admin MCP servers", (1280, 800), "light", _admin_mcp),
+    Screen("admin MCP servers, dark", (1280, 800), "dark", _admin_mcp),
+    Screen("admin usage", (1280, 800), "light", _admin_usage),
+    Screen("admin usage, dark", (1280, 800), "dark", _admin_usage),
+    Screen("composer with an attachment chip", (1280, 800), "light", _attachment_chip),
+    Screen("composer with an attachment chip, dark", (1280, 800), "dark", _attachment_chip),
+    Screen("attachment chip on a phone", (390, 844), "light", _attachment_chip),
+    Screen("answer with version arrows", (1280, 800), "light", _version_arrows),
+    Screen("answer with version arrows, dark", (1280, 800), "dark", _version_arrows),
+    Screen("export menu open", (1280, 800), "light", _export_menu),
+    Screen("export menu open, dark", (1280, 800), "dark", _export_menu),
 ]
 
 
@@ -163,6 +243,9 @@ def test_axe_finds_no_serious_or_critical_violation(
     with capsys.disabled():
         found = ", ".join(f"{v['id']} ({v['impact']})" for v in violations) or "none"
         print(f"\naxe, {screen.name}: {found}")
+        for violation in violations:
+            if violation["impact"] in BLOCKING:
+                print("\n".join(f"    {node}" for node in violation["nodes"]))
     # A run left waiting would wake at its approval timeout and take another test's reply.
     if page.locator(".tool-card button.approve").count():
         page.locator(".tool-card button.approve").click()
@@ -284,3 +367,44 @@ def test_on_a_phone_the_sidebar_opens_and_closes_by_keyboard_and_takes_no_focus_
         )
     finally:
         context.close()
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_axe_finds_no_serious_or_critical_violation_on_the_mcp_screens(
+    browser: Browser,
+    mcp_stack: McpStack,  # noqa: F811 - the fixture imported above
+    fake_openai: FakeOpenAI,
+    scheme: str,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """With a real MCP server (server-everything): the slash menu open, an elicitation form."""
+    context = browser.new_context(
+        base_url=mcp_stack.url, viewport={"width": 1280, "height": 860}, color_scheme=scheme
+    )  # type: ignore[arg-type]
+    context.set_default_timeout(20_000)
+    blocking: dict[str, list[dict[str, Any]]] = {}
+    try:
+        page = context.new_page()
+        log_in(page)
+        page.locator("#prompt").press_sequentially("/")
+        expect(page.locator("#slash-menu").get_by_role("option").first).to_be_visible()
+        screens = {"slash menu open": axe(page)}
+        screenshot(page, f"axe-slash-menu-open-{scheme}")
+        page.keyboard.press("Escape")
+        page.fill("#prompt", "")
+        form = _elicit(page, fake_openai, "Thanks.")
+        screens["elicitation form"] = axe(page)
+        screenshot(page, f"axe-elicitation-form-{scheme}")
+        form.get_by_role("button", name="Decline").click()
+        expect(page.locator(".message.assistant").last).to_contain_text("Thanks.")
+    finally:
+        context.close()
+    for name, violations in screens.items():
+        with capsys.disabled():
+            found = ", ".join(f"{v['id']} ({v['impact']})" for v in violations) or "none"
+            print(f"\naxe, {name}, {scheme}: {found}")
+            for violation in violations:
+                if violation["impact"] in BLOCKING:
+                    print("\n".join(f"    {node}" for node in violation["nodes"]))
+        blocking[name] = [v for v in violations if v["impact"] in BLOCKING]
+    assert {name: found for name, found in blocking.items() if found} == {}

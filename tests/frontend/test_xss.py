@@ -98,6 +98,10 @@ class Channel:
     phase: str
     markdown: bool = False
     source: int | None = None  # a channel that shows again what channel `source` delivered
+    no_slash: bool = False  # a channel whose values lose everything up to a `/`
+
+    def takes(self, payload: Payload) -> bool:
+        return not self.no_slash or "/" not in payload.render(0, "http://b")
 
     @property
     def ids_from(self) -> int:
@@ -116,6 +120,9 @@ CHANNELS = [
     Channel(13, "tool result (reopened)", "reopened", source=3),
     Channel(16, "the user's own message (reopened)", "reopened", source=6),
     Channel(7, "conversation titles (sidebar, header)", "titles"),
+    Channel(8, "uploaded file name (composer chip)", "upload", no_slash=True),
+    Channel(9, "user email (admin users screen)", "admin"),
+    Channel(10, "API key name (keys screen)", "keys"),
 ]
 
 
@@ -124,7 +131,7 @@ def _pairs(channel: Channel) -> list[tuple[int, Payload]]:
     return [
         (channel.ids_from * 100 + index, payload)
         for index, payload in enumerate(PAYLOADS, start=1)
-        if payload.fits(channel)
+        if payload.fits(channel) and channel.takes(payload)
     ]
 
 
@@ -253,6 +260,40 @@ DELETE_CONVERSATIONS = """async (ids) => {
 }"""
 
 
+NEW_USERS = """async (emails) => {
+  const token = document.querySelector("meta[name=csrf-token]").content;
+  const known = new Set((await (await fetch("/api/admin/users")).json()).items.map((u) => u.email));
+  for (const email of emails) {
+    if (known.has(email.toLowerCase())) continue;
+    const response = await fetch("/api/admin/users", {method: "POST",
+      body: JSON.stringify({email, is_admin: false}),
+      headers: {"Content-Type": "application/json", "X-CSRFToken": token}});
+    if (!response.ok) throw new Error(`user ${email}: ${response.status}`);
+  }
+}"""
+
+
+NEW_KEYS = """async (names) => {
+  const token = document.querySelector("meta[name=csrf-token]").content;
+  const ids = [];
+  for (const name of names) {
+    const response = await fetch("/api/keys", {method: "POST", body: JSON.stringify({name}),
+      headers: {"Content-Type": "application/json", "X-CSRFToken": token}});
+    if (!response.ok) throw new Error(`key ${name}: ${response.status}`);
+    ids.push((await response.json()).id);
+  }
+  return ids;
+}"""
+
+
+DELETE_KEYS = """async (ids) => {
+  const token = document.querySelector("meta[name=csrf-token]").content;
+  for (const id of ids) {
+    await fetch(`/api/keys/${id}`, {method: "DELETE", headers: {"X-CSRFToken": token}});
+  }
+}"""
+
+
 @dataclass
 class Watch:
     """What left the page: dialogs, and requests to other origins."""
@@ -364,15 +405,21 @@ def _run_corpus(
         outcome.outside.extend(watch.outside)
         outcome.dialogs.extend(watch.dialogs)
         watch.reset()
+        page.evaluate("() => { window.__fired.length = 0; }")  # the next phase starts clean
 
-    def readable(channel_id: int, region: str, shown: str | None = None) -> None:
-        """Text sinks show each payload verbatim; Markdown shows at least its label."""
+    def readable(
+        channel_id: int, region: str, shown: str | None = None, *, fold: bool = False
+    ) -> None:
+        """Text sinks show each payload verbatim (`fold`: in lower case, as emails are stored);
+        Markdown shows at least its label."""
         channel = CHANNELS_BY_ID[channel_id]
         if shown is None:
             shown = " ".join(page.locator(region).all_text_contents())
         missing = outcome.unreadable.setdefault(channel_id, [])
         for n, payload in _pairs(channel):
             wanted = f"P{n}:" if channel.markdown else payload.render(n, beacon.url)
+            if fold:
+                wanted, shown = wanted.lower(), shown.lower()
             if wanted not in shown:
                 missing.append(n)
 
@@ -445,6 +492,49 @@ def _run_corpus(
         readable(7, "", shown=" ".join(headers))
     # Gone again, so that no later page (this file's control included) lists them.
     page.evaluate(DELETE_CONVERSATIONS, created)
+
+    # Upload: hostile file names on the chips in the composer (the browser's own names; the
+    # server keeps none of `<>:/` in the names it stores, so the sent chips show them defused).
+    page.goto("/", wait_until="domcontentloaded")
+    page.wait_for_selector("body[data-ready]")
+    files = [
+        {
+            "name": f"P{n}: {payload.render(n, beacon.url)}.md",
+            "mimeType": "text/markdown",
+            "buffer": b"# Notes\n",
+        }
+        for n, payload in _pairs(CHANNELS_BY_ID[8])
+    ]
+    page.set_input_files("#file-input", files=files)  # type: ignore[arg-type]
+    expect(page.locator("#attachments .attachment-chip")).to_have_count(len(files))
+    settle("upload")
+    if not control:
+        readable(8, "#attachments .attachment-chip")
+
+    # Admin: hostile emails in the users table (created once; emails cannot be deleted).
+    emails = [
+        f"P{n}: {payload.render(n, beacon.url)} @xss.test"
+        for n, payload in _pairs(CHANNELS_BY_ID[9])
+    ]
+    page.evaluate(NEW_USERS, emails)
+    page.goto("/admin/users", wait_until="domcontentloaded")
+    expect(page.locator("#users tr", has_text="@xss.test")).to_have_count(len(emails))
+    settle("admin")
+    if not control:
+        readable(9, "#users", fold=True)
+
+    # Keys: hostile key names in the keys table, revoked again afterwards.
+    names = [payload.render(n, beacon.url) for n, payload in _pairs(CHANNELS_BY_ID[10])]
+    keys = page.evaluate(
+        NEW_KEYS,
+        [f"P{n}: {name}" for (n, _), name in zip(_pairs(CHANNELS_BY_ID[10]), names, strict=True)],
+    )
+    page.goto("/settings/keys", wait_until="domcontentloaded")
+    expect(page.locator("#keys tr", has_text="P10")).to_have_count(len(keys))
+    settle("keys")
+    if not control:
+        readable(10, "#keys")
+    page.evaluate(DELETE_KEYS, keys)
     page.close()
     return outcome
 
