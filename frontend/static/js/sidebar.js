@@ -11,6 +11,7 @@ export function createSidebar({ api, nav, more, search, template, onOpen, onDele
   let query = "";
   let current = null;
   let generation = 0;
+  let loading = false;
 
   // Which control of which chat has the keyboard focus, to give it back after a redraw.
   function focusedControl() {
@@ -77,8 +78,7 @@ export function createSidebar({ api, nav, more, search, template, onOpen, onDele
     const title = window.prompt("Rename the chat", item.title);
     if (!title || !title.trim() || title.trim() === item.title) return;
     try {
-      const renamed = await api.rename(item.id, title.trim());
-      Object.assign(item, renamed);
+      apply(await api.rename(item.id, title.trim()));
       draw();
     } catch (error) {
       alert(error.message);
@@ -87,8 +87,7 @@ export function createSidebar({ api, nav, more, search, template, onOpen, onDele
 
   async function togglePin(item) {
     try {
-      const changed = await api.pin(item.id, !item.pinned);
-      Object.assign(item, changed);
+      apply(await api.pin(item.id, !item.pinned));
       items = orderConversations(items);
       draw();
       nav.querySelector(`.conversation[data-id="${item.id}"] .pin`)?.focus();
@@ -101,6 +100,7 @@ export function createSidebar({ api, nav, more, search, template, onOpen, onDele
     if (!window.confirm(`Delete “${item.title}”? This cannot be undone.`)) return;
     try {
       await api.remove(item.id);
+      apply(null);
       items = items.filter((other) => other.id !== item.id);
       draw();
       onDeleted(item.id);
@@ -109,8 +109,21 @@ export function createSidebar({ api, nav, more, search, template, onOpen, onDele
     }
   }
 
+  // A change made here must not be undone by a list fetched before it: the fetch in
+  // flight is dropped and made again. `changed` (a conversation) replaces its entry.
+  function apply(changed) {
+    const stale = loading;
+    generation++;
+    loading = false;
+    if (changed) {
+      items = items.map((other) => (other.id === changed.id ? { ...other, ...changed } : other));
+    }
+    if (stale) load();
+  }
+
   async function load({ append = false } = {}) {
     const mine = ++generation;
+    loading = true;
     const params = { limit: PAGE };
     if (query) params.q = query;
     if (append && cursor) params.cursor = cursor;
@@ -121,7 +134,9 @@ export function createSidebar({ api, nav, more, search, template, onOpen, onDele
       cursor = page.next_cursor;
       draw();
     } catch (error) {
-      alert(error.message);
+      if (mine === generation) alert(error.message);
+    } finally {
+      if (mine === generation) loading = false;
     }
   }
 
