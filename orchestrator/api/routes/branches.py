@@ -14,6 +14,7 @@ from fastapi.responses import JSONResponse
 
 from orchestrator.api.deps import CurrentUser, ServicesDep
 from orchestrator.api.errors import error_responses
+from orchestrator.api.routes.files import attached_files
 from orchestrator.api.routes.mcp import message_parts
 from orchestrator.api.schemas import (
     BranchSwitch,
@@ -25,7 +26,15 @@ from orchestrator.api.schemas import (
     RunAccepted,
 )
 from orchestrator.api.sse import event_stream
-from orchestrator.domain import Conversation, InvalidInput, Message, Run, TextPart
+from orchestrator.auth import Principal
+from orchestrator.domain import (
+    ContentPart,
+    Conversation,
+    InvalidInput,
+    Message,
+    Run,
+    TextPart,
+)
 from orchestrator.runtime.services import Services
 
 __all__ = ["active_branch", "router", "run_response"]
@@ -46,6 +55,25 @@ async def active_branch(
     """The active branch's messages, and as the API shows them (with their siblings)."""
     messages, points = await services.conversations.branch_view(conversation.id)
     return messages, [MessageOut.of(m, points.get(m.parent_id)) for m in messages]
+
+
+async def user_parts(
+    request: Request, services: Services, user: Principal, conversation_id: str, body: MessageCreate
+) -> list[ContentPart]:
+    """What a new or edited user message holds: its content, MCP prompt and resources, then
+    its attached files.
+
+    Raises:
+        InvalidInput: the text is over `max_message_chars`.
+    """
+    parts = await message_parts(services, user.user_id, body)
+    if body.files:
+        parts += await attached_files(request, services, user, conversation_id, body.files)
+    size = sum(len(part.text) for part in parts if isinstance(part, TextPart))
+    limit = services.settings.max_message_chars
+    if size > limit:
+        raise InvalidInput(f"The message is {size} characters long; the limit is {limit}.")
+    return parts
 
 
 def run_response(services: Services, request: Request, user_id: str, run: Run) -> Response:
@@ -78,11 +106,7 @@ async def edit_message(
     model answers it with only the history above it. The body and the answer are those of
     `POST .../messages`. 422 when `message_id` is not a user message.
     """
-    parts = await message_parts(services, user.user_id, body)
-    size = sum(len(part.text) for part in parts if isinstance(part, TextPart))
-    limit = services.settings.max_message_chars
-    if size > limit:
-        raise InvalidInput(f"The message is {size} characters long; the limit is {limit}.")
+    parts = await user_parts(request, services, user, str(conversation_id), body)
     run = await services.runs.edit(
         user.user_id,
         str(conversation_id),

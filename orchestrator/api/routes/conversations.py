@@ -10,9 +10,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse
 
 from orchestrator.api.deps import CurrentUser, ServicesDep
 from orchestrator.api.errors import error_responses
-from orchestrator.api.routes.branches import SSE_RESPONSE, active_branch, run_response
-from orchestrator.api.routes.files import attached_files
-from orchestrator.api.routes.mcp import message_parts
+from orchestrator.api.routes.branches import SSE_RESPONSE, active_branch, run_response, user_parts
 from orchestrator.api.schemas import (
     ConversationCreate,
     ConversationDetail,
@@ -24,7 +22,7 @@ from orchestrator.api.schemas import (
     RunAccepted,
     SummaryOut,
 )
-from orchestrator.domain import FilePart, InvalidInput, Message, Role, TextPart, text_of
+from orchestrator.domain import FilePart, Message, Role, text_of
 from orchestrator.runtime.services import Services
 
 router = APIRouter(prefix="/conversations", tags=["conversations"])
@@ -206,13 +204,7 @@ async def post_message(
     `prompt` starts the message; attached MCP `resources` follow its content, then the
     `files` (text-like ones are added to your knowledge for the model to search).
     """
-    parts = await message_parts(services, user.user_id, body)
-    if body.files:
-        parts += await attached_files(request, services, user, str(conversation_id), body.files)
-    size = sum(len(part.text) for part in parts if isinstance(part, TextPart))
-    limit = services.settings.max_message_chars
-    if size > limit:
-        raise InvalidInput(f"The message is {size} characters long; the limit is {limit}.")
+    parts = await user_parts(request, services, user, str(conversation_id), body)
     run = await services.runs.start(
         user.user_id, str(conversation_id), parts, model=body.model, tool_names=body.tools
     )
