@@ -38,6 +38,8 @@ class _Part(BaseModel):
 
 
 class TextPart(_Part):
+    """Plain text, the common case."""
+
     type: Literal["text"] = "text"
     text: str
 
@@ -52,6 +54,8 @@ class ImagePart(_Part):
 
 
 class AudioPart(_Part):
+    """Audio, inline as base64 `data`."""
+
     type: Literal["audio"] = "audio"
     mime_type: str = "audio/wav"
     data: str
@@ -109,6 +113,8 @@ ContentPart = Annotated[
 
 
 class Role(StrEnum):
+    """Who wrote a message: the system prompt, the user, the model, or a tool's result."""
+
     SYSTEM = "system"
     USER = "user"
     ASSISTANT = "assistant"
@@ -123,6 +129,8 @@ class MessageStatus(StrEnum):
 
 
 class Usage(BaseModel):
+    """Tokens a model call or a run consumed; runs add up their calls' usage with `+`."""
+
     model_config = ConfigDict(frozen=True)
 
     input_tokens: int = 0
@@ -130,6 +138,7 @@ class Usage(BaseModel):
 
     @property
     def total_tokens(self) -> int:
+        """Input and output tokens together."""
         return self.input_tokens + self.output_tokens
 
     def __add__(self, other: Usage) -> Usage:
@@ -189,6 +198,7 @@ class Message(BaseModel):
 
     @property
     def text(self) -> str:
+        """The message's text parts, joined (see `text_of`)."""
         return text_of(self.content)
 
 

@@ -33,6 +33,8 @@ TOOL_NAME_PATTERN = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
 
 
 class ToolPolicy(StrEnum):
+    """Whether a call runs at once (auto), waits for the user's approval (ask) or never (deny)."""
+
     AUTO = "auto"
     ASK = "ask"
     DENY = "deny"
@@ -67,6 +69,10 @@ class ToolOutcome(BaseModel):
 
 
 def error_outcome(message: str, fault: str | None = None) -> ToolOutcome:
+    """A failed outcome that tells the model `message`.
+
+    `fault` is "host" when the call never reached the tool (see `ToolOutcome`).
+    """
     return ToolOutcome(content=[TextPart(text=message)], is_error=True, fault=fault)
 
 
