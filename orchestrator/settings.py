@@ -86,6 +86,7 @@ class OpenAISettings(BaseSettings):
 
     @property
     def configured(self) -> bool:
+        """Whether a remote model is set (a key or a base URL); if not, the local one is tried."""
         return self.api_key is not None or self.base_url is not None
 
 
@@ -206,6 +207,7 @@ class MCPSettings(BaseSettings):
 
     @property
     def internal_hosts(self) -> tuple[str, ...]:
+        """`allowed_internal_hosts` as a tuple, blanks dropped."""
         return tuple(h.strip() for h in self.allowed_internal_hosts.split(",") if h.strip())
 
 
@@ -276,6 +278,7 @@ class FilesSettings(BaseSettings):
 
     @property
     def allowed_types(self) -> tuple[str, ...]:
+        """`files_allowed_types` as a tuple of lower-case types and `type/*` patterns."""
         return tuple(t.strip().lower() for t in self.files_allowed_types.split(",") if t.strip())
 
 
@@ -303,6 +306,11 @@ class Settings(BaseSettings):
 
     @property
     def production(self) -> bool:
+        """Whether this is a production deployment.
+
+        Then logs are JSON, startup does not migrate the database, and a missing or
+        placeholder secret is refused.
+        """
         return self.environment == "production"
 
     @property

@@ -110,6 +110,11 @@ class ChatSession:
     # --- the interactive loop -----------------------------------------------------------------
 
     def repl(self) -> int:
+        """Read messages and slash commands until Ctrl-D or `/quit`.
+
+        Returns:
+            The exit status: 1 if the last message's run failed, else 0.
+        """
         self.console.print(f"[dim]{_HELP}[/dim]")
         status = 0
         while True:

