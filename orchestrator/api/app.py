@@ -40,6 +40,12 @@ def build_api(
     max_upload_bytes: int = 25 * 1024 * 1024,
     max_file_bytes: int = 51 * 1024 * 1024,
 ) -> FastAPI:
+    """The FastAPI app with every route, middleware and error handler, before services exist.
+
+    The composition root (`orchestrator.main.create_app`) passes the `lifespan` that builds the
+    services. `max_request_bytes` bounds every request body; uploads get `max_upload_bytes`
+    (documents) and `max_file_bytes` (files) instead.
+    """
     app = FastAPI(
         title="Assistant",
         version=version,

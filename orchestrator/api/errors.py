@@ -37,12 +37,16 @@ logger = logging.getLogger(__name__)
 
 
 class ErrorBody(BaseModel):
+    """What went wrong: `type` is the stable error code, `message` is for people."""
+
     type: str
     message: str
     detail: Any | None = None
 
 
 class ErrorResponse(BaseModel):
+    """The body of every error answer of the API."""
+
     error: ErrorBody
 
 
@@ -76,6 +80,7 @@ _DESCRIPTIONS = {
 
 
 def status_for(error: AssistantError) -> int:
+    """The HTTP status of an assistant error (500 for one not in the table)."""
     for cls, status in _STATUS:
         if isinstance(error, cls):
             return status
@@ -168,6 +173,12 @@ async def _unexpected(request: Request, error: Exception) -> JSONResponse:
 
 
 def install_error_handlers(app: FastAPI) -> None:
+    """Answer every error with an `ErrorResponse`.
+
+    Assistant errors get their status, validation errors 422 (400 for a body that is not
+    JSON), Starlette's HTTP errors keep theirs, and anything else is logged and answered with
+    a 500 that reveals nothing.
+    """
     app.add_exception_handler(AssistantError, _assistant_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)

@@ -166,6 +166,7 @@ async def _authenticate(websocket: WebSocket, services: Services) -> tuple[Princ
 
 @router.websocket("/ws")
 async def events_socket(websocket: WebSocket) -> None:
+    """Run commands and events over one WebSocket (see the module for the protocol)."""
     services: Services = websocket.app.state.services
     await websocket.accept()
     try:
