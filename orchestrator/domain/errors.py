@@ -111,7 +111,7 @@ class NotFound(AssistantError):
 
 
 class LimitExceeded(AssistantError):
-    """The caller has spent an allowance (requests, logins, concurrent runs).
+    """The caller has spent an allowance (failed logins, say) or the server is too busy now.
 
     `retry_after` is the number of seconds after which trying again may succeed.
     """

@@ -47,7 +47,7 @@ class InMemoryEventBus:
         self._retention = retention_seconds
 
     def open(self, run_id: str, start_seq: int = 0) -> None:
-        """Start a stream for the run, numbered on from `start_seq` (a recovered run's last)."""
+        """Start a stream for the run; its events are numbered from `start_seq + 1`."""
         self._streams[run_id] = _Stream(start_seq)
 
     def has(self, run_id: str) -> bool:

@@ -100,8 +100,8 @@ class MessageEncoder:
     def encode(self, messages: Sequence[Message]) -> list[dict[str, Any]]:
         """The `messages` of a Chat Completions request.
 
-        Images in tool results go in a user message after the tool messages, since the API
-        takes images only from users.
+        Images and audio in tool results go in a user message after the tool messages, since
+        the API takes media only from users.
         """
         encoded: list[dict[str, Any]] = []
         media: list[dict[str, Any]] = []
