@@ -18,6 +18,7 @@ from orchestrator.domain import (
     Summary,
     TextPart,
     ToolCall,
+    ToolFault,
     ToolSpec,
     Usage,
 )
@@ -207,7 +208,17 @@ class MessageOut(BaseModel):
     model: str | None = None
     usage: Usage | None = None
     status: str
-    is_error: bool = False
+    is_error: bool = Field(
+        default=False,
+        description="On a tool message: the call failed (the tool's own error, or a `fault`).",
+    )
+    fault: ToolFault | None = Field(
+        default=None,
+        description=(
+            'On a tool message: "host" when the tool server failed or could not be reached, '
+            "so the content is the host's report and not the tool's answer; null otherwise."
+        ),
+    )
     created_at: datetime | None = None
 
     @classmethod
@@ -236,6 +247,7 @@ class MessageOut(BaseModel):
             usage=message.usage,
             status=message.status.value,
             is_error=message.is_error,
+            fault=message.fault,
             created_at=message.created_at,
         )
 

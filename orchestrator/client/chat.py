@@ -319,7 +319,12 @@ class _RunView:
             message = f" {_short(data['message'], 200)}" if data.get("message") else ""
             self.console.print(Text(f"  … {done}{message}", style="dim"))
         elif name == "tool.result":
-            mark = ("✗ ", "red") if data.get("is_error") else ("✓ ", "green")
+            if data.get("fault"):  # the tool server failed: no answer from the tool itself
+                mark = ("⚠ server failed: ", "yellow")
+            elif data.get("is_error"):
+                mark = ("✗ ", "red")
+            else:
+                mark = ("✓ ", "green")
             summary = _short(_content_text(data.get("content", [])), 100)
             self.console.print(Text.assemble("  ", mark, (summary, "dim")))
         elif name == "message.completed":

@@ -28,6 +28,7 @@ __all__ = [
     "Role",
     "TextPart",
     "ToolCall",
+    "ToolFault",
     "Usage",
     "text_of",
 ]
@@ -121,6 +122,11 @@ class Role(StrEnum):
     TOOL = "tool"
 
 
+ToolFault = Literal["host"]
+"""Why a tool call has no answer from its tool: "host", the tool server failed or was
+unreachable (as opposed to a tool that answered with an error of its own)."""
+
+
 class MessageStatus(StrEnum):
     """Whether a message is whole. A run that fails or is cancelled keeps what it wrote."""
 
@@ -179,7 +185,9 @@ class Message(BaseModel):
     `token_count` is the message's size in the model's tokens, counted once when the message
     is made, so that fitting a history into a context window never re-tokenises it.
     `parent_id` is the message it follows in the conversation's tree (None for a first
-    message); set when the message is stored.
+    message); set when the message is stored. A tool message whose call got no answer
+    because the tool server failed has `fault="host"` (and `is_error`): its content is the
+    host's report, not the tool's (see `ToolOutcome`).
     """
 
     id: str
@@ -195,6 +203,7 @@ class Message(BaseModel):
     token_count: int = 0
     created_at: datetime | None = None
     is_error: bool = False
+    fault: ToolFault | None = None
 
     @property
     def text(self) -> str:

@@ -148,6 +148,8 @@ def decision_messages(messages: Sequence[Message], tools: Sequence[ToolSpec]) ->
 def _tool_note(message: Message, calls: Mapping[str, str]) -> str:
     text = text_of(message.content) or "(no output)"
     call = f"{message.name or 'tool'}({calls.get(message.tool_call_id or '', '')})"
+    if message.fault:
+        return f"{call} was not answered: {text}"
     return f"{call} {'failed' if message.is_error else 'returned'}: {text}"
 
 

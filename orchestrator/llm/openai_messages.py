@@ -146,8 +146,8 @@ class MessageEncoder:
                 ]
             return [entry]
         text = "\n".join(_part_as_text(part) for part in message.content) or "(no output)"
-        if message.is_error:
-            text = f"Error: {text}"
+        if message.is_error and not message.fault:
+            text = f"Error: {text}"  # the tool's own; a host fault's text says whose it is
         entry = {"role": "tool", "tool_call_id": message.tool_call_id, "content": text}
         media = [part for part in message.content if isinstance(part, ImagePart | AudioPart)]
         if not media:

@@ -43,6 +43,7 @@ def message_row(
         "usage": message.usage.model_dump() if message.usage else None,
         "status": message.status.value,
         "is_error": message.is_error,
+        "fault": message.fault,
         "token_count": message.token_count,
     }
 
@@ -67,6 +68,7 @@ def message_from_row(row: Mapping[Any, Any]) -> Message:
         usage=Usage(**usage) if usage else None,
         status=MessageStatus(row["status"]),
         is_error=row["is_error"],
+        fault=row["fault"],
         token_count=row["token_count"],
         created_at=row["created_at"],
     )
