@@ -483,7 +483,8 @@ def _transcript_line(message: Message, tokenizer: Tokenizer, tool_result_max_tok
     if message.role is Role.TOOL:
         if tokenizer.count(text) > tool_result_max_tokens:
             text = tokenizer.truncate(text, tool_result_max_tokens) + _LINE_NOTE
-        label = "Tool result" + (f" ({message.name})" if message.name else "")
+        label = "Tool server failed" if message.fault else "Tool result"
+        label += f" ({message.name})" if message.name else ""
         return f"{label}: {text or '(no text)'}"
     if message.role is Role.ASSISTANT:
         calls = "".join(

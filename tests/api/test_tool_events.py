@@ -99,6 +99,11 @@ async def test_a_stored_tool_message_keeps_the_host_fault_and_a_tool_error_has_n
     sent = {m["tool_call_id"]: m["content"] for m in fake_openai.last_request["messages"][-2:]}
     assert sent[broken["tool_call_id"]].startswith("The tool server 'test' failed")
     assert sent[refuses["tool_call_id"]] == "Error: no such city"
+    markdown = await api.client.get(
+        f"/api/v1/conversations/{conversation}/export?format=markdown", headers=api.headers
+    )
+    assert "**Tool server failed** (weather__broken)" in markdown.text
+    assert "**Tool result** (weather__refuses)" in markdown.text
 
 
 async def test_the_openapi_document_describes_a_message_s_fault(api: Api) -> None:

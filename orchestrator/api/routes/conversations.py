@@ -129,8 +129,9 @@ def _markdown(title: str, messages: list[Message], *, branched: bool) -> str:
         lines += ["*The branch shown in the chat; the conversation has other branches.*", ""]
     for message in messages:
         if message.role is Role.TOOL:
+            label = "Tool server failed" if message.fault else "Tool result"
             lines += [
-                f"**Tool result** ({message.name})",
+                f"**{label}** ({message.name})",
                 "",
                 "```",
                 text_of(message.content),
