@@ -25,6 +25,9 @@ import pytest
 from orchestrator.store import EmbeddedPostgres, create_engine, upgrade
 from tests.fakes.openai_server import FakeOpenAI, serve_in_thread
 
+# Set-ups shared by several folders (see tests/fixtures/__init__.py).
+pytest_plugins = ("tests.fixtures.mcp_api",)
+
 
 def pytest_configure(config: pytest.Config) -> None:
     # A temporary folder of this session's own. Under the shared /tmp/pytest-of-<user>, a

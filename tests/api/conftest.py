@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-import asyncio
-import socket
 import uuid
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import anyio
 import httpx
 import pytest
-import uvicorn
 from fastapi import FastAPI
 from httpx_sse import aconnect_sse
 from pydantic import SecretStr
@@ -30,6 +26,7 @@ from orchestrator.settings import (
 )
 from tests.fakes.openai_server import FakeOpenAI
 from tests.fakes.tools import FakeTools
+from tests.fixtures.serving import serve
 
 ADMIN_EMAIL = "admin@test.example"
 ADMIN_PASSWORD = "correct horse battery staple"
@@ -108,25 +105,8 @@ async def app(
 @pytest.fixture
 async def live_url(app: FastAPI) -> AsyncIterator[str]:
     """The app served by uvicorn on a free port, in the test's own event loop."""
-    config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="off")
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve(sockets=[_bound_socket()]))
-    with anyio.fail_after(10):
-        while not server.started:  # uvicorn has no started event  # noqa: ASYNC110
-            await asyncio.sleep(0.01)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        await task
-
-
-def _bound_socket() -> socket.socket:
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    return sock
+    async with serve(app) as url:
+        yield url
 
 
 @pytest.fixture
