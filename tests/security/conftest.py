@@ -10,7 +10,6 @@ them. Every attack file counts its attempts, refusals and findings in the sessio
 
 from __future__ import annotations
 
-import asyncio
 import json
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -113,13 +112,8 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
 @pytest.fixture(scope="session")
 def security_database_url(embedded_server: PostgresServer) -> Iterator[str]:
     """One migrated database for the suite (the attacks do not depend on the server)."""
-    name = embedded_server.create_database()
-    url = embedded_server.url_for(name)
-    asyncio.run(upgrade(url))
-    try:
+    with embedded_server.database(upgrade) as url:
         yield url
-    finally:
-        embedded_server.drop_database(name)
 
 
 @dataclass
