@@ -86,6 +86,77 @@ class Api:
         assert response.status_code == 201, response.text
         return response.json()["id"]
 
+    async def run_events(
+        self,
+        run_id: str,
+        *,
+        after: int | None = None,
+        stop_after: Callable[[list[Event]], bool] | None = None,
+    ) -> list[Event]:
+        """A run's events after the one numbered `after` (as Last-Event-ID), to the end or
+        until `stop_after` says enough."""
+        resume = {} if after is None else {"last-event-id": str(after)}
+        _, events = await collect(
+            self.client,
+            "GET",
+            f"/api/v1/runs/{run_id}/events",
+            headers=self.headers | resume,
+            stop_after=stop_after,
+        )
+        return events
+
+
+SSE = {"accept": "text/event-stream"}
+
+
+@dataclass
+class Conversation:
+    """A new conversation of the `api` user's, and the requests tests make of it."""
+
+    api: Api
+    id: str
+
+    @property
+    def url(self) -> str:
+        return f"/api/v1/conversations/{self.id}"
+
+    async def send(self, content: str, **body: Any) -> httpx.Response:
+        """The bare answer to a new message (without `accept: text/event-stream`)."""
+        return await self.api.client.post(
+            f"{self.url}/messages", json={"content": content, **body}, headers=self.api.headers
+        )
+
+    async def start(self, content: str) -> str:
+        """Send a message without waiting for the answer: its run's id."""
+        response = await self.send(content)
+        assert response.status_code == 202, response.text
+        return response.json()["run_id"]
+
+    async def stream(
+        self,
+        content: str,
+        *,
+        stop_after: Callable[[list[Event]], bool] | None = None,
+        **body: Any,
+    ) -> list[Event]:
+        """Send a message and read its run's events as they stream."""
+        status, events = await collect(
+            self.api.client,
+            "POST",
+            f"{self.url}/messages",
+            headers=self.api.headers | SSE,
+            json={"content": content, **body},
+            stop_after=stop_after,
+        )
+        assert status == 200, status
+        return events
+
+    async def messages(self) -> list[dict[str, Any]]:
+        """The conversation's stored messages, oldest first."""
+        response = await self.api.client.get(self.url, headers=self.api.headers)
+        assert response.status_code == 200, response.text
+        return response.json()["messages"]
+
 
 @pytest.fixture
 def tools() -> FakeTools:
@@ -114,6 +185,12 @@ async def api(app: FastAPI, live_url: str) -> AsyncIterator[Api]:
     async with httpx.AsyncClient(base_url=live_url, timeout=30) as client:
         base = Api(client, app, {}, "", "")
         yield await base.as_new_user()
+
+
+@pytest.fixture
+async def conversation(api: Api) -> Conversation:
+    """A new conversation of the `api` user's."""
+    return Conversation(api, await api.conversation())
 
 
 @dataclass
