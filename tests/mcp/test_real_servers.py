@@ -12,7 +12,6 @@ import http.server
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -43,6 +42,8 @@ from orchestrator.mcp import Catalog, ConnectionState, HubOptions, MCPHub, Memor
 from orchestrator.mcp.breaker import CircuitBreaker
 from orchestrator.mcp.probe import HeadlessUser
 from tests.fakes.model import Script, ScriptedModel
+from tests.fixtures.processes import free_port
+from tests.fixtures.waiting import wait_for_port
 
 pytestmark = pytest.mark.anyio
 
@@ -55,29 +56,11 @@ if not (NODE_BIN / "mcp-server-everything").exists():
     pytest.skip("the npm test servers are not installed: run `make setup`", allow_module_level=True)
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _wait_for_port(port: int, process: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError("the server exited")
-        with socket.socket() as sock:
-            if sock.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.05)  # a child process has no event to wait on
-    raise RuntimeError(f"nothing listens on {port}")
-
-
 class HttpEverything:
     """server-everything over Streamable HTTP, restartable on the same port."""
 
     def __init__(self, log: Path) -> None:
-        self.port = _free_port()
+        self.port = free_port()
         self.log = log
         self.process: subprocess.Popen[bytes] | None = None
 
@@ -89,7 +72,7 @@ class HttpEverything:
                 stdout=log,
                 stderr=log,
             )
-        _wait_for_port(self.port, self.process)
+        wait_for_port(self.port, process=self.process, timeout=20)
 
     def kill(self) -> None:
         assert self.process is not None

@@ -9,8 +9,6 @@ import json
 import os
 import sys
 import uuid
-from collections.abc import Callable
-from contextlib import AbstractAsyncContextManager
 from typing import Any
 from urllib.parse import unquote
 
@@ -33,7 +31,8 @@ from orchestrator.mcp import (
     parse_server,
 )
 from tests.fakes.mcp_server import build
-from tests.mcp.conftest import Api, OpenHub
+from tests.fixtures.mcp_api import OpenApi
+from tests.mcp.conftest import OpenHub
 from tests.mcp.recording import (
     counting_listener,
     header_values,
@@ -46,7 +45,6 @@ from tests.security.conftest import session_tally
 
 pytestmark = pytest.mark.anyio
 
-OpenApi = Callable[..., AbstractAsyncContextManager[Api]]
 SECRET = "service-secret-for-the-security-tests-0123"
 
 

@@ -3,18 +3,14 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
-from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 import pytest
 
 from tests.fakes.mcp_server import build
-from tests.mcp.conftest import Api
+from tests.fixtures.mcp_api import OpenApi
 
 pytestmark = [pytest.mark.anyio, pytest.mark.postgres]
-
-OpenApi = Callable[..., AbstractAsyncContextManager[Api]]
 
 
 def _name(prefix: str = "s") -> str:

@@ -2,47 +2,22 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
-import socket
 import uuid
-from collections.abc import AsyncIterator, Callable
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from collections.abc import Callable
 from typing import Any
 
 import anyio
 import httpx
 import pytest
-import uvicorn
-from fastapi import FastAPI
 
 from tests.api.conftest import Event, collect, names
 from tests.fakes.mcp_server import INSTRUCTIONS, ServerState, build
 from tests.fakes.openai_server import FakeOpenAI, FakeToolCall, Reply
-from tests.mcp.conftest import Api
+from tests.fixtures.mcp_api import Api, OpenApi
+from tests.fixtures.serving import live_client
 
 pytestmark = [pytest.mark.anyio, pytest.mark.postgres]
-
-OpenApi = Callable[..., AbstractAsyncContextManager[Api]]
-
-
-@asynccontextmanager
-async def _live(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    config = uvicorn.Config(app, log_level="warning", lifespan="off")
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve(sockets=[sock]))
-    with anyio.fail_after(10):
-        while not server.started:  # uvicorn has no started event  # noqa: ASYNC110
-            await asyncio.sleep(0.01)
-    port = sock.getsockname()[1]
-    try:
-        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
-            yield client
-    finally:
-        server.should_exit = True
-        await task
 
 
 async def _start(client: httpx.AsyncClient, api: Api, text: str) -> str:
@@ -78,7 +53,7 @@ async def test_a_run_calls_an_mcp_tool_and_streams_its_progress(
         Reply(text="It is 42."),
     )
     servers = {demo: {"command": "in-process", "tools": {"slow": {"policy": "auto"}}}}
-    async with open_api(servers, targets={demo: build()}) as api, _live(api.app) as client:
+    async with open_api(servers, targets={demo: build()}) as api, live_client(api.app) as client:
         run_id = await _start(client, api, "What is 20 + 22?")
         with anyio.fail_after(20):
             events = await _events(client, api, run_id, lambda e: e[-1].name == "run.completed")
@@ -105,7 +80,7 @@ async def test_progress_approval_and_a_question_from_the_server_reach_the_user(
         Reply(text="Done."),
     )
     servers = {demo: {"command": "in-process", "tools": {"slow": {"policy": "auto"}}}}
-    async with open_api(servers, targets={demo: build()}) as api, _live(api.app) as client:
+    async with open_api(servers, targets={demo: build()}) as api, live_client(api.app) as client:
         run_id = await _start(client, api, "Count, then remove /tmp/x")
         with anyio.fail_after(20):
             events = await _events(
@@ -142,7 +117,10 @@ async def test_cancelling_a_run_cancels_the_tool_call_on_the_server(
     state = ServerState()
     fake_openai.script(Reply(tool_calls=[FakeToolCall(f"{demo}__hang", "{}")]))
     servers: dict[str, Any] = {demo: {"command": "in-process", "policy": "auto"}}
-    async with open_api(servers, targets={demo: build(state)}) as api, _live(api.app) as client:
+    async with (
+        open_api(servers, targets={demo: build(state)}) as api,
+        live_client(api.app) as client,
+    ):
         run_id = await _start(client, api, "Hang")
         with anyio.fail_after(20):
             await state.hanging.wait()
@@ -161,7 +139,7 @@ async def test_a_message_starts_from_a_prompt_and_attaches_a_resource(
         "resources": [{"server": demo, "uri": "config://app"}],
     }
     servers = {demo: {"command": "in-process"}}
-    async with open_api(servers, targets={demo: build()}) as api, _live(api.app) as client:
+    async with open_api(servers, targets={demo: build()}) as api, live_client(api.app) as client:
         conversation = (
             await client.post("/api/v1/conversations", json={}, headers=api.alice)
         ).json()["id"]

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Callable
-from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 import httpx2
@@ -14,11 +12,9 @@ import pytest
 
 from tests.fakes.mcp_server import build
 from tests.fakes.openai_server import FakeOpenAI, FakeToolCall, Reply
-from tests.mcp.conftest import Api
+from tests.fixtures.mcp_api import Api, OpenApi
 
 pytestmark = [pytest.mark.anyio, pytest.mark.postgres]
-
-OpenApi = Callable[..., AbstractAsyncContextManager[Api]]
 
 
 def _sdk(api: Api, headers: dict[str, str]) -> openai.AsyncOpenAI:
