@@ -109,6 +109,7 @@ class EmbeddedPostgres:
         return "(1 row)" in out
 
     def stop(self) -> None:
+        """Stop the server (its data stays on disk); nothing to do if it was not started."""
         if self._server is not None:
             self._server.cleanup()
             self._server = None

@@ -24,6 +24,7 @@ _SCRIPTS = Path(__file__).resolve().parent.parent / "migrations"
 
 
 def alembic_config(url: str) -> Config:
+    """Alembic's configuration for our migration scripts on the database at `url`."""
     from alembic.config import Config
 
     config = Config()
@@ -71,4 +72,5 @@ def _run_upgrade(sync_conn: Any, config: Config) -> None:
 
 
 def upgrade_sync(url: str) -> bool:
+    """`upgrade` for callers outside an event loop; returns whether anything ran."""
     return asyncio.run(upgrade(url))
