@@ -538,7 +538,7 @@ def mcp_test(
     import os
 
     from orchestrator.mcp import parse_server
-    from orchestrator.mcp.content import outcome_of
+    from orchestrator.mcp.client import outcome_of
     from orchestrator.mcp.probe import HeadlessUser, connect_once
 
     settings = _settings()

@@ -17,8 +17,7 @@ from fastapi import FastAPI
 
 from orchestrator.domain import ChatModel
 from orchestrator.main import create_app
-from orchestrator.mcp import HubOptions, MCPHub, MemoryHubStore, Vault
-from orchestrator.mcp.breaker import CircuitBreaker
+from orchestrator.mcp import CircuitBreaker, HubOptions, MCPHub, MemoryHubStore, Vault
 from orchestrator.runtime.services import Services
 from orchestrator.settings import (
     AuthSettings,
