@@ -113,7 +113,7 @@ class ServerConnection:
         self.next_attempt_at: float | None = None
         self.restarts = 0
         self.authorization_url: str | None = None
-        self._requests = requests
+        self._server_requests = requests
         self._on_change = on_change
         self._errlog = errlog
         self._tokens = tokens if config.assistant else None
@@ -471,14 +471,14 @@ class ServerConnection:
     async def _on_elicit(
         self, ctx: ClientRequestContext, params: types.ElicitRequestParams
     ) -> types.ElicitResult | types.ErrorData:
-        return await self._requests.elicit(self._call_for(), params)
+        return await self._server_requests.elicit(self._call_for(), params)
 
     async def _on_sample(
         self, ctx: ClientRequestContext, params: types.CreateMessageRequestParams
     ) -> types.CreateMessageResult | types.ErrorData:
-        return await self._requests.sample(self.config.name, self._call_for(), params)
+        return await self._server_requests.sample(self.config.name, self._call_for(), params)
 
     async def _on_roots(self, ctx: ClientRequestContext) -> types.ListRootsResult | types.ErrorData:
         call = self._call_for()
         user_id = (call.user_id if call is not None else None) or self.user_id
-        return await self._requests.roots(self.config.roots, user_id)
+        return await self._server_requests.roots(self.config.roots, user_id)

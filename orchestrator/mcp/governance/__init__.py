@@ -3,9 +3,12 @@
 Built on the connection core (`orchestrator.mcp.client`), below the hub: the tool specs
 the model sees with their policies and fingerprints (`tool_specs`), the approval of a
 tool that changed (`approvals`), OAuth authorizations per user (`oauth`), secrets sealed
-at rest (`vault`), and the port through which all of it is stored (`hub_store`). Who may
-register or change a server is the hub's `ServerRegistry`, above this package, because
-it acts on the running hub.
+at rest (`vault`), and the port through which all of it is stored (`hub_store`).
+
+Two governance concerns live elsewhere on purpose: who may register or change a server is
+the hub's `ServerRegistry`, above this package, because it acts on the running hub; the
+per-call tokens for our own servers and the address policy for users' servers are in
+the client (`service_token`, `egress`), because every connection applies them.
 """
 
 from orchestrator.mcp.governance.approvals import ToolApprovals
