@@ -12,15 +12,17 @@ from orchestrator.api.middleware import BodyLimit
 from orchestrator.api.routes import (
     auth,
     branches,
-    catalog,
     conversations,
     files,
     health,
     keys,
     knowledge,
     mcp,
+    models,
     openai_compat,
     runs,
+    tools,
+    usage,
     users,
     ws,
 )
@@ -59,7 +61,8 @@ def build_api(
     app.state.metrics = metrics
     install_error_handlers(app)
     api = APIRouter(prefix=API_PREFIX)
-    for module in (auth, keys, conversations, branches, runs, catalog, mcp, ws, knowledge, files):
+    resources = (auth, keys, conversations, branches, runs, tools, models, usage, mcp, ws)
+    for module in (*resources, knowledge, files):
         api.include_router(module.router)
     api.include_router(users.router)
     app.include_router(api)

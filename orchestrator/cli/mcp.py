@@ -185,9 +185,9 @@ def mcp_test(
     import json
     import os
 
+    from orchestrator.cli.mcp_probe import HeadlessUser, connect_once
     from orchestrator.mcp import parse_server
-    from orchestrator.mcp.content import outcome_of
-    from orchestrator.mcp.probe import HeadlessUser, connect_once
+    from orchestrator.mcp.client import outcome_of
 
     settings = load_settings()
 
@@ -240,7 +240,7 @@ def mcp_conformance_client(url: str) -> None:
     """The client side of the MCP conformance suite (run by `make conformance`)."""
     import logging
 
-    from orchestrator.mcp.conformance import Scenario, describe_failure, run_scenario
+    from orchestrator.cli.mcp_conformance import Scenario, describe_failure, run_scenario
 
     logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(name)s %(message)s")
     scenario = Scenario.from_environment()

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from orchestrator.llm.catalog import model_limits
+from orchestrator.llm.known_models import model_limits
 from orchestrator.llm.local_model import default_model_path, local_model_available
 from orchestrator.llm.tokenizer import BpeTokenizer, tokenizer_for, warm_up
 from orchestrator.llm.unconfigured import NOT_CONFIGURED_MESSAGE, UnconfiguredModel

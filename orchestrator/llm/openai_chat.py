@@ -34,7 +34,7 @@ from orchestrator.domain import (
     Usage,
     UsageReported,
 )
-from orchestrator.llm.catalog import model_limits
+from orchestrator.llm.known_models import model_limits
 from orchestrator.llm.openai_messages import MessageEncoder, tool_param
 from orchestrator.llm.tokenizer import BpeTokenizer, tokenizer_for
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 from orchestrator.domain import ModelEvent, ModelLimits, ModelNotConfigured, ModelRequest
-from orchestrator.llm.catalog import model_limits
+from orchestrator.llm.known_models import model_limits
 from orchestrator.llm.tokenizer import BpeTokenizer, tokenizer_for
 
 __all__ = ["NOT_CONFIGURED_MESSAGE", "UnconfiguredModel"]

@@ -12,8 +12,7 @@ import anyio
 import pytest
 
 from orchestrator.domain import ChatModel
-from orchestrator.mcp import HubOptions, MCPHub, MemoryHubStore, Vault
-from orchestrator.mcp.breaker import CircuitBreaker
+from orchestrator.mcp import CircuitBreaker, HubOptions, MCPHub, MemoryHubStore, Vault
 
 OpenHub = Callable[..., AbstractAsyncContextManager[MCPHub]]
 

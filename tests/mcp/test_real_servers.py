@@ -24,6 +24,8 @@ import anyio
 import psutil
 import pytest
 
+from orchestrator.api.mcp_views import prompt_views, resource_views
+from orchestrator.cli.mcp_probe import HeadlessUser
 from orchestrator.domain import (
     AudioPart,
     ElicitationAnswer,
@@ -38,9 +40,15 @@ from orchestrator.domain import (
     ToolServerError,
     ToolSpec,
 )
-from orchestrator.mcp import Catalog, ConnectionState, HubOptions, MCPHub, MemoryHubStore, Vault
-from orchestrator.mcp.breaker import CircuitBreaker
-from orchestrator.mcp.probe import HeadlessUser
+from orchestrator.mcp import (
+    Catalog,
+    CircuitBreaker,
+    ConnectionState,
+    HubOptions,
+    MCPHub,
+    MemoryHubStore,
+    Vault,
+)
 from tests.fakes.model import Script, ScriptedModel
 from tests.fixtures.processes import free_port
 from tests.fixtures.waiting import wait_for_port
@@ -240,10 +248,11 @@ async def test_everything_offers_its_tools_resources_and_prompts(hub: MCPHub, se
         read_only = hints.get("readOnlyHint") and not hints.get("destructiveHint")
         assert spec.policy.value == ("auto" if read_only else "ask"), spec.name
     catalog = Catalog(hub)
-    resources = await catalog.resources("user-1", server)
+    listings = await catalog.listings("user-1", server)
+    resources = resource_views(listings)
     assert len([r for r in resources if not r.template]) == 7
     assert len([r for r in resources if r.template]) == 2
-    prompts = {prompt.name for prompt in await catalog.prompts("user-1", server)}
+    prompts = {prompt.name for prompt in prompt_views(listings)}
     assert {"simple-prompt", "args-prompt"} <= prompts
 
 

@@ -11,18 +11,19 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from orchestrator.api.deps import CurrentUser, ServicesDep
 from orchestrator.api.errors import error_responses
-from orchestrator.api.schemas import MessageCreate
-from orchestrator.domain import ContentPart, NotFound, ToolPolicy, Unavailable
-from orchestrator.mcp import (
-    Catalog,
+from orchestrator.api.mcp_views import (
     HealthView,
-    MCPHub,
     PromptView,
     ResourceView,
-    ServerRegistry,
     ServerView,
+    prompt_views,
+    resource_views,
+    server_view,
+    server_views,
 )
-from orchestrator.mcp.oauth import COOKIE_SECONDS, cookie_name
+from orchestrator.api.schemas import MessageCreate
+from orchestrator.domain import ContentPart, NotFound, ToolPolicy, Unavailable
+from orchestrator.mcp import COOKIE_SECONDS, Catalog, MCPHub, ServerRegistry, cookie_name
 from orchestrator.runtime.services import Services
 
 router = APIRouter(prefix="/mcp", tags=["mcp"])
@@ -139,7 +140,7 @@ class PromptOut(BaseModel):
 @router.get("/servers", response_model=ServerList, responses=error_responses(401, 422, 503))
 async def list_servers(user: CurrentUser, hub: HubDep) -> ServerList:
     """The servers this user's runs use: shared ones and their own, with health and tools."""
-    views = await ServerRegistry(hub).list(user.user_id, user.is_admin)
+    views = await server_views(hub, user.user_id, user.is_admin)
     return ServerList(items=views, problems=hub.sources.problems if user.is_admin else [])
 
 
@@ -155,17 +156,18 @@ async def add_server(body: ServerCreate, user: CurrentUser, hub: HubDep) -> Serv
     Only admins may register stdio servers: they run a command on the assistant's host.
     """
     entry: dict[str, Any] = dict(body.model_extra or {})
-    return await ServerRegistry(hub).add(
+    server = await ServerRegistry(hub).add(
         body.name, entry, user_id=user.user_id, is_admin=user.is_admin, shared=body.shared
     )
+    return await server_view(hub, server, user.user_id, user.is_admin)
 
 
 @router.get(
     "/servers/{name}", response_model=ServerView, responses=error_responses(401, 404, 422, 503)
 )
 async def get_server(name: str, user: CurrentUser, hub: HubDep) -> ServerView:
-    registry = ServerRegistry(hub)
-    return await registry.view(registry.get(name, user.user_id), user.user_id, user.is_admin)
+    server = ServerRegistry(hub).get(name, user.user_id)
+    return await server_view(hub, server, user.user_id, user.is_admin)
 
 
 @router.get(
@@ -175,8 +177,8 @@ async def get_server(name: str, user: CurrentUser, hub: HubDep) -> ServerView:
 )
 async def server_health(name: str, user: CurrentUser, hub: HubDep) -> HealthView:
     """Connection state, protocol revision, failures, restarts and the circuit breaker."""
-    registry = ServerRegistry(hub)
-    view = await registry.view(registry.get(name, user.user_id), user.user_id, user.is_admin)
+    server = ServerRegistry(hub).get(name, user.user_id)
+    view = await server_view(hub, server, user.user_id, user.is_admin)
     return view.health
 
 
@@ -198,7 +200,8 @@ async def reconnect_server(name: str, user: CurrentUser, hub: HubDep) -> ServerV
     """Connect again now (for example, to probe a server whose circuit is open).
 
     A shared server is reconnected by admins only; anyone may reconnect their own."""
-    return await ServerRegistry(hub).reconnect(name, user.user_id, user.is_admin)
+    server = await ServerRegistry(hub).reconnect(name, user.user_id, user.is_admin)
+    return await server_view(hub, server, user.user_id, user.is_admin)
 
 
 @router.post(
@@ -208,9 +211,10 @@ async def reconnect_server(name: str, user: CurrentUser, hub: HubDep) -> ServerV
 )
 async def approve_tool(name: str, tool: str, user: CurrentUser, hub: HubDep) -> ServerView:
     """Trust the current version of a tool that changed (admins; owners of personal servers)."""
-    return await ServerRegistry(hub).approve(
+    server = await ServerRegistry(hub).approve(
         name, tool, user_id=user.user_id, is_admin=user.is_admin
     )
+    return await server_view(hub, server, user.user_id, user.is_admin)
 
 
 class PolicyChange(BaseModel):
@@ -228,9 +232,10 @@ async def set_tool_policy(
 ) -> ServerView:
     """Set a tool's policy on a server registered through the API (admins; owners of
     personal servers). Servers from `mcp.json` or discovery are changed there (409)."""
-    return await ServerRegistry(hub).set_policy(
+    server = await ServerRegistry(hub).set_policy(
         name, tool, body.policy, user_id=user.user_id, is_admin=user.is_admin
     )
+    return await server_view(hub, server, user.user_id, user.is_admin)
 
 
 @router.post(
@@ -316,7 +321,8 @@ async def list_resources(
     user: CurrentUser, hub: HubDep, server: ServerName | None = None
 ) -> ResourceList:
     """Resources and resource templates of the servers you can use (or of one)."""
-    return ResourceList(items=await Catalog(hub).resources(user.user_id, server))
+    listings = await Catalog(hub).listings(user.user_id, server)
+    return ResourceList(items=resource_views(listings))
 
 
 @router.get(
@@ -340,7 +346,8 @@ async def list_prompts(
     user: CurrentUser, hub: HubDep, server: ServerName | None = None
 ) -> PromptList:
     """Prompts of the servers you can use (or of one), with their arguments."""
-    return PromptList(items=await Catalog(hub).prompts(user.user_id, server))
+    listings = await Catalog(hub).listings(user.user_id, server)
+    return PromptList(items=prompt_views(listings))
 
 
 @router.post(

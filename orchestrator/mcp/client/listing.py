@@ -27,7 +27,7 @@ from mcp.client.subscriptions import (
 )
 from pydantic import ValidationError
 
-from orchestrator.mcp.limits import Limits
+from orchestrator.mcp.client.limits import Limits
 
 __all__ = ["ServerListing", "follow_changes", "load_listing"]
 
@@ -55,6 +55,8 @@ async def _all_pages(
 
 @dataclass
 class ServerListing:
+    """What a server offers, as last listed; `version` counts the reloads."""
+
     tools: list[types.Tool] = field(default_factory=list[types.Tool])
     prompts: list[types.Prompt] = field(default_factory=list[types.Prompt])
     resources: list[types.Resource] = field(default_factory=list[types.Resource])

@@ -30,6 +30,12 @@ def _fernet(material: str) -> Fernet:
 
 
 class Vault:
+    """Seals and opens secrets with the first of its keys (opens with any).
+
+    Raises:
+        ValueError: no key was given.
+    """
+
     def __init__(self, *materials: str) -> None:
         keys = [material for material in materials if material]
         if not keys:
@@ -38,14 +44,17 @@ class Vault:
 
     @classmethod
     def from_settings(cls, token_key: str | None, jwt_secret: str) -> Vault:
+        """The vault for `MCP_TOKEN_KEY` (comma-separated keys), else for the JWT secret."""
         if token_key:
             return cls(*(part.strip() for part in token_key.split(",")))
         return cls(jwt_secret)
 
     def seal(self, value: dict[str, Any]) -> str:
+        """`value` as JSON, encrypted and authenticated."""
         return self._fernet.encrypt(json.dumps(value).encode()).decode()
 
     def open(self, sealed: str | None) -> dict[str, Any] | None:
+        """What `seal` sealed; None when there is nothing, or no key opens it."""
         if not sealed:
             return None
         try:

@@ -31,27 +31,26 @@ from mcp import Client, MCPError
 from mcp.client import ClientRequestContext
 from mcp.server import Server
 from mcp.server.mcpserver import MCPServer
-from mcp.shared.exceptions import UrlElicitationRequiredError
 from pydantic import ValidationError
 
 from orchestrator.domain import ToolServerError
-from orchestrator.mcp.breaker import CircuitBreaker
-from orchestrator.mcp.call import (
+from orchestrator.mcp.client.breaker import CircuitBreaker
+from orchestrator.mcp.client.call import (
     AuthorizationRequired,
     Call,
-    ConnectionHost,
-    ElicitationsRequired,
     connecting_call,
     current_call,
+    request_result,
 )
+from orchestrator.mcp.client.egress import Egress
+from orchestrator.mcp.client.limits import Limits
+from orchestrator.mcp.client.listing import ServerListing, follow_changes, load_listing
+from orchestrator.mcp.client.server_requests import ServerRequests
+from orchestrator.mcp.client.service_token import META_KEY, ServiceTokens
+from orchestrator.mcp.client.transport import RequestUser, describe, open_transport, request_user
 from orchestrator.mcp.config import ServerConfig
-from orchestrator.mcp.egress import Egress
-from orchestrator.mcp.limits import CUT_PREFIX, Limits, cut_marker
-from orchestrator.mcp.listing import ServerListing, follow_changes, load_listing
-from orchestrator.mcp.service_token import META_KEY, ServiceTokens
-from orchestrator.mcp.transport import RequestUser, describe, open_transport, request_user
 
-__all__ = ["ConnectionState", "ServerConnection"]
+__all__ = ["ConnectionState", "Meta", "ServerConnection"]
 
 logger = logging.getLogger(__name__)
 
@@ -62,6 +61,8 @@ _CLIENT_INFO = types.Implementation(name="assistant", version="1.0")
 
 
 class ConnectionState(StrEnum):
+    """Where a connection is in its life, as its health shows it."""
+
     STARTING = "starting"
     READY = "ready"
     RECONNECTING = "reconnecting"
@@ -78,13 +79,18 @@ class _Live:
 
 
 class ServerConnection:
-    """A supervised connection to one server, for everyone or for one user."""
+    """A supervised connection to one server, for everyone or for one user.
+
+    `requests` answers what the server asks while connected; `on_change` is awaited after
+    every change of state and of the server's lists (the hub rebuilds its tools then).
+    """
 
     def __init__(
         self,
         config: ServerConfig,
-        host: ConnectionHost,
+        requests: ServerRequests,
         *,
+        on_change: Callable[[ServerConnection], Awaitable[None]] | None = None,
         user_id: str | None = None,
         errlog: TextIO,
         tokens: ServiceTokens | None = None,
@@ -107,7 +113,8 @@ class ServerConnection:
         self.next_attempt_at: float | None = None
         self.restarts = 0
         self.authorization_url: str | None = None
-        self._host = host
+        self._server_requests = requests
+        self._on_change = on_change
         self._errlog = errlog
         self._tokens = tokens if config.assistant else None
         self._egress = egress
@@ -126,13 +133,16 @@ class ServerConnection:
 
     @property
     def instructions(self) -> str | None:
+        """What the server asks the model to know, from its handshake."""
         return self.listing.instructions
 
     @property
     def ready(self) -> bool:
+        """Whether the connection is up and can take requests now."""
         return self._live is not None
 
     def inflight(self) -> list[Call]:
+        """The requests running on the connection now."""
         return list(self._inflight)
 
     def state_changed(self) -> anyio.Event:
@@ -217,6 +227,7 @@ class ServerConnection:
         self.next_attempt_at = None
 
     def stop(self) -> None:
+        """End the connection for good; `run` returns once it is closed."""
         self._stopping = True
         self._wake.set()
         if self._live is None and self._session_scope is not None:
@@ -233,7 +244,7 @@ class ServerConnection:
     async def _set_state(self, state: ConnectionState) -> None:
         self.state = state
         try:
-            await self._host.changed(self)
+            await self._changed_now()
         finally:
             self._changed.set()
             self._changed = anyio.Event()
@@ -348,7 +359,11 @@ class ServerConnection:
                 "MCP server %s: cannot list %s: %s", self.config.name, kind, describe(error)
             )
             return
-        await self._host.changed(self)
+        await self._changed_now()
+
+    async def _changed_now(self) -> None:
+        if self._on_change is not None:
+            await self._on_change(self)
 
     # -- requests ---------------------------------------------------------------------
 
@@ -433,45 +448,7 @@ class ServerConnection:
         finally:
             self._inflight.remove(call)
             self._pulse_requests()
-        return self._result(live, call, outcome)
-
-    def _result(self, live: _Live, call: Call, outcome: list[Any]) -> Any:
-        name = self.config.name
-        if not outcome:
-            raise ToolServerError(f"The connection to {name} was lost during the request.")
-        value = outcome[0]
-        if isinstance(value, TimeoutError):
-            raise ToolServerError(f"{name} did not answer within {call.timeout:g} s.")
-        if isinstance(value, ValidationError):
-            raise ToolServerError(f"{name} sent a result that does not follow the protocol.")
-        if isinstance(value, MCPError):
-            too_large = self._too_large(value.error.message)
-            if too_large is not None:
-                raise ToolServerError(too_large)
-            if value.code == types.CONNECTION_CLOSED:
-                live.lost.set()
-                raise ToolServerError(f"The connection to {name} closed during the request.")
-            if value.code == types.REQUEST_TIMEOUT:
-                raise ToolServerError(f"{name} did not answer in time.")
-            if value.code == types.URL_ELICITATION_REQUIRED:
-                try:
-                    pages = UrlElicitationRequiredError.from_error(value.error).elicitations
-                except (ValueError, ValidationError):
-                    pages = []
-                if pages:
-                    raise ElicitationsRequired(value.error.message, pages)
-            raise ToolServerError(f"{name} answered with an error: {value.error.message}")
-        return value
-
-    def _too_large(self, message: str) -> str | None:
-        """The marker, when a request failed because the server's answer was too large
-        (our own transport bound, or the SDK's SSE event bound)."""
-        if CUT_PREFIX in message:
-            return message[message.index(CUT_PREFIX) :]
-        if "Server-sent event exceeded" in message:
-            limit = self.limits.max_message_bytes
-            return cut_marker(limit, limit, more_than=True)
-        return None
+        return request_result(self.config.name, outcome, call, self.limits, on_closed=live.lost.set)
 
     # -- what servers ask of us -------------------------------------------------------
 
@@ -494,12 +471,14 @@ class ServerConnection:
     async def _on_elicit(
         self, ctx: ClientRequestContext, params: types.ElicitRequestParams
     ) -> types.ElicitResult | types.ErrorData:
-        return await self._host.elicit(self, self._call_for(), params)
+        return await self._server_requests.elicit(self._call_for(), params)
 
     async def _on_sample(
         self, ctx: ClientRequestContext, params: types.CreateMessageRequestParams
     ) -> types.CreateMessageResult | types.ErrorData:
-        return await self._host.sample(self, self._call_for(), params)
+        return await self._server_requests.sample(self.config.name, self._call_for(), params)
 
     async def _on_roots(self, ctx: ClientRequestContext) -> types.ListRootsResult | types.ErrorData:
-        return await self._host.roots(self, self._call_for())
+        call = self._call_for()
+        user_id = (call.user_id if call is not None else None) or self.user_id
+        return await self._server_requests.roots(self.config.roots, user_id)

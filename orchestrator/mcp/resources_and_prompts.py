@@ -1,7 +1,8 @@
 """Resources and prompts of the servers a user can see: list, read, get.
 
 What a read or a prompt returns is in our content parts, ready to attach to a message:
-a resource becomes `resource` parts, a prompt becomes the messages it describes.
+a resource becomes `resource` parts, a prompt becomes the messages it describes. What a
+server lists is handed over as it was listed (`ServerListing`); the API shapes it.
 """
 
 from __future__ import annotations
@@ -9,17 +10,22 @@ from __future__ import annotations
 import uuid
 
 from orchestrator.domain import ContentPart, Message, NotFound
-from orchestrator.mcp.call import Call
-from orchestrator.mcp.connection import ServerConnection
-from orchestrator.mcp.content import prompt_messages, resource_parts
+from orchestrator.mcp.client import (
+    Call,
+    ServerConnection,
+    ServerListing,
+    cut_parts,
+    prompt_messages,
+    resource_parts,
+)
 from orchestrator.mcp.hub import HubServer, MCPHub
-from orchestrator.mcp.limits import cut_parts
-from orchestrator.mcp.views import PromptArgumentView, PromptView, ResourceView
 
 __all__ = ["Catalog"]
 
 
 class Catalog:
+    """The resources and prompts of the servers a user can see, on one hub."""
+
     def __init__(self, hub: MCPHub) -> None:
         self._hub = hub
 
@@ -31,37 +37,20 @@ class Catalog:
             raise NotFound(f"No MCP server named {server!r}.")
         return [found]
 
-    async def resources(self, user_id: str, server: str | None = None) -> list[ResourceView]:
-        views: list[ResourceView] = []
+    async def listings(
+        self, user_id: str, server: str | None = None
+    ) -> list[tuple[str, ServerListing]]:
+        """What each connected server the user can see (or the one named) lists, by name.
+
+        Raises:
+            NotFound: no server of that name for the user.
+        """
+        listings: list[tuple[str, ServerListing]] = []
         for found in await self._servers(user_id, server):
             connection = await self._hub.connection_for(found, user_id)
-            if connection is None or not connection.ready:
-                continue
-            name = found.config.name
-            for resource in connection.listing.resources:
-                views.append(
-                    ResourceView(
-                        server=name,
-                        uri=str(resource.uri),
-                        name=resource.name,
-                        title=resource.title,
-                        description=resource.description,
-                        mime_type=resource.mime_type,
-                    )
-                )
-            for template in connection.listing.templates:
-                views.append(
-                    ResourceView(
-                        server=name,
-                        uri=template.uri_template,
-                        name=template.name,
-                        title=template.title,
-                        description=template.description,
-                        mime_type=template.mime_type,
-                        template=True,
-                    )
-                )
-        return views
+            if connection is not None and connection.ready:
+                listings.append((found.config.name, connection.listing))
+        return listings
 
     async def _connection(self, user_id: str, server: str) -> tuple[HubServer, ServerConnection]:
         found = (await self._servers(user_id, server))[0]
@@ -83,31 +72,6 @@ class Catalog:
             call, lambda client, meta: client.read_resource(uri, meta=meta)
         )
         return cut_parts(resource_parts(result), connection.limits.max_result_bytes)
-
-    async def prompts(self, user_id: str, server: str | None = None) -> list[PromptView]:
-        views: list[PromptView] = []
-        for found in await self._servers(user_id, server):
-            connection = await self._hub.connection_for(found, user_id)
-            if connection is None or not connection.ready:
-                continue
-            for prompt in connection.listing.prompts:
-                views.append(
-                    PromptView(
-                        server=found.config.name,
-                        name=prompt.name,
-                        title=prompt.title,
-                        description=prompt.description,
-                        arguments=[
-                            PromptArgumentView(
-                                name=argument.name,
-                                description=argument.description,
-                                required=bool(argument.required),
-                            )
-                            for argument in prompt.arguments or []
-                        ],
-                    )
-                )
-        return views
 
     async def prompt(
         self, user_id: str, server: str, name: str, arguments: dict[str, str] | None

@@ -16,6 +16,8 @@ __all__ = ["CircuitBreaker"]
 
 @dataclass
 class CircuitBreaker:
+    """When to try a failing server again, and whether to give up on it for a while."""
+
     threshold: int = 5
     base_delay: float = 0.5
     max_delay: float = 30.0
@@ -26,13 +28,16 @@ class CircuitBreaker:
 
     @property
     def open(self) -> bool:
+        """Whether the circuit is open: too many failures in a row."""
         return self.failures >= self.threshold
 
     def record_failure(self, error: str) -> None:
+        """Count a failed attempt, and why it failed."""
         self.failures += 1
         self.last_error = error
 
     def record_success(self) -> None:
+        """A connection was made: the count starts again."""
         self.failures = 0
 
     def session_ended(self, lasted: float, error: str) -> None:

@@ -40,6 +40,7 @@ class ServiceTokens:
 
     @property
     def secret(self) -> str:
+        """The shared secret itself, for our stdio children's environment only."""
         return self._secret
 
     def mint(self, server: str, user_id: str) -> str:

@@ -1,4 +1,4 @@
-"""What the assistant offers: tools, models, and usage so far."""
+"""Runs and tokens so far, per user and model."""
 
 from __future__ import annotations
 
@@ -9,36 +9,10 @@ from fastapi import APIRouter, Query
 
 from orchestrator.api.deps import CurrentUser, ServicesDep
 from orchestrator.api.errors import error_responses
-from orchestrator.api.schemas import ModelList, ModelOut, ToolList, ToolOut, UsageOut, UsageRow
+from orchestrator.api.schemas import UsageOut, UsageRow
 from orchestrator.domain import Forbidden, InvalidInput
-from orchestrator.llm import NOT_CONFIGURED_MESSAGE
 
 router = APIRouter(tags=["catalog"])
-
-
-@router.get("/tools", response_model=ToolList, responses=error_responses(401))
-async def list_tools(user: CurrentUser, services: ServicesDep) -> ToolList:
-    """Every tool this user's runs may call, namespaced per server."""
-    return ToolList(
-        items=[ToolOut.of(spec) for spec in await services.tools.list_tools(user.user_id)]
-    )
-
-
-@router.get("/models", response_model=ModelList, responses=error_responses(401))
-async def list_models(user: CurrentUser, services: ServicesDep) -> ModelList:
-    """The model runs use by default, and whether one is configured at all.
-
-    `provider` is "openai", the base URL of an OpenAI-compatible server, or "local" for the
-    model running on this machine (then `message` says so).
-    """
-    info = services.model_info
-    if not info.configured:
-        return ModelList(items=[], configured=False, message=NOT_CONFIGURED_MESSAGE)
-    return ModelList(
-        items=[ModelOut(id=info.name, provider=info.provider, default=True)],
-        configured=True,
-        message=info.description or None,
-    )
 
 
 @router.get("/usage", response_model=UsageOut, responses=error_responses(401, 403, 422))

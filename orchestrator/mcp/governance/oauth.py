@@ -30,7 +30,7 @@ import logging
 import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import parse_qs, urlparse
 
 import anyio
@@ -45,16 +45,19 @@ from mcp.shared.auth import (
 from pydantic import AnyUrl, ValidationError
 
 from orchestrator.domain import Forbidden, NotFound, Unavailable
-from orchestrator.mcp.call import AuthorizationRequired, connecting_call, current_call
+from orchestrator.mcp.client import (
+    AuthorizationRequired,
+    ConnectionState,
+    ServerConnection,
+    connecting_call,
+    current_call,
+)
 from orchestrator.mcp.config import ServerConfig
-from orchestrator.mcp.connection import ConnectionState
-from orchestrator.mcp.hub_store import HubStore
-from orchestrator.mcp.vault import Vault
-
-if TYPE_CHECKING:
-    from orchestrator.mcp.connection import ServerConnection
+from orchestrator.mcp.governance.hub_store import HubStore
+from orchestrator.mcp.governance.vault import Vault
 
 __all__ = [
+    "COOKIE_SECONDS",
     "AuthorizationStart",
     "CredentialStorage",
     "MemoryTokenStorage",
@@ -99,15 +102,19 @@ class MemoryTokenStorage:
         self.client_info = client_info
 
     async def get_tokens(self) -> OAuthToken | None:
+        """The tokens obtained so far, if any."""
         return self.tokens
 
     async def set_tokens(self, tokens: OAuthToken) -> None:
+        """Keep the tokens for the rest of the connection."""
         self.tokens = tokens
 
     async def get_client_info(self) -> OAuthClientInformationFull | None:
+        """The client registration, if there is one yet."""
         return self.client_info
 
     async def set_client_info(self, client_info: OAuthClientInformationFull) -> None:
+        """Keep the client registration."""
         self.client_info = client_info
 
 
@@ -150,6 +157,7 @@ class CredentialStorage:
         await self._store.save_credentials(self._user_id, self._key, self._vault.seal(data))
 
     async def get_tokens(self) -> OAuthToken | None:
+        """The user's tokens for this server, if any (none once its URL changed)."""
         raw = (await self._load()).get("tokens")
         try:
             return OAuthToken.model_validate(raw) if raw else None
@@ -157,9 +165,11 @@ class CredentialStorage:
             return None
 
     async def set_tokens(self, tokens: OAuthToken) -> None:
+        """Seal and store the user's new tokens."""
         await self._save(tokens=tokens.model_dump(mode="json", exclude_none=True))
 
     async def get_client_info(self) -> OAuthClientInformationFull | None:
+        """The stored client registration, else the configured one."""
         raw = (await self._load()).get("client_info")
         if raw:
             try:
@@ -169,6 +179,7 @@ class CredentialStorage:
         return self._preregistered
 
     async def set_client_info(self, client_info: OAuthClientInformationFull) -> None:
+        """Seal and store the client registration."""
         await self._save(client_info=client_info.model_dump(mode="json", exclude_none=True))
 
 
@@ -183,6 +194,11 @@ def oauth_provider(
     client_metadata_url: str | None = None,
     client_name: str = "assistant",
 ) -> OAuthClientProvider:
+    """The SDK's OAuth client for one server: metadata discovery, PKCE, refresh, step-up.
+
+    `redirect_handler` gets the URL to send the user to; `callback_handler` waits for the
+    code the authorization server sends back.
+    """
     metadata = OAuthClientMetadata(
         client_name=client_name,
         redirect_uris=[AnyUrl(redirect_url)],
@@ -236,6 +252,11 @@ class OAuthBroker:
         self._by_state: dict[str, _Waiting] = {}
 
     def provider(self, config: ServerConfig, user_id: str) -> httpx2.Auth:
+        """The OAuth client of `user_id`'s own connection to the server.
+
+        An authorization it needs is shown to the user only when they asked for one
+        (`expect`); otherwise the connection stops in `auth_required`.
+        """
         assert self._vault is not None, "OAuth servers need a vault for their tokens"
         auth = config.auth
         key = (config.key, user_id)
@@ -280,6 +301,7 @@ class OAuthBroker:
         )
 
     async def has_credentials(self, user_id: str, config: ServerConfig) -> bool:
+        """Whether the user has stored credentials for the server (valid or not)."""
         return (await self._store.load_credentials(user_id, config.key)) is not None
 
     def expect(self, config: ServerConfig, user_id: str) -> _Waiting:
@@ -296,8 +318,9 @@ class OAuthBroker:
     async def authorization_url(
         self, asking: _Waiting, connection: ServerConnection, *, wait: float = 30.0
     ) -> AuthorizationStart | None:
-        """The URL to open in the browser and the nonce to bind it to, or None when the
-        connection is ready (the stored tokens still work).
+        """The URL to open in the browser and the nonce to bind it to.
+
+        None when the connection is ready (the stored tokens still work).
 
         Raises:
             Unavailable: the server did not start an authorization within `wait` seconds.
@@ -335,8 +358,9 @@ class OAuthBroker:
     def complete(
         self, state: str, code: str, iss: str | None, nonce: str | None
     ) -> tuple[str, str]:
-        """Hand the authorization server's answer to the flow waiting for it, if `nonce`
-        is the one given to the browser that started it.
+        """Hand the authorization server's answer to the flow waiting for it.
+
+        Only if `nonce` is the one given to the browser that started it.
 
         Returns the (user id, server name) it was for.
 
@@ -359,4 +383,5 @@ class OAuthBroker:
         self._waiting_for(state, nonce).event.set()
 
     async def forget(self, user_id: str, config: ServerConfig) -> None:
+        """Delete the user's credentials for the server."""
         await self._store.delete_credentials(user_id, config.key)

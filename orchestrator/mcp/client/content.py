@@ -211,6 +211,7 @@ def sampling_messages(params: types.CreateMessageRequestParams, new_id: Any) -> 
 
 
 def sampling_result(text: str, model: str, stop_reason: str | None) -> types.CreateMessageResult:
+    """The model's answer to a server's sampling request, in MCP's shape."""
     reason = {"stop": "endTurn", "length": "maxTokens"}.get(stop_reason or "stop", "endTurn")
     return types.CreateMessageResult(
         role="assistant",
@@ -221,6 +222,7 @@ def sampling_result(text: str, model: str, stop_reason: str | None) -> types.Cre
 
 
 def elicitation_request(params: types.ElicitRequestParams) -> ElicitationRequest:
+    """A server's question to the user (a form, or a page to visit), in our shape."""
     if isinstance(params, types.ElicitRequestURLParams):
         return ElicitationRequest(mode="url", message=params.message, url=params.url)
     return ElicitationRequest(
@@ -229,6 +231,7 @@ def elicitation_request(params: types.ElicitRequestParams) -> ElicitationRequest
 
 
 def elicit_result(answer: ElicitationAnswer) -> types.ElicitResult:
+    """The user's answer, in MCP's shape; an unknown action reads as `cancel`."""
     action = answer.action if answer.action in ("accept", "decline", "cancel") else "cancel"
     content = answer.content if action == "accept" else None
     return types.ElicitResult(action=action, content=content)  # pyright: ignore[reportArgumentType]

@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 import uuid
 from pathlib import Path
+from typing import Literal
 
 import mcp_types as types
 from pydantic import FileUrl, ValidationError
@@ -30,9 +31,8 @@ from orchestrator.domain import (
     TextDelta,
     ToolCallContext,
 )
-from orchestrator.mcp.call import Call
-from orchestrator.mcp.connection import ServerConnection
-from orchestrator.mcp.content import (
+from orchestrator.mcp.client.call import Call
+from orchestrator.mcp.client.content import (
     elicit_result,
     elicitation_request,
     sampling_messages,
@@ -48,6 +48,7 @@ _PREVIEW_CHARS = 2_000
 
 
 def workspace_of(data_dir: Path, user_id: str) -> Path:
+    """The user's own folder under the data folder (made if missing): their workspace root."""
     path = data_dir / "workspaces" / user_id
     path.mkdir(parents=True, exist_ok=True)
     return path
@@ -78,6 +79,11 @@ def _preview(params: types.CreateMessageRequestParams) -> str:
 
 
 class ServerRequests:
+    """Answers what connected servers ask; one for all of a hub's connections.
+
+    Without a `model`, sampling is refused (and not offered to servers).
+    """
+
     def __init__(self, *, model: ChatModel | None, model_name: str, data_dir: Path) -> None:
         self._model = model
         self._model_name = model_name
@@ -85,11 +91,13 @@ class ServerRequests:
 
     @property
     def can_sample(self) -> bool:
+        """Whether there is a model to sample with."""
         return self._model is not None
 
     async def elicit(
-        self, connection: ServerConnection, call: Call | None, params: types.ElicitRequestParams
+        self, call: Call | None, params: types.ElicitRequestParams
     ) -> types.ElicitResult | types.ErrorData:
+        """Ask the user of `call` to fill in a form or visit a page; cancelled without one."""
         context = _context(call)
         if call is None or context is None:
             return types.ElicitResult(action="cancel")
@@ -103,11 +111,9 @@ class ServerRequests:
             )
 
     async def sample(
-        self,
-        connection: ServerConnection,
-        call: Call | None,
-        params: types.CreateMessageRequestParams,
+        self, server: str, call: Call | None, params: types.CreateMessageRequestParams
     ) -> types.CreateMessageResult | types.ErrorData:
+        """Answer `server`'s request with the model, once the user of `call` accepts it."""
         context = _context(call)
         if self._model is None or call is None or context is None:
             return types.ErrorData(
@@ -117,7 +123,7 @@ class ServerRequests:
         question = ElicitationRequest(
             mode="form",
             message=(
-                f"The tool server {connection.config.name!r} asks to use the model "
+                f"The tool server {server!r} asks to use the model "
                 f"(up to {min(params.max_tokens, _MAX_SAMPLING_TOKENS)} tokens) with:\n\n"
                 f"{_preview(params)}\n\nAccept to let it, decline to refuse."
             ),
@@ -154,11 +160,10 @@ class ServerRequests:
         return sampling_result("".join(text), self._model_name, reason)
 
     async def roots(
-        self, connection: ServerConnection, call: Call | None
+        self, configured: list[str] | Literal["workspace"] | None, user_id: str | None
     ) -> types.ListRootsResult | types.ErrorData:
-        configured = connection.config.roots
+        """The configured roots, or with "workspace" the folder of `user_id` (none without)."""
         if configured == "workspace":
-            user_id = (call.user_id if call is not None else None) or connection.user_id
             if user_id is None:
                 return types.ListRootsResult(roots=[])
             path = workspace_of(self._data_dir, user_id)

@@ -11,8 +11,8 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 
-from orchestrator.mcp.hub_store import HubStore
-from orchestrator.mcp.tool_specs import ToolEntry
+from orchestrator.mcp.governance.hub_store import HubStore
+from orchestrator.mcp.governance.tool_specs import ToolEntry
 
 __all__ = ["ToolApprovals"]
 
@@ -20,6 +20,8 @@ logger = logging.getLogger(__name__)
 
 
 class ToolApprovals:
+    """The trusted fingerprint of each server's tools, kept in the hub store."""
+
     def __init__(self, store: HubStore) -> None:
         self._store = store
         self._approved: dict[str, dict[str, str]] = {}
@@ -29,6 +31,7 @@ class ToolApprovals:
         self._approved = await self._store.load_approvals()
 
     def is_approved(self, server_key: str, entry: ToolEntry) -> bool:
+        """Whether the tool is the version trusted (or one never seen, trusted now)."""
         known = self._approved.get(server_key, {}).get(entry.spec.tool)
         return known is None or known == entry.fingerprint
 
@@ -41,10 +44,12 @@ class ToolApprovals:
         return new
 
     async def record(self, server_key: str, entries: Sequence[ToolEntry]) -> None:
+        """Store the fingerprints of tools seen for the first time (approved by nobody)."""
         for entry in entries:
             await self._store.save_approval(server_key, entry.spec.tool, entry.fingerprint, None)
 
     async def approve(self, server_key: str, entry: ToolEntry, approved_by: str) -> None:
+        """Trust the tool's current version, on behalf of `approved_by`."""
         await self._store.save_approval(server_key, entry.spec.tool, entry.fingerprint, approved_by)
         self._approved.setdefault(server_key, {})[entry.spec.tool] = entry.fingerprint
         logger.info("Tool %s of %s approved by %s", entry.spec.tool, server_key, approved_by)

@@ -54,22 +54,28 @@ CUT_PREFIX = "[… cut: "
 
 @dataclass(frozen=True)
 class Limits:
-    """`MCP_MAX_RESULT_BYTES` and `MCP_MAX_DESCRIPTION_BYTES`; a message may be 4 times
-    the result limit (JSON escaping, base64 and structured copies of the same content)."""
+    """`MCP_MAX_RESULT_BYTES` and `MCP_MAX_DESCRIPTION_BYTES`, and the message bound.
+
+    A message may be 4 times the result limit (JSON escaping, base64 and structured copies
+    of the same content).
+    """
 
     max_result_bytes: int = 4 * 1024 * 1024
     max_description_bytes: int = 8 * 1024
 
     @property
     def max_message_bytes(self) -> int:
+        """The most one message from a server may hold, before it is parsed."""
         return 4 * self.max_result_bytes
 
     def cut_description(self, text: str | None) -> str | None:
+        """A description cut to `max_description_bytes`, ending with the cut marker."""
         if text is None:
             return None
         return _cut_text(text, self.max_description_bytes)
 
     def cut_tool(self, tool: types.Tool) -> types.Tool:
+        """A tool with its description cut."""
         description = self.cut_description(tool.description)
         if description == tool.description:
             return tool
@@ -84,6 +90,7 @@ class Limits:
         return item.model_copy(update={"description": cut})
 
     def cut_outcome(self, outcome: ToolOutcome) -> ToolOutcome:
+        """A tool result cut to `max_result_bytes` in all."""
         parts = cut_parts(outcome.content, self.max_result_bytes)
         if parts is outcome.content:
             return outcome
@@ -186,9 +193,11 @@ class _Refused(httpx2.AsyncByteStream):
 
 
 class _BoundedTransport(httpx2.AsyncBaseTransport):
-    """Bounds the bytes read of each non-streaming (JSON) response. The client asks for
-    uncompressed answers (`Accept-Encoding: identity`); a compressed JSON answer is
-    refused, since a few kilobytes of gzip can stand for gigabytes."""
+    """Bounds the bytes read of each non-streaming (JSON) response.
+
+    The client asks for uncompressed answers (`Accept-Encoding: identity`); a compressed
+    JSON answer is refused, since a few kilobytes of gzip can stand for gigabytes.
+    """
 
     def __init__(self, inner: httpx2.AsyncBaseTransport, limit: int) -> None:
         self._inner = inner

@@ -25,7 +25,7 @@ from mcp.client import stdio as sdk
 from mcp.client.stdio import StdioServerParameters
 from mcp.shared.message import SessionMessage
 
-from orchestrator.mcp.limits import cut_marker
+from orchestrator.mcp.client.limits import cut_marker
 
 __all__ = ["bounded_stdio_client"]
 

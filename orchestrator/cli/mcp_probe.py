@@ -15,7 +15,6 @@ from typing import Any, TextIO
 
 import anyio
 import httpx2
-import mcp_types as types
 
 from orchestrator.domain import (
     ChatModel,
@@ -24,11 +23,14 @@ from orchestrator.domain import (
     ToolCallContext,
     ToolServerError,
 )
-from orchestrator.mcp.breaker import CircuitBreaker
-from orchestrator.mcp.call import Call
-from orchestrator.mcp.config import ServerConfig
-from orchestrator.mcp.connection import ConnectionState, ServerConnection
-from orchestrator.mcp.server_requests import ServerRequests
+from orchestrator.mcp import ServerConfig
+from orchestrator.mcp.client import (
+    Call,
+    CircuitBreaker,
+    ConnectionState,
+    ServerConnection,
+    ServerRequests,
+)
 
 __all__ = ["HeadlessUser", "connect_once"]
 
@@ -43,6 +45,7 @@ class HeadlessUser:
         self.asked: list[ElicitationRequest] = []
 
     async def elicit(self, request: ElicitationRequest) -> ElicitationAnswer:
+        """Accept, with every field of a form filled in (and remember the question)."""
         self.asked.append(request)
         if request.mode != "form":
             return ElicitationAnswer(action="accept")
@@ -61,6 +64,7 @@ class HeadlessUser:
         return ElicitationAnswer(action="accept", content=content)
 
     def context(self) -> ToolCallContext:
+        """A tool call context whose questions this user answers."""
         return ToolCallContext(
             user_id=self.user_id,
             conversation_id="cli",
@@ -71,33 +75,8 @@ class HeadlessUser:
         )
 
     def call(self, timeout: float) -> Call:
+        """A request for this user, within `timeout` seconds."""
         return Call(user_id=self.user_id, timeout=timeout, context=self.context())
-
-
-class _Host:
-    def __init__(self, requests: ServerRequests) -> None:
-        self._requests = requests
-
-    async def elicit(
-        self, connection: ServerConnection, call: Call | None, params: types.ElicitRequestParams
-    ) -> types.ElicitResult | types.ErrorData:
-        return await self._requests.elicit(connection, call, params)
-
-    async def sample(
-        self,
-        connection: ServerConnection,
-        call: Call | None,
-        params: types.CreateMessageRequestParams,
-    ) -> types.CreateMessageResult | types.ErrorData:
-        return await self._requests.sample(connection, call, params)
-
-    async def roots(
-        self, connection: ServerConnection, call: Call | None
-    ) -> types.ListRootsResult | types.ErrorData:
-        return await self._requests.roots(connection, call)
-
-    async def changed(self, connection: ServerConnection) -> None:
-        return None
 
 
 @asynccontextmanager
@@ -118,7 +97,7 @@ async def connect_once(
     requests = ServerRequests(model=model, model_name=model_name, data_dir=data_dir)
     connection = ServerConnection(
         config,
-        _Host(requests),
+        requests,
         errlog=errlog,
         auth=auth,
         breaker=CircuitBreaker(threshold=1, open_interval=3600),

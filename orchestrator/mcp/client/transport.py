@@ -19,11 +19,11 @@ import httpx2
 from mcp.client.stdio import StdioServerParameters
 from mcp.client.streamable_http import streamable_http_client
 
+from orchestrator.mcp.client.egress import Egress
+from orchestrator.mcp.client.limits import Limits, bounded_transport
+from orchestrator.mcp.client.service_token import ServiceTokens
+from orchestrator.mcp.client.stdio import bounded_stdio_client
 from orchestrator.mcp.config import ServerConfig
-from orchestrator.mcp.egress import Egress
-from orchestrator.mcp.limits import Limits, bounded_transport
-from orchestrator.mcp.service_token import ServiceTokens
-from orchestrator.mcp.stdio import bounded_stdio_client
 
 __all__ = ["RequestUser", "ServiceTokenAuth", "describe", "open_transport", "request_user"]
 
@@ -41,9 +41,12 @@ request_user: contextvars.ContextVar[RequestUser | None] = contextvars.ContextVa
 
 
 class ServiceTokenAuth(httpx2.Auth):
-    """`Authorization: Bearer ...` for our servers: a JWT for the user of the request in
-    flight, or a service JWT for the hub's own requests (listing, handshake). Both name the
-    server as their audience and expire within minutes; the raw secret is never sent."""
+    """`Authorization: Bearer ...` for our own servers, minted per request.
+
+    A JWT for the user of the request in flight, or a service JWT for the hub's own
+    requests (listing, handshake). Both name the server as their audience and expire
+    within minutes; the raw secret is never sent.
+    """
 
     def __init__(self, tokens: ServiceTokens, server: str) -> None:
         self._tokens = tokens
@@ -52,6 +55,7 @@ class ServiceTokenAuth(httpx2.Auth):
     def auth_flow(
         self, request: httpx2.Request
     ) -> Generator[httpx2.Request, httpx2.Response, None]:
+        """Add the bearer token for the request's user (or the hub) to `request`."""
         current = request_user.get()
         user_id = current.user_id if current is not None else None
         if user_id:
@@ -105,9 +109,11 @@ async def _http(
     egress: Egress | None,
     limits: Limits,
 ) -> AsyncIterator[Any]:
-    """The SDK's Streamable HTTP client on an httpx2 client of ours: messages bounded
-    (`limits`), and, for a server a non-admin registered, every connection judged and
-    pinned (`egress`), without proxies from the environment."""
+    """The SDK's Streamable HTTP client on an httpx2 client of ours.
+
+    Messages are bounded (`limits`); for a server a non-admin registered, every connection
+    is judged and pinned (`egress`), without proxies from the environment.
+    """
     timeout = httpx2.Timeout(config.connect_timeout, read=300.0)
     restricted = config.network == "public"
     if restricted and egress is None:

@@ -26,7 +26,7 @@ _UNKNOWN = (32_768, 4_096)
 def model_limits(
     model: str, *, context_window: int | None = None, max_output: int | None = None
 ) -> ModelLimits:
-    """Limits for `model`; configured values override the catalog."""
+    """Limits for `model`: the figures known for it, overridden by configured values."""
     name = model.lower().rsplit("/", 1)[-1]
     window, output = _UNKNOWN
     best = -1

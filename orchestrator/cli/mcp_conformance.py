@@ -32,6 +32,7 @@ from mcp import Client
 from mcp.shared.auth import AuthorizationCodeResult, OAuthClientInformationFull
 from pydantic import AnyUrl
 
+from orchestrator.cli.mcp_probe import HeadlessUser, connect_once
 from orchestrator.domain import (
     ModelEvent,
     ModelFinished,
@@ -41,13 +42,9 @@ from orchestrator.domain import (
     Tokenizer,
     ToolServerError,
 )
-from orchestrator.mcp.call import Call
-from orchestrator.mcp.config import ServerConfig, parse_server
-from orchestrator.mcp.connection import Meta, ServerConnection
-from orchestrator.mcp.content import outcome_of
-from orchestrator.mcp.oauth import MemoryTokenStorage, oauth_provider
-from orchestrator.mcp.probe import HeadlessUser, connect_once
-from orchestrator.mcp.transport import describe
+from orchestrator.mcp import ServerConfig, parse_server
+from orchestrator.mcp.client import Call, Meta, ServerConnection, describe, outcome_of
+from orchestrator.mcp.governance import MemoryTokenStorage, oauth_provider
 
 __all__ = ["Scenario", "run_scenario"]
 
@@ -60,12 +57,15 @@ _TIMEOUT = 60.0
 
 @dataclass(frozen=True)
 class Scenario:
+    """The scenario the suite runs, from the environment it sets."""
+
     name: str
     version: str
     context: dict[str, Any] = field(default_factory=dict[str, Any])
 
     @classmethod
     def from_environment(cls) -> Scenario:
+        """The scenario named by `MCP_CONFORMANCE_*`, the latest revision by default."""
         return cls(
             name=os.environ.get("MCP_CONFORMANCE_SCENARIO", ""),
             version=os.environ.get("MCP_CONFORMANCE_PROTOCOL_VERSION", "2026-07-28"),
@@ -230,4 +230,5 @@ async def run_scenario(url: str, scenario: Scenario) -> None:
 
 
 def describe_failure(error: BaseException) -> str:
+    """A one-line account of why a scenario failed, for the suite's log."""
     return describe(error)
