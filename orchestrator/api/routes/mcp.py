@@ -71,8 +71,11 @@ ServerName = Annotated[str, Query(min_length=1, max_length=63)]
 
 
 class ServerCreate(BaseModel):
-    """An `mcpServers` entry with its name: `command`/`args`/`env`/`cwd` for stdio,
-    `url`/`headers` for Streamable HTTP, and the hub's own keys (see `mcp.json`)."""
+    """An `mcpServers` entry with its name.
+
+    `command`/`args`/`env`/`cwd` for stdio, `url`/`headers` for Streamable HTTP, and the
+    hub's own keys (see `mcp.json`).
+    """
 
     model_config = ConfigDict(
         extra="allow",
@@ -93,6 +96,8 @@ class ServerCreate(BaseModel):
 
 
 class ServerList(BaseModel):
+    """The servers the caller can see, with configuration entries that were skipped."""
+
     items: list[ServerView]
     problems: list[str] = Field(
         default_factory=list[str], description="Configuration entries that were skipped (admins)."
@@ -100,25 +105,35 @@ class ServerList(BaseModel):
 
 
 class AuthorizeOut(BaseModel):
+    """Where an OAuth authorization stands: a URL to open, or already connected."""
+
     status: str = Field(description="`authorize`: open `authorization_url`; `ready`: connected.")
     authorization_url: str | None = None
 
 
 class ResourceList(BaseModel):
+    """The resources of the caller's servers."""
+
     items: list[ResourceView]
 
 
 class ResourceContents(BaseModel):
+    """A resource read from its server, as content parts."""
+
     server: str
     uri: str
     contents: list[ContentPart]
 
 
 class PromptList(BaseModel):
+    """The prompts of the caller's servers."""
+
     items: list[PromptView]
 
 
 class PromptGet(BaseModel):
+    """A prompt to render: its server, its name and its arguments."""
+
     model_config = ConfigDict(extra="forbid")
     server: str = Field(min_length=1, max_length=63)
     name: str = Field(min_length=1, max_length=200)
@@ -126,11 +141,15 @@ class PromptGet(BaseModel):
 
 
 class PromptMessage(BaseModel):
+    """One message of a rendered prompt."""
+
     role: str
     content: list[ContentPart]
 
 
 class PromptOut(BaseModel):
+    """A rendered prompt: the messages to put in the conversation."""
+
     server: str
     name: str
     description: str | None = None
@@ -166,6 +185,7 @@ async def add_server(body: ServerCreate, user: CurrentUser, hub: HubDep) -> Serv
     "/servers/{name}", response_model=ServerView, responses=error_responses(401, 404, 422, 503)
 )
 async def get_server(name: str, user: CurrentUser, hub: HubDep) -> ServerView:
+    """One server this user can see, with its health and tools."""
     server = ServerRegistry(hub).get(name, user.user_id)
     return await server_view(hub, server, user.user_id, user.is_admin)
 
@@ -199,7 +219,8 @@ async def remove_server(name: str, user: CurrentUser, hub: HubDep) -> Response:
 async def reconnect_server(name: str, user: CurrentUser, hub: HubDep) -> ServerView:
     """Connect again now (for example, to probe a server whose circuit is open).
 
-    A shared server is reconnected by admins only; anyone may reconnect their own."""
+    A shared server is reconnected by admins only; anyone may reconnect their own.
+    """
     server = await ServerRegistry(hub).reconnect(name, user.user_id, user.is_admin)
     return await server_view(hub, server, user.user_id, user.is_admin)
 
@@ -218,6 +239,8 @@ async def approve_tool(name: str, tool: str, user: CurrentUser, hub: HubDep) -> 
 
 
 class PolicyChange(BaseModel):
+    """A tool's new approval policy."""
+
     model_config = ConfigDict(extra="forbid")
     policy: ToolPolicy = Field(description="auto: run; ask: ask the user first; deny: never.")
 
@@ -230,8 +253,11 @@ class PolicyChange(BaseModel):
 async def set_tool_policy(
     name: str, tool: str, body: PolicyChange, user: CurrentUser, hub: HubDep
 ) -> ServerView:
-    """Set a tool's policy on a server registered through the API (admins; owners of
-    personal servers). Servers from `mcp.json` or discovery are changed there (409)."""
+    """Set a tool's policy on a server registered through the API.
+
+    Admins may, and owners of personal servers. Servers from `mcp.json` or discovery are
+    changed there (409).
+    """
     server = await ServerRegistry(hub).set_policy(
         name, tool, body.policy, user_id=user.user_id, is_admin=user.is_admin
     )
@@ -246,9 +272,11 @@ async def set_tool_policy(
 async def authorize_server(
     name: str, user: CurrentUser, hub: HubDep, response: Response
 ) -> AuthorizeOut:
-    """Start the OAuth authorization of this server for you: open the returned URL in the
-    same browser. The answer sets an httpOnly cookie that the callback requires, so the
-    authorization completes only in the browser that started it."""
+    """Start the OAuth authorization of this server for you.
+
+    Open the returned URL in the same browser. The answer sets an httpOnly cookie that the
+    callback requires, so the authorization completes only in the browser that started it.
+    """
     start = await ServerRegistry(hub).authorize(name, user.user_id)
     if start is None:
         return AuthorizeOut(status="ready")
@@ -295,9 +323,11 @@ async def oauth_callback(
     iss: Annotated[str | None, Query(max_length=2000)] = None,
     error: Annotated[str | None, Query(max_length=200)] = None,
 ) -> HTMLResponse:
-    """Where the authorization server sends the browser back: `state` names the
-    authorization, and the cookie set when it started must come with it (403 otherwise,
-    and nothing is stored)."""
+    """Where the authorization server sends the browser back.
+
+    `state` names the authorization, and the cookie set when it started must come with it
+    (403 otherwise, and nothing is stored).
+    """
     name = cookie_name(state, secure=hub.oauth.secure_cookies)
     nonce = request.cookies.get(name)
     if code is None:
