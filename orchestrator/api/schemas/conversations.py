@@ -1,9 +1,9 @@
-"""Request and response bodies of the HTTP API (they are the OpenAPI document)."""
+"""Conversations and their messages: what is listed, read, exported and sent."""
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator, model_validator
@@ -14,19 +14,14 @@ from orchestrator.domain import (
     FilePart,
     ImagePart,
     Message,
-    Run,
     Summary,
     TextPart,
     ToolCall,
     ToolFault,
-    ToolSpec,
     Usage,
 )
 
 __all__ = [
-    "ApiKeyCreate",
-    "ApiKeyCreated",
-    "ApiKeyOut",
     "AttachmentOut",
     "BranchSwitch",
     "ConversationCreate",
@@ -35,84 +30,15 @@ __all__ = [
     "ConversationOut",
     "ConversationPage",
     "ConversationRename",
-    "DecisionOut",
-    "Health",
-    "InputAnswer",
     "MessageCreate",
     "MessageOut",
-    "ModelList",
     "PromptRef",
-    "Readiness",
-    "RefreshRequest",
     "RegenerateRequest",
     "ResourceRef",
-    "RunAccepted",
-    "RunOut",
     "SummaryOut",
-    "TokenRequest",
-    "TokenResponse",
-    "ToolList",
-    "ToolOut",
-    "UsageOut",
-    "UserOut",
 ]
 
 _Strict = ConfigDict(extra="forbid")
-
-
-class TokenRequest(BaseModel):
-    """An email and password to log in with."""
-
-    model_config = _Strict
-    email: str = Field(min_length=3, max_length=320)
-    password: str = Field(min_length=1, max_length=1024)
-
-
-class RefreshRequest(BaseModel):
-    """A refresh token to exchange for a new token pair; it can be used once."""
-
-    model_config = _Strict
-    refresh_token: str = Field(min_length=1, max_length=4096)
-
-
-class TokenResponse(BaseModel):
-    """A bearer access token, and the refresh token that renews it."""
-
-    access_token: str
-    refresh_token: str
-    token_type: Literal["bearer"] = "bearer"  # noqa: S105 - the OAuth token type
-    expires_in: int = Field(description="Seconds until the access token expires.")
-
-
-class UserOut(BaseModel):
-    """The signed-in user."""
-
-    id: str
-    email: str
-    is_admin: bool
-
-
-class ApiKeyCreate(BaseModel):
-    """A new API key's name, to tell keys apart."""
-
-    model_config = _Strict
-    name: str = Field(default="default", min_length=1, max_length=100)
-
-
-class ApiKeyOut(BaseModel):
-    """An API key as listed: its name and prefix, never the secret."""
-
-    id: str
-    name: str
-    prefix: str = Field(description="The first characters of the key, to recognise it.")
-    created_at: datetime
-    last_used_at: datetime | None = None
-
-
-class ApiKeyCreated(ApiKeyOut):
-    """A new API key, with its secret."""
-
-    key: str = Field(description="The secret. Shown once: store it now.")
 
 
 class ConversationCreate(BaseModel):
@@ -405,174 +331,3 @@ class MessageCreate(BaseModel):
         if not has_content:
             raise ValueError("must not be empty")
         return value
-
-
-class RunAccepted(BaseModel):
-    """A run started; its events are at `GET /api/v1/runs/{run_id}/events`."""
-
-    run_id: str
-    conversation_id: str
-
-
-class RunOut(BaseModel):
-    """A run: its status, model, token usage and last event id.
-
-    `error` holds the `type` and `message` of a failed run; `last_event_id` is where an event
-    stream ends so far (send it as `Last-Event-ID` to resume after it).
-    """
-
-    id: str
-    conversation_id: str
-    status: str
-    model: str
-    created_at: datetime
-    finished_at: datetime | None = None
-    error: dict[str, Any] | None = None
-    usage: Usage
-    last_event_id: int
-
-    @classmethod
-    def of(cls, run: Run) -> RunOut:
-        """The API's view of a stored run."""
-        return cls(
-            id=run.id,
-            conversation_id=run.conversation_id,
-            status=run.status.value,
-            model=run.model,
-            created_at=run.created_at,
-            finished_at=run.finished_at,
-            error=run.error,
-            usage=run.usage,
-            last_event_id=run.last_event_id,
-        )
-
-
-class DecisionIn(BaseModel):
-    """Options of a tool call's approval."""
-
-    model_config = _Strict
-    always: bool = Field(
-        default=False,
-        description="Also allow this tool from now on, without asking (approve only).",
-    )
-
-
-class DecisionOut(BaseModel):
-    """A decision on a tool call that waited for the user, as recorded."""
-
-    tool_call_id: str
-    run_id: str
-    approved: bool
-    always: bool | None = Field(
-        default=None, description="True when the tool is allowed from now on (else absent)."
-    )
-
-
-class ToolGrantOut(BaseModel):
-    """A tool the user allowed from now on, without being asked."""
-
-    tool: str = Field(description="A tool name as GET /api/v1/tools lists it.")
-    created_at: datetime
-
-
-class ToolGrantList(BaseModel):
-    """The tools the user allowed from now on."""
-
-    items: list[ToolGrantOut]
-
-
-class InputAnswer(BaseModel):
-    """The answer to an `input.required` event: accept with `content`, decline or cancel."""
-
-    model_config = _Strict
-    id: str = Field(
-        min_length=1, max_length=100, description="The `id` of the input.required event."
-    )
-    action: Literal["accept", "decline", "cancel"]
-    content: dict[str, Any] | None = None
-
-
-class ToolOut(BaseModel):
-    """A tool the user's runs may call, as the model sees it.
-
-    `policy` says whether a call runs at once (auto), waits for approval (ask) or never runs
-    (deny); `token_cost` is what its schema adds to each request.
-    """
-
-    name: str
-    server: str
-    tool: str
-    description: str
-    parameters: dict[str, Any]
-    policy: str
-    annotations: dict[str, Any]
-    token_cost: int
-
-    @classmethod
-    def of(cls, spec: ToolSpec) -> ToolOut:
-        """The API's view of a tool spec."""
-        return cls(
-            name=spec.name,
-            server=spec.server,
-            tool=spec.tool,
-            description=spec.description,
-            parameters=spec.parameters,
-            policy=spec.policy.value,
-            annotations=spec.annotations,
-            token_cost=spec.token_cost,
-        )
-
-
-class ToolList(BaseModel):
-    """Every tool the user's runs may call, namespaced per server."""
-
-    items: list[ToolOut]
-
-
-class UsageRow(BaseModel):
-    """Runs and tokens of one user on one model."""
-
-    user_id: str
-    email: str | None = None
-    model: str
-    runs: int
-    input_tokens: int
-    output_tokens: int
-
-
-class UsageOut(BaseModel):
-    """Usage per user and model."""
-
-    items: list[UsageRow]
-
-
-class ModelOut(BaseModel):
-    """A model runs can use: its id, and where it runs (`provider`)."""
-
-    id: str
-    provider: str
-    default: bool
-
-
-class ModelList(BaseModel):
-    """The models on offer, and whether one is configured at all.
-
-    `message` says what to set when none is, or describes the one in use.
-    """
-
-    items: list[ModelOut]
-    configured: bool
-    message: str | None = None
-
-
-class Health(BaseModel):
-    """The process is up (liveness)."""
-
-    status: Literal["ok"] = "ok"
-
-
-class Readiness(BaseModel):
-    """Whether the server can take runs: each check is `ok` or what is wrong."""
-
-    status: Literal["ready", "not_ready"]
-    checks: dict[str, str]
