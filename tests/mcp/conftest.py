@@ -93,8 +93,8 @@ class Api:
 
     @property
     def hub(self) -> MCPHub:
-        assert self.services.hub is not None
-        return self.services.hub
+        assert self.services.tools.hub is not None
+        return self.services.tools.hub
 
 
 async def _key(services: Services, *, admin: bool) -> tuple[str, dict[str, str]]:
@@ -136,9 +136,9 @@ def open_api(
         app = create_app(settings, mcp_targets=targets or {})
         async with app.router.lifespan_context(app):
             services: Services = app.state.services
-            assert services.hub is not None
+            assert services.tools.hub is not None
             with anyio.fail_after(20):
-                await services.hub.settled()
+                await services.tools.hub.settled()
             _, admin = await _key(services, admin=True)
             alice_id, alice = await _key(services, admin=False)
             _, bob = await _key(services, admin=False)

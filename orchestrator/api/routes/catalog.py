@@ -20,7 +20,7 @@ router = APIRouter(tags=["catalog"])
 async def list_tools(user: CurrentUser, services: ServicesDep) -> ToolList:
     """Every tool this user's runs may call, namespaced per server."""
     return ToolList(
-        items=[ToolOut.of(spec) for spec in await services.tools.list_tools(user.user_id)]
+        items=[ToolOut.of(spec) for spec in await services.tools.host.list_tools(user.user_id)]
     )
 
 
@@ -31,7 +31,7 @@ async def list_models(user: CurrentUser, services: ServicesDep) -> ModelList:
     `provider` is "openai", the base URL of an OpenAI-compatible server, or "local" for the
     model running on this machine (then `message` says so).
     """
-    info = services.model_info
+    info = services.models.info
     if not info.configured:
         return ModelList(items=[], configured=False, message=NOT_CONFIGURED_MESSAGE)
     return ModelList(
@@ -58,5 +58,5 @@ async def usage(
         raise Forbidden("Only an admin can see every user's usage.")
     if since is not None and since.tzinfo is None:
         raise InvalidInput("`since` needs a time zone, e.g. 2026-12-01T00:00:00Z.")
-    rows = await services.runs_store.usage(None if all_users else user.user_id, since=since)
+    rows = await services.database.runs.usage(None if all_users else user.user_id, since=since)
     return UsageOut(items=[UsageRow.model_validate(row) for row in rows])
