@@ -167,10 +167,7 @@ class RunService:
             instructions = await self._instructions(user_id, tools)
             self._launch(run, history, tools, instructions)
             return run
-        known, history = cached
-        return await self._start_ahead(
-            user_id, conversation_id, message, model_name, tools, (known, history)
-        )
+        return await self._start_ahead(user_id, conversation_id, message, model_name, tools, cached)
 
     async def _start_ahead(
         self,

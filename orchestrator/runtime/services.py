@@ -66,8 +66,6 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-_MODEL_CHECK_SECONDS = 30.0
-
 
 @dataclass(frozen=True)
 class ModelInfo:
