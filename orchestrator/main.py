@@ -40,7 +40,7 @@ async def _first_admin(settings: Settings, services: Services) -> FirstAdmin | N
     """Create the first admin on a fresh database (see the README, "First login")."""
     password = settings.auth.admin_password
     if settings.production and password is None:
-        if await services.users.count() == 0:
+        if await services.auth.users.count() == 0:
             logger.warning(
                 "There are no users. Create an admin with `assistant users create EMAIL --admin`, "
                 "or set ASSISTANT_ADMIN_EMAIL and ASSISTANT_ADMIN_PASSWORD."
@@ -83,7 +83,7 @@ def create_app(
             # pause every stream for 100-200 ms.
             gc.collect()
             gc.freeze()
-            info = services.model_info
+            info = services.models.info
             if model is None and announce_model:
                 if not info.configured:
                     logger.warning(NOT_CONFIGURED_MESSAGE)

@@ -414,7 +414,7 @@ class Stack:
         self, application: Any, server: Any, task: asyncio.Task[None], started: float, begun: float
     ) -> int:
         services = application.state.services
-        info = services.model_info
+        info = services.models.info
         model = (
             f"model {info.name} (local, llama.cpp on this CPU)"
             if info.local
@@ -431,7 +431,7 @@ class Stack:
 
     def _banner(self, state: Any, seconds: float) -> None:
         url = self.url
-        info = state.services.model_info
+        info = state.services.models.info
         first_admin = getattr(state, "first_admin", None)
         ui = self.frontend_url
         if ui is not None:

@@ -1,7 +1,9 @@
 """What the core needs from the world, as small protocols.
 
 Adapters implement them: `orchestrator.llm` the model, `orchestrator.mcp` the tools,
-`orchestrator.store` the stores, `orchestrator.events` the bus. Tests use fakes.
+`orchestrator.store` the stores, `orchestrator.events` the bus. Tests use fakes. Each port
+is shaped by what its user calls (the store ports by `orchestrator.runtime`), not by
+everything an adapter can do.
 """
 
 from __future__ import annotations
@@ -11,13 +13,14 @@ from typing import Any, Protocol
 
 from orchestrator.domain.completion import ModelEvent, ModelRequest
 from orchestrator.domain.context import ModelLimits, Tokenizer
-from orchestrator.domain.conversations import Conversation, Page, Run, RunOutcome
+from orchestrator.domain.conversations import Run, RunOutcome
 from orchestrator.domain.events import RunEvent, StoredEvent
 from orchestrator.domain.messages import Message
 from orchestrator.domain.tools import (
     ElicitationAnswer,
     ElicitationRequest,
     ToolCallContext,
+    ToolGrant,
     ToolOutcome,
     ToolSpec,
 )
@@ -27,9 +30,10 @@ __all__ = [
     "ConversationStore",
     "EventBus",
     "Interactions",
-    "RateLimiter",
     "RunJournal",
     "RunStore",
+    "StepStore",
+    "ToolGrants",
     "ToolHost",
 ]
 
@@ -177,58 +181,44 @@ class EventBus(Protocol):
 
 
 class ConversationStore(Protocol):
-    """The conversations a user keeps, and each one's messages.
+    """A conversation's messages as a run reads them: its history, through a cache.
 
-    A conversation that is not the user's is reported as not found.
+    The cache is this process's copy of each recently used conversation's active branch;
+    `cached_history` answers from it alone, which lets a run start without a round trip.
     """
 
-    async def create_conversation(self, user_id: str, title: str) -> Conversation:
-        """Start an empty conversation for the user."""
-        ...
+    def cached_history(
+        self, conversation_id: str, user_id: str
+    ) -> tuple[int, list[Message]] | None:
+        """The cached active branch and the number of the conversation's last message.
 
-    async def get_conversation(self, user_id: str, conversation_id: str) -> Conversation:
-        """The user's conversation.
-
-        Raises:
-            NotFound: there is none with that id, or it is not the user's.
+        None unless this process holds it and knows the conversation is `user_id`'s; no I/O.
         """
         ...
 
-    async def list_conversations(
-        self, user_id: str, *, query: str | None, limit: int, cursor: str | None
-    ) -> Page[Conversation]:
-        """A page of the user's conversations: pinned first, then the latest changed.
-
-        `query` matches titles and message text; `cursor` is the previous page's
-        `next_cursor`.
-        """
-        ...
-
-    async def rename_conversation(
-        self, user_id: str, conversation_id: str, title: str
-    ) -> Conversation:
-        """Give the user's conversation a new title.
-
-        Raises:
-            NotFound: there is none with that id, or it is not the user's.
-        """
-        ...
-
-    async def delete_conversation(self, user_id: str, conversation_id: str) -> None:
-        """Delete the user's conversation with its messages and runs.
-
-        Raises:
-            NotFound: there is none with that id, or it is not the user's.
-        """
+    async def cached_messages(self, conversation_id: str, last_seq: int) -> list[Message] | None:
+        """The active branch if the cache holds it up to message `last_seq`, else None."""
         ...
 
     async def messages(self, conversation_id: str) -> list[Message]:
-        """The conversation's active branch, oldest message first."""
+        """The active branch, root first."""
+        ...
+
+    async def path_to(self, conversation_id: str, message_id: str | None) -> list[Message]:
+        """The messages from the root to `message_id`, with it; empty for None."""
+        ...
+
+    async def message_in(self, user_id: str, conversation_id: str, message_id: str) -> Message:
+        """One message of the user's conversation.
+
+        Raises:
+            NotFound: no such conversation for the user, or no such message in it.
+        """
         ...
 
 
 class RunStore(Protocol):
-    """Runs as stored: started with the user's message, saved step by step, finished."""
+    """Runs as they are started and read back: a run's row and its stored events."""
 
     async def start_run(
         self,
@@ -238,12 +228,28 @@ class RunStore(Protocol):
         model: str,
         *,
         run_id: str | None = None,
+        branch_from: str | None = None,
+        branch: bool = False,
     ) -> Run:
-        """Store the user's `message` and a new running run for it, together.
+        """Store the user's message and a new running run, atomically.
+
+        The message continues the active branch, or with `branch` starts a new one after
+        `branch_from`. `Run.message_seq` and `message_parent_id` say where it landed.
 
         Raises:
             NotFound: the conversation is not the user's.
-            Conflict: a run is already in progress in the conversation.
+            Conflict: a run is already in progress in this conversation.
+        """
+        ...
+
+    async def start_answer_again(
+        self, user_id: str, conversation_id: str, message_id: str, model: str
+    ) -> Run:
+        """Store a new running run that answers `message_id` anew, on a new branch.
+
+        Raises:
+            NotFound: the conversation is not the user's.
+            Conflict: a run is already in progress in this conversation.
         """
         ...
 
@@ -251,8 +257,20 @@ class RunStore(Protocol):
         """The user's run.
 
         Raises:
-            NotFound: there is none with that id, or it is not the user's.
+            NotFound: no such run for the user.
         """
+        ...
+
+    async def events(self, run_id: str, after: int) -> list[StoredEvent]:
+        """The run's stored events after `after`, in order."""
+        ...
+
+
+class StepStore(Protocol):
+    """Where a run's journal makes its steps durable (the run's row exists already)."""
+
+    async def save_events(self, run_id: str, events: Sequence[StoredEvent]) -> None:
+        """Store events published since the last write."""
         ...
 
     async def save_step(
@@ -262,7 +280,7 @@ class RunStore(Protocol):
         messages: Sequence[Message],
         events: Sequence[StoredEvent],
     ) -> None:
-        """Store a step: its new messages and the events numbered so far, in one transaction."""
+        """Store one step's messages (each chained to the one before) and events together."""
         ...
 
     async def finish_run(
@@ -274,21 +292,25 @@ class RunStore(Protocol):
         conversation_id: str | None = None,
         messages: Sequence[Message] = (),
     ) -> None:
-        """Record the run's outcome with its last events (and its last step's `messages`)."""
-        ...
-
-    async def events(self, run_id: str, after: int) -> list[StoredEvent]:
-        """The run's stored events after sequence number `after`, for a client that resumes."""
+        """Record the run's end with its last events; with `messages`, its last step too."""
         ...
 
 
-class RateLimiter(Protocol):
-    """Raises `LimitExceeded` when `key` has spent its allowance."""
+class ToolGrants(Protocol):
+    """The tools each user always allows (so their calls need no approval)."""
 
-    async def acquire(self, key: str, cost: int = 1) -> None:
-        """Spend `cost` of `key`'s allowance.
+    async def list(self, user_id: str) -> list[ToolGrant]:
+        """The user's grants, by tool name."""
+        ...
+
+    async def add(self, user_id: str, tool: str) -> None:
+        """Always allow `tool` (a no-op if it already is)."""
+        ...
+
+    async def remove(self, user_id: str, tool: str) -> None:
+        """Ask again before calls of `tool`.
 
         Raises:
-            LimitExceeded: not enough is left; `retry_after` says when there will be.
+            NotFound: the user does not always allow that tool.
         """
         ...

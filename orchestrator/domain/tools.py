@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
@@ -23,6 +24,7 @@ __all__ = [
     "ElicitationAnswer",
     "ElicitationRequest",
     "ToolCallContext",
+    "ToolGrant",
     "ToolOutcome",
     "ToolPolicy",
     "ToolSpec",
@@ -125,3 +127,12 @@ class ToolCallContext:
     call_id: str
     report_progress: Callable[[float, float | None, str | None], None]
     elicit: Callable[[ElicitationRequest], Awaitable[ElicitationAnswer]]
+
+
+class ToolGrant(BaseModel):
+    """A tool its user always allows: the "Always allow" answer to an approval, kept."""
+
+    model_config = ConfigDict(frozen=True)
+
+    tool: str
+    created_at: datetime

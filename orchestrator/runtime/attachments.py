@@ -267,12 +267,15 @@ class AttachmentModel:
         self._image_bytes = 0
 
     def limits(self, model: str) -> ModelLimits:
+        """The wrapped model's limits."""
         return self._model.limits(model)
 
     def tokenizer(self, model: str) -> Tokenizer:
+        """The wrapped model's tokenizer."""
         return self._model.tokenizer(model)
 
     async def stream(self, request: ModelRequest) -> AsyncIterator[ModelEvent]:
+        """The wrapped model's answer to `request`, its files shown as the model reads them."""
         messages, images = await self._expand(request.messages)
         if messages is request.messages:
             async for event in self._model.stream(request):

@@ -57,6 +57,8 @@ ASK_REFUSAL = (
 
 @dataclass(frozen=True, slots=True)
 class TextChunk:
+    """A piece of the answer's text, as the model streamed it."""
+
     text: str
 
 

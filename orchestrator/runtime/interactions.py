@@ -4,12 +4,18 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
-from orchestrator.domain import Conflict, ElicitationAnswer, ElicitationRequest, NotFound
+from orchestrator.domain import (
+    Conflict,
+    ElicitationAnswer,
+    ElicitationRequest,
+    NotFound,
+    RunStatus,
+)
 
-__all__ = ["PendingInteractions"]
+__all__ = ["PendingInteractions", "StatusWriter"]
 
 
 @dataclass(slots=True)
@@ -27,20 +33,27 @@ class _Answered:
     user_id: str
 
 
-@dataclass(slots=True)
+StatusWriter = Callable[[str, RunStatus], Awaitable[None]]
+"""Records a run's status (the run store's `set_status`)."""
+
+
 class PendingInteractions:
     """`Interactions` in one process: a future per open question.
 
-    `on_waiting(run_id, waiting)` is told when a run starts and stops waiting on its user.
+    Args:
+        set_status: told a run is `WAITING` when it starts waiting on its user, and
+            `RUNNING` once nothing of it waits any more (None: statuses are not recorded).
     """
 
-    on_waiting: Callable[[str, bool], Awaitable[None]] | None = None
-    _owners: dict[str, str] = field(default_factory=dict[str, str])
-    _grants: dict[str, set[str]] = field(default_factory=dict[str, set[str]])
-    _open: dict[str, _Question] = field(default_factory=dict[str, _Question])
-    _answered: dict[str, _Answered] = field(default_factory=dict[str, _Answered])
+    def __init__(self, *, set_status: StatusWriter | None = None) -> None:
+        self._set_status = set_status
+        self._owners: dict[str, str] = {}
+        self._grants: dict[str, set[str]] = {}
+        self._open: dict[str, _Question] = {}
+        self._answered: dict[str, _Answered] = {}
 
     def register_run(self, run_id: str, user_id: str) -> None:
+        """Record whose run this is: only its user may answer its questions."""
         self._owners[run_id] = user_id
 
     def set_grants(self, user_id: str, tools: Iterable[str]) -> None:
@@ -48,10 +61,12 @@ class PendingInteractions:
         self._grants[user_id] = set(tools)
 
     def preapproved(self, run_id: str, tool: str) -> bool:
+        """Whether the run's user always allows `tool`."""
         user_id = self._owners.get(run_id)
         return user_id is not None and tool in self._grants.get(user_id, ())
 
     def forget_run(self, run_id: str) -> None:
+        """Drop an ended run: its open questions are cancelled."""
         self._owners.pop(run_id, None)
         for key in [key for key, question in self._open.items() if question.run_id == run_id]:
             question = self._open.pop(key)
@@ -61,23 +76,25 @@ class PendingInteractions:
     async def _ask(self, run_id: str, key: str, kind: str, request: Any = None) -> Any:
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         self._open[key] = _Question(run_id, self._owners.get(run_id, ""), future, kind, request)
-        if self.on_waiting is not None:
-            await self.on_waiting(run_id, True)
+        if self._set_status is not None:
+            await self._set_status(run_id, RunStatus.WAITING)
         try:
             return await future
         finally:
             self._open.pop(key, None)
-            if self.on_waiting is not None and not any(
+            if self._set_status is not None and not any(
                 q.run_id == run_id for q in self._open.values()
             ):
-                await self.on_waiting(run_id, False)
+                await self._set_status(run_id, RunStatus.RUNNING)
 
     async def approval(self, run_id: str, call_id: str, tool: str) -> bool:
+        """Wait for the user's decision on a call of `tool` (the caller bounds the wait)."""
         return bool(await self._ask(run_id, call_id, "approval", tool))
 
     async def elicitation(
         self, run_id: str, request_id: str, request: ElicitationRequest
     ) -> ElicitationAnswer:
+        """Wait for the user's answer to a tool server's question (the caller bounds it)."""
         return await self._ask(run_id, request_id, "input", request)
 
     def _resolve(self, user_id: str, key: str, kind: str, value: Any) -> _Question:
@@ -127,11 +144,13 @@ class PendingInteractions:
         return question.run_id, tool
 
     def answer(self, user_id: str, run_id: str, request_id: str, answer: ElicitationAnswer) -> None:
+        """Answer a question of the user's run.
+
+        Raises:
+            NotFound: nothing of that run waits for that answer.
+            Conflict: already answered.
+        """
         question = self._open.get(request_id)
         if question is not None and question.run_id != run_id:
             raise NotFound("Nothing is waiting for that answer.")
         self._resolve(user_id, request_id, "input", answer)
-
-    def pending_request(self, request_id: str) -> ElicitationRequest | None:
-        question = self._open.get(request_id)
-        return question.request if question is not None and question.kind == "input" else None

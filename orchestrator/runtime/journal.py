@@ -20,9 +20,10 @@ from orchestrator.domain import (
     RunEvent,
     RunOutcome,
     RunStatus,
+    StepStore,
     StoredEvent,
 )
-from orchestrator.store import SqlRunStore
+from orchestrator.runtime.head_start import HeadStart
 
 __all__ = ["StoreJournal"]
 
@@ -32,21 +33,30 @@ _FLUSH_SECONDS = 1.0
 
 
 class StoreJournal:
+    """`RunJournal` of one run: live on the bus, durable in the store.
+
+    Args:
+        run_id: the run written.
+        conversation_id: where its messages go.
+        bus: where its events are published.
+        store: where its steps are made durable.
+        head_start: set when the run was launched before its row was stored: every
+            write waits on it (see `HeadStart`); None when the row exists already.
+        tip: the message the run's first message follows (it answers on its own branch).
+    """
+
     def __init__(
         self,
         run_id: str,
         conversation_id: str,
         bus: EventBus,
-        store: SqlRunStore,
+        store: StepStore,
         *,
-        started: asyncio.Future[bool] | None = None,
+        head_start: HeadStart | None = None,
         tip: str | None = None,
     ) -> None:
-        self._started = started
+        self._head_start = head_start
         self._tip = tip
-        """The message the run's next message follows: it answers on its own branch."""
-        """While the run's row is being written: True once stored, False if it never is
-        (then this journal writes and publishes nothing more)."""
         self._run_id = run_id
         self._conversation_id = conversation_id
         self._bus = bus
@@ -56,15 +66,14 @@ class StoreJournal:
         self._flushing: asyncio.Task[None] | None = None
 
     def emit(self, event: RunEvent) -> None:
+        """Publish `event` now; store it with the next write (within about a second)."""
         self._pending.append(self._bus.publish(self._run_id, event))
         if self._flushing is None and time.monotonic() - self._flushed_at > _FLUSH_SECONDS:
             self._flushing = asyncio.create_task(self._flush())
 
     async def _stored(self) -> bool:
-        started = self._started
-        if started is None:
-            return True
-        return await asyncio.shield(started)
+        """Whether writes may go to the store: the run's row exists (or never will: False)."""
+        return self._head_start is None or await self._head_start.stored()
 
     def _take(self) -> list[StoredEvent]:
         events, self._pending = self._pending, []
@@ -100,6 +109,7 @@ class StoreJournal:
         return chained
 
     async def commit(self, messages: Sequence[Message]) -> None:
+        """Store a step: `messages` and the events published so far, in one write."""
         if not await self._stored():
             return
         await self._settle()
@@ -113,6 +123,11 @@ class StoreJournal:
         messages: Sequence[Message] = (),
         events: Sequence[RunEvent] = (),
     ) -> None:
+        """Record the run's end (with a last step, if given), then publish it and close.
+
+        A failure to store is logged, not raised: the client still hears the end, and the
+        recovery at the next start fixes the row.
+        """
         if not await self._stored():
             return
         await self._settle()

@@ -2,7 +2,8 @@
 
 A run is a background task that outlives the request that started it: a client that
 disconnects does not stop it, only `cancel` does. Its events are read from the bus while it
-is live and from the store afterwards.
+is live and from the store afterwards. The service reaches the database only through the
+domain's ports (`ConversationStore`, `RunStore`, `StepStore`, `ToolGrants`).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from orchestrator.domain import (
     ChatModel,
     Conflict,
     ContentPart,
+    ConversationStore,
     ElicitationAnswer,
     EventBus,
     InvalidInput,
@@ -29,16 +31,20 @@ from orchestrator.domain import (
     RunControl,
     RunOutcome,
     RunStatus,
+    RunStore,
+    StepStore,
     StoredEvent,
+    ToolGrant,
+    ToolGrants,
     ToolHost,
     ToolSpec,
     Turn,
     Unavailable,
     count_message_tokens,
 )
+from orchestrator.runtime.head_start import HeadStart
 from orchestrator.runtime.interactions import PendingInteractions
 from orchestrator.runtime.journal import StoreJournal
-from orchestrator.store import SqlConversationStore, SqlRunStore, SqlToolGrants, ToolGrant
 
 __all__ = ["RunService"]
 
@@ -53,28 +59,50 @@ class _Active:
     control: RunControl
     user_id: str
     conversation_id: str
-    journal: StoreJournal
+
+    async def stop(self, reason: str, grace: float | None = None) -> None:
+        """Cancel the run's task, saying why, and wait (at most `grace` s) until it ends."""
+        self.control.reason = reason
+        self.task.cancel()
+        await asyncio.wait({self.task}, timeout=grace)
 
 
 class RunService:
+    """The runs of this process: started here, followed, cancelled and answered.
+
+    Args:
+        agent: the loop each run executes.
+        model: its tokenizer counts the user's message.
+        tools: the tools runs may call, and their servers' instructions.
+        conversations: the history a run answers.
+        runs: where runs are started and read back.
+        steps: where each run's journal makes its steps durable.
+        bus: live events.
+        interactions: the questions runs ask their users.
+        default_model: the model a run uses unless told otherwise.
+        grants: the tools users always allow (None: "Always allow" is not offered).
+    """
+
     def __init__(
         self,
         *,
         agent: Agent,
         model: ChatModel,
         tools: ToolHost,
-        conversations: SqlConversationStore,
-        runs: SqlRunStore,
+        conversations: ConversationStore,
+        runs: RunStore,
+        steps: StepStore,
         bus: EventBus,
         interactions: PendingInteractions,
         default_model: str,
-        grants: SqlToolGrants | None = None,
+        grants: ToolGrants | None = None,
     ) -> None:
         self._agent = agent
         self._model = model
         self._tools = tools
         self._conversations = conversations
         self._runs = runs
+        self._steps = steps
         self._bus = bus
         self._interactions = interactions
         self._default_model = default_model
@@ -83,6 +111,7 @@ class RunService:
 
     @property
     def active_count(self) -> int:
+        """How many runs are live in this process."""
         return len(self._active)
 
     async def _select_tools(self, user_id: str, names: Sequence[str] | None) -> list[ToolSpec]:
@@ -101,6 +130,11 @@ class RunService:
             )
         return [by_name[name] for name in dict.fromkeys(names)]
 
+    def _user_message(self, content: list[ContentPart], model_name: str) -> Message:
+        message = Message(id=str(uuid.uuid4()), role=Role.USER, content=content)
+        tokens = count_message_tokens(message, self._model.tokenizer(model_name))
+        return message.model_copy(update={"token_count": tokens})
+
     async def start(
         self,
         user_id: str,
@@ -112,6 +146,9 @@ class RunService:
     ) -> Run:
         """Store the user's message and start a run answering it.
 
+        When this process holds the conversation's history, the run gets a head start: it
+        asks the model while its row is being stored (see `HeadStart`).
+
         Raises:
             NotFound: the conversation is not the user's.
             Conflict: a run is already in progress there.
@@ -119,28 +156,33 @@ class RunService:
         """
         model_name = model or self._default_model
         tools = await self._select_tools(user_id, tool_names)
-        message = Message(id=str(uuid.uuid4()), role=Role.USER, content=content)
-        message = message.model_copy(
-            update={"token_count": count_message_tokens(message, self._model.tokenizer(model_name))}
-        )
-        servers = sorted({spec.server for spec in tools})
-        cached = self._conversations.cache.history_of(conversation_id, user_id)
+        message = self._user_message(content, model_name)
+        cached = self._conversations.cached_history(conversation_id, user_id)
         if cached is None or self._running_in(conversation_id):
             run = await self._runs.start_run(user_id, conversation_id, message, model_name)
             history = (
                 run.message_seq is not None
                 and await self._conversations.cached_messages(conversation_id, run.message_seq)
             ) or await self._conversations.messages(conversation_id)
-            instructions = await self._tools.instructions(user_id, servers)
+            instructions = await self._instructions(user_id, tools)
             self._launch(run, history, tools, instructions)
             return run
-        # The history is at hand and known to be the user's: the model is asked at once,
-        # while the message and the run are being stored. Nothing of the run is written or
-        # shown before they are; if they cannot be, the run is dropped unseen.
+        return await self._start_ahead(user_id, conversation_id, message, model_name, tools, cached)
+
+    async def _start_ahead(
+        self,
+        user_id: str,
+        conversation_id: str,
+        message: Message,
+        model_name: str,
+        tools: list[ToolSpec],
+        cached: tuple[int, list[Message]],
+    ) -> Run:
+        """Launch the run on the cached history, then store its row (see `HeadStart`)."""
         known, history = cached
         run_id = str(uuid.uuid4())
-        instructions = await self._tools.instructions(user_id, servers)
-        started: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        tip = history[-1].id if history else None
+        instructions = await self._instructions(user_id, tools)
         draft = Run(
             id=run_id,
             conversation_id=conversation_id,
@@ -149,24 +191,22 @@ class RunService:
             model=model_name,
             created_at=datetime.now(UTC),
         )
-        active = self._launch(draft, [*history, message], tools, instructions, started)
-        try:
-            run = await self._runs.start_run(
-                user_id, conversation_id, message, model_name, run_id=run_id
-            )
-        except BaseException:
-            await self._drop(run_id, active, started)
-            raise
-        tip = history[-1].id if history else None
-        if run.message_seq != known + 1 or run.message_parent_id != tip:
-            # Another process wrote to this conversation or switched its branch meanwhile:
-            # ask again, with the branch as stored.
-            await self._drop(run_id, active, started)
+        head_start = HeadStart()
+        active = self._launch(draft, [*history, message], tools, instructions, head_start)
+        run = await head_start.settle(
+            self._runs.start_run(user_id, conversation_id, message, model_name, run_id=run_id),
+            fresh=lambda stored: (
+                stored.message_seq == known + 1 and stored.message_parent_id == tip
+            ),
+            drop=lambda: self._drop(run_id, active),
+        )
+        if not head_start.released:
             history = await self._conversations.messages(conversation_id)
             self._launch(run, history, tools, instructions)
-            return run
-        started.set_result(True)
         return run
+
+    async def _instructions(self, user_id: str, tools: list[ToolSpec]) -> str | None:
+        return await self._tools.instructions(user_id, sorted({spec.server for spec in tools}))
 
     async def edit(
         self,
@@ -196,10 +236,7 @@ class RunService:
         model_name = model or self._default_model
         tools = await self._select_tools(user_id, tool_names)
         history = await self._conversations.path_to(conversation_id, target.parent_id)
-        message = Message(id=str(uuid.uuid4()), role=Role.USER, content=content)
-        message = message.model_copy(
-            update={"token_count": count_message_tokens(message, self._model.tokenizer(model_name))}
-        )
+        message = self._user_message(content, model_name)
         run = await self._runs.start_run(
             user_id,
             conversation_id,
@@ -208,7 +245,7 @@ class RunService:
             branch_from=target.parent_id,
             branch=True,
         )
-        instructions = await self._tools.instructions(user_id, sorted({s.server for s in tools}))
+        instructions = await self._instructions(user_id, tools)
         self._launch(run, [*history, message], tools, instructions)
         return run
 
@@ -249,7 +286,7 @@ class RunService:
         run = await self._runs.start_answer_again(
             user_id, conversation_id, history[-1].id, model_name
         )
-        instructions = await self._tools.instructions(user_id, sorted({s.server for s in tools}))
+        instructions = await self._instructions(user_id, tools)
         self._launch(run, history, tools, instructions)
         return run
 
@@ -262,7 +299,7 @@ class RunService:
         history: list[Message],
         tools: list[ToolSpec],
         instructions: str | None,
-        started: asyncio.Future[bool] | None = None,
+        head_start: HeadStart | None = None,
     ) -> _Active:
         self._bus.open(run.id)
         self._interactions.register_run(run.id, run.user_id)
@@ -270,8 +307,8 @@ class RunService:
             run.id,
             run.conversation_id,
             self._bus,
-            self._runs,
-            started=started,
+            self._steps,
+            head_start=head_start,
             tip=history[-1].id if history else None,
         )
         control = RunControl()
@@ -285,16 +322,16 @@ class RunService:
             instructions=instructions,
         )
         task = asyncio.create_task(self._execute(turn, journal, control), name=f"run-{run.id}")
-        active = _Active(task, control, run.user_id, run.conversation_id, journal)
+        active = _Active(task, control, run.user_id, run.conversation_id)
         self._active[run.id] = active
         return active
 
-    async def _drop(self, run_id: str, active: _Active, started: asyncio.Future[bool]) -> None:
-        """Stop a run whose record was never stored; it leaves no trace."""
-        started.set_result(False)
-        active.control.reason = "dropped"
-        active.task.cancel()
-        await asyncio.wait({active.task})
+    async def _drop(self, run_id: str, active: _Active) -> None:
+        """Stop a run launched ahead of a row that was not stored as it expected."""
+        await active.stop("dropped")
+        # A task cancelled before its first step never reaches `_execute`'s cleanup.
+        self._active.pop(run_id, None)
+        self._interactions.forget_run(run_id)
         self._bus.close(run_id)
 
     async def _execute(self, turn: Turn, journal: StoreJournal, control: RunControl) -> None:
@@ -316,6 +353,11 @@ class RunService:
             self._interactions.forget_run(turn.run_id)
 
     async def get(self, user_id: str, run_id: str) -> Run:
+        """The user's run.
+
+        Raises:
+            NotFound: not the user's run.
+        """
         return await self._runs.get_run(user_id, run_id)
 
     async def cancel(self, user_id: str, run_id: str) -> Run:
@@ -331,34 +373,36 @@ class RunService:
             if run.status in (RunStatus.RUNNING, RunStatus.WAITING):
                 raise Conflict("The run is not running in this process; try again shortly.")
             raise Conflict(f"The run has already ended ({run.status.value}).")
-        active.control.reason = "cancelled"
-        active.task.cancel()
-        await asyncio.wait({active.task}, timeout=_CANCEL_WAIT_SECONDS)
+        await active.stop("cancelled", _CANCEL_WAIT_SECONDS)
         return await self._runs.get_run(user_id, run_id)
 
     async def stop_conversation(self, user_id: str, conversation_id: str) -> None:
         """Cancel the conversation's live run, if any (before the conversation is deleted)."""
         for run_id, active in list(self._active.items()):
             if active.conversation_id == conversation_id and active.user_id == user_id:
-                active.control.reason = "cancelled"
-                active.task.cancel()
-                await asyncio.wait({active.task}, timeout=_CANCEL_WAIT_SECONDS)
+                await active.stop("cancelled", _CANCEL_WAIT_SECONDS)
                 self._active.pop(run_id, None)
 
-    async def events(
-        self, user_id: str, run_id: str, after: int, *, owned: bool = False
-    ) -> AsyncIterator[StoredEvent]:
-        """The run's events after `after`: live from the bus, else replayed from the store."""
-        if not owned:
-            await self._runs.get_run(user_id, run_id)
-        if self._bus.has(run_id):
-            async for event in self._bus.subscribe(run_id, after):
+    async def events(self, run: Run, after: int) -> AsyncIterator[StoredEvent]:
+        """The run's events after `after`: live from the bus, else replayed from the store.
+
+        `run` is one `get`, `start`, `edit` or `regenerate` returned, so already known to be
+        the caller's: nothing is checked again.
+        """
+        if self._bus.has(run.id):
+            async for event in self._bus.subscribe(run.id, after):
                 yield event
             return
-        for event in await self._runs.events(run_id, after):
+        for event in await self._runs.events(run.id, after):
             yield event
 
     def decide(self, user_id: str, call_id: str, approved: bool) -> str:
+        """Answer a tool approval; returns the run id.
+
+        Raises:
+            NotFound: no such pending call for this user.
+            Conflict: already decided.
+        """
         return self._interactions.decide(user_id, call_id, approved)
 
     async def allow_always(self, user_id: str, call_id: str) -> str:
@@ -376,6 +420,7 @@ class RunService:
         return run_id
 
     async def grants(self, user_id: str) -> list[ToolGrant]:
+        """The tools the user always allows."""
         return await self._grants.list(user_id) if self._grants is not None else []
 
     async def revoke(self, user_id: str, tool: str) -> None:
@@ -393,16 +438,19 @@ class RunService:
     async def answer_input(
         self, user_id: str, run_id: str, request_id: str, answer: ElicitationAnswer
     ) -> None:
+        """Answer a question (an elicitation) the user's run is waiting on.
+
+        Raises:
+            NotFound: not the user's run, or nothing waits for that answer.
+            Conflict: already answered.
+        """
         await self._runs.get_run(user_id, run_id)
         self._interactions.answer(user_id, run_id, request_id, answer)
-
-    async def set_waiting(self, run_id: str, waiting: bool) -> None:
-        await self._runs.set_status(run_id, RunStatus.WAITING if waiting else RunStatus.RUNNING)
 
     async def shutdown(self, grace_seconds: float = 10.0) -> None:
         """Interrupt every live run, saving what each has written."""
         active = list(self._active.values())
-        for entry in active:
+        for entry in active:  # all at once, then one wait: each run saves in parallel
             entry.control.reason = "interrupted"
             entry.task.cancel()
         if active:

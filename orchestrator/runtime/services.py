@@ -7,15 +7,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncGenerator
 from contextlib import AsyncExitStack, asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from orchestrator.auth import AuthService, LoginThrottle, TokenCodec
@@ -26,17 +24,14 @@ from orchestrator.domain import (
     CompactionPolicy,
     Compactor,
     FilePolicy,
-    ToolCallContext,
     ToolHost,
-    ToolOutcome,
-    ToolSpec,
-    error_outcome,
 )
 from orchestrator.events import InMemoryEventBus
-from orchestrator.llm import NOT_CONFIGURED_MESSAGE, UnconfiguredModel, local_model_available
+from orchestrator.llm import UnconfiguredModel, local_model_available
 from orchestrator.mcp import HubOptions, Limits, MCPHub, Vault, protected_values
 from orchestrator.runtime.attachments import AttachmentModel, FileService
 from orchestrator.runtime.completions import CompletionService
+from orchestrator.runtime.health import HealthChecks
 from orchestrator.runtime.interactions import PendingInteractions
 from orchestrator.runtime.runs import RunService
 from orchestrator.settings import ConfigError, Settings
@@ -55,26 +50,21 @@ from orchestrator.store import (
     upgrade,
 )
 
-__all__ = ["ModelInfo", "NoTools", "Services", "hub_options", "open_database", "open_services"]
+if TYPE_CHECKING:
+    import openai
+
+__all__ = [
+    "Database",
+    "ModelInfo",
+    "Models",
+    "Services",
+    "Tools",
+    "hub_options",
+    "open_database",
+    "open_services",
+]
 
 logger = logging.getLogger(__name__)
-
-_MODEL_CHECK_SECONDS = 30.0
-
-
-class NoTools:
-    """A tool host with no tools, for when no tool servers are connected."""
-
-    async def list_tools(self, user_id: str) -> Sequence[ToolSpec]:
-        return ()
-
-    async def instructions(self, user_id: str, servers: Sequence[str]) -> str | None:
-        return None
-
-    async def call_tool(
-        self, spec: ToolSpec, arguments: dict[str, Any], context: ToolCallContext
-    ) -> ToolOutcome:
-        return error_outcome(f"No tool server provides {spec.name}.")
 
 
 @dataclass(frozen=True)
@@ -87,114 +77,68 @@ class ModelInfo:
 
     @property
     def configured(self) -> bool:
+        """Whether runs have a model to answer with."""
         return self.provider != "none"
 
     @property
     def local(self) -> bool:
+        """Whether the model runs in this process (llama.cpp on the CPU)."""
         return self.provider == "local"
 
 
-@dataclass
-class Services:
-    settings: Settings
+@dataclass(frozen=True)
+class Database:
+    """The database, and the stores the routes read directly.
+
+    A run's messages and events are written through `RunService`, never through these.
+    """
+
     engine: AsyncEngine
-    auth: AuthService
-    users: SqlUserStore
+    url: str
     conversations: SqlConversationStore
-    runs_store: SqlRunStore
+    runs: SqlRunStore
     summaries: SqlSummaryStore
-    runs: RunService
-    model: ChatModel
-    tools: ToolHost
-    openai_client: Any = None
-    database_url: str = ""
-    model_info: ModelInfo = field(default_factory=lambda: ModelInfo("", "none"))
+
+
+@dataclass(frozen=True)
+class Models:
+    """The model runs answer with (`chat`), what it is, and the OpenAI-compatible API's runs."""
+
+    chat: ChatModel
+    info: ModelInfo
+    completions: CompletionService
+
+
+@dataclass(frozen=True)
+class Tools:
+    """The tools runs may call (`host`), and the MCP hub serving them (None: a given host)."""
+
+    host: ToolHost
     hub: MCPHub | None = None
-    completions: CompletionService | None = None
-    files: FileService | None = None
-    _model_check: tuple[float, str | None] = field(default=(0.0, None))
-
-    @property
-    def model_configured(self) -> bool:
-        return self.model_info.configured
-
-    async def check_database(self) -> str | None:
-        """None when the database answers, else what is wrong, in our own words.
-
-        Never the driver's message: it can name hosts, users or parts of DATABASE_URL,
-        and /readyz is open to anyone who can reach the port.
-        """
-        try:
-            async with asyncio.timeout(3):
-                async with self.engine.connect() as conn:
-                    await conn.execute(text("SELECT 1"))
-        except TimeoutError:
-            return "the database did not answer within 3 s"
-        except ConnectionRefusedError:
-            return "cannot reach the database at DATABASE_URL (connection refused)"
-        except OSError:
-            return "cannot reach the database at DATABASE_URL (network error)"
-        except Exception as error:  # any driver failure means "not ready"
-            logger.warning("Readiness: the database check failed: %s", type(error).__name__)
-            return f"the database refused the check ({type(error).__name__})"
-        return None
-
-    async def check_model(self) -> str | None:
-        """None when the model API answers (cached briefly), else what to fix.
-
-        The answer is a fixed sentence per kind of failure, never the provider's error
-        text (which can hold URLs with credentials or internal host names).
-        """
-        if self.model_info.local:
-            return None
-        if self.openai_client is None:
-            return NOT_CONFIGURED_MESSAGE
-        checked_at, problem = self._model_check
-        if time.monotonic() - checked_at < _MODEL_CHECK_SECONDS:
-            return problem
-        try:
-            async with asyncio.timeout(3):
-                await self.openai_client.models.list()
-            problem = None
-        except TimeoutError:
-            problem = "the model API did not answer within 3 s"
-        except Exception as error:  # the SDK raises many kinds; each means "not reachable"
-            problem = _model_problem(error)
-            logger.warning("Readiness: the model check failed: %s", type(error).__name__)
-        self._model_check = (time.monotonic(), problem)
-        return problem
 
 
-def _model_problem(error: Exception) -> str:
-    """A fixed description of a failed model API call, from its kind and status only."""
-    import openai
+@dataclass(frozen=True)
+class Services:
+    """Everything the API and the CLI use, connected, in a few named parts.
 
-    cause: BaseException | None = error
-    while cause is not None:  # the aiohttp transport reports a refusal as a timeout
-        if isinstance(cause, ConnectionRefusedError):
-            return "cannot reach the model API at OPENAI_BASE_URL (connection refused)"
-        cause = cause.__cause__ or cause.__context__
-    if isinstance(error, openai.APITimeoutError):
-        return "the model API did not answer in time"
-    if isinstance(error, openai.APIConnectionError):
-        return "cannot reach the model API at OPENAI_BASE_URL (connection failed)"
-    if isinstance(error, openai.AuthenticationError):
-        return "the model API refused the credentials (401): check OPENAI_API_KEY"
-    if isinstance(error, openai.PermissionDeniedError):
-        return "the model API denied access (403): check OPENAI_API_KEY"
-    if isinstance(error, openai.NotFoundError):
-        return "the model API has no /models (404): check OPENAI_BASE_URL"
-    if isinstance(error, openai.RateLimitError):
-        return "the model API is rate limiting this server (429)"
-    if isinstance(error, openai.APIStatusError):
-        return f"the model API answered HTTP {error.status_code}"
-    return f"the model API check failed ({type(error).__name__})"
+    `auth` holds the accounts (`auth.users` their records); `runs` starts and follows runs;
+    `files` holds attached files; `health` answers readiness probes.
+    """
+
+    settings: Settings
+    auth: AuthService
+    database: Database
+    models: Models
+    tools: Tools
+    runs: RunService
+    files: FileService
+    health: HealthChecks
 
 
 @asynccontextmanager
 async def open_database(
     settings: Settings, *, migrate: bool | None = None
-) -> AsyncIterator[tuple[AsyncEngine, str]]:
+) -> AsyncGenerator[tuple[AsyncEngine, str]]:
     """The engine (and URL) of the configured database, or of an embedded one.
 
     Migrates when `migrate` is true; by default a development setup migrates itself and a
@@ -223,7 +167,7 @@ async def open_database(
             await asyncio.to_thread(embedded.stop)
 
 
-def _openai_model(settings: Settings) -> tuple[ChatModel, Any, ModelInfo]:
+def _openai_model(settings: Settings) -> tuple[ChatModel, openai.AsyncOpenAI, ModelInfo]:
     from orchestrator.llm.openai_chat import OpenAIChatModel, create_client
 
     config = settings.openai
@@ -244,6 +188,7 @@ def _openai_model(settings: Settings) -> tuple[ChatModel, Any, ModelInfo]:
 
 
 def _local_info(model: Any) -> ModelInfo:
+    """What a loaded local model is (anything with a `name` and a model file's `path`)."""
     description = (
         f"The local model {model.name} ({model.path.name}) runs on this machine's CPU with "
         "llama.cpp, because neither OPENAI_API_KEY nor OPENAI_BASE_URL is set."
@@ -253,7 +198,7 @@ def _local_info(model: Any) -> ModelInfo:
 
 async def _open_model(
     settings: Settings, stack: AsyncExitStack
-) -> tuple[ChatModel, Any, ModelInfo]:
+) -> tuple[ChatModel, openai.AsyncOpenAI | None, ModelInfo]:
     """The configured model: OpenAI (or compatible), else the local one, else none.
 
     Raises:
@@ -286,6 +231,7 @@ async def _open_model(
 
 
 def _service_secret(settings: Settings) -> str | None:
+    """The secret our MCP servers check the hub's user tokens with, if set."""
     try:
         return settings.mcp_service_token()
     except ConfigError:
@@ -357,7 +303,7 @@ async def open_services(
     tools: ToolHost | None = None,
     migrate: bool | None = None,
     mcp_targets: dict[str, Any] | None = None,
-) -> AsyncIterator[Services]:
+) -> AsyncGenerator[Services]:
     """Everything the API and the CLI need, connected; closed in reverse on exit.
 
     `model` and `tools` replace the configured ones (tests pass fakes); without `tools`
@@ -372,7 +318,7 @@ async def open_services(
             access_minutes=settings.auth.access_token_minutes,
             refresh_days=settings.auth.refresh_token_days,
         )
-        client = None
+        client: openai.AsyncOpenAI | None = None
         model_given = model is not None
         if model is None:
             model, client, model_info = await _open_model(settings, stack)
@@ -395,7 +341,7 @@ async def open_services(
         conversations = SqlConversationStore(engine)
         runs_store = SqlRunStore(engine, conversations)
         bus = InMemoryEventBus()
-        interactions = PendingInteractions()
+        interactions = PendingInteractions(set_status=runs_store.set_status)
         budget = AgentBudget(
             max_steps=settings.agent.max_steps,
             max_run_tokens=settings.agent.max_run_tokens,
@@ -432,39 +378,32 @@ async def open_services(
         completions = await stack.enter_async_context(
             CompletionService(model=model, tools=tools, budget=budget)
         )
+        # RunService takes the domain's ports: pyright checks the SQL stores implement them.
         run_service = RunService(
             agent=agent,
             model=model,
             tools=tools,
             conversations=conversations,
             runs=runs_store,
+            steps=runs_store,
             bus=bus,
             interactions=interactions,
             default_model=model_info.name,
             grants=SqlToolGrants(engine),
         )
-        interactions.on_waiting = run_service.set_waiting
         if settings.redis_url is None:
             recovered = await runs_store.recover_unfinished()
             if recovered:
                 logger.warning("Marked %d runs interrupted by an earlier stop as failed", recovered)
         services = Services(
             settings=settings,
-            engine=engine,
             auth=_auth_service(settings, users, codec),
-            users=users,
-            conversations=conversations,
-            runs_store=runs_store,
-            summaries=summaries,
+            database=Database(engine, url, conversations, runs_store, summaries),
+            models=Models(model, model_info, completions),
+            tools=Tools(tools, hub),
             runs=run_service,
-            model=model,
-            tools=tools,
-            openai_client=client,
-            database_url=url,
-            model_info=model_info,
-            hub=hub,
-            completions=completions,
             files=files,
+            health=HealthChecks(engine, client, local_model=model_info.local),
         )
         try:
             yield services

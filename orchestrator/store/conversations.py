@@ -306,6 +306,12 @@ class SqlConversationStore:
         self.cache.put(conversation_id, head.last_seq, path)
         return head.last_seq, path
 
+    def cached_history(
+        self, conversation_id: str, user_id: str
+    ) -> tuple[int, list[Message]] | None:
+        """The cached active path (a copy) and its last seq, if known to be `user_id`'s."""
+        return self.cache.history_of(conversation_id, user_id)
+
     async def cached_messages(self, conversation_id: str, last_seq: int) -> list[Message] | None:
         """The active path if the cache holds it up to `last_seq`, else None."""
         entry = self.cache.get(conversation_id)

@@ -2,26 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
-from pydantic import BaseModel, ConfigDict
 from sqlalchemy import delete, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from orchestrator.domain import NotFound
+from orchestrator.domain import NotFound, ToolGrant
 from orchestrator.store.schema import tool_grants
 
 __all__ = ["SqlToolGrants", "ToolGrant"]
-
-
-class ToolGrant(BaseModel):
-    """A tool the user always allows, and since when."""
-
-    model_config = ConfigDict(frozen=True)
-
-    tool: str
-    created_at: datetime
 
 
 class SqlToolGrants:

@@ -97,13 +97,13 @@ async def test_an_api_key_is_shown_once_works_as_a_bearer_and_stops_when_deleted
         await api.client.delete(f"/api/v1/keys/{key['id']}", headers=api.headers)
     ).status_code == 204
     assert (await api.client.get("/api/v1/auth/me", headers=with_key)).status_code == 401
-    stored = await api.services.users.list_api_keys(api.user_id)
+    stored = await api.services.auth.users.list_api_keys(api.user_id)
     assert stored == []
 
 
 async def test_keys_are_stored_hashed(api: Api) -> None:
     key = (await api.client.post("/api/v1/keys", json={}, headers=api.headers)).json()["key"]
-    async with api.services.engine.connect() as conn:
+    async with api.services.database.engine.connect() as conn:
         rows = (await conn.execute(text("SELECT key_hash, prefix FROM api_keys"))).all()
     assert all(key not in row.key_hash for row in rows)
     assert any(row.prefix == key[: len(row.prefix)] for row in rows)
@@ -202,7 +202,7 @@ async def test_an_account_disabled_elsewhere_is_refused_within_the_recheck_bound
             key = (await client.post("/api/v1/keys", json={}, headers=user.headers)).json()["key"]
             for headers in (user.headers, _bearer(key)):
                 assert (await client.get("/api/v1/auth/me", headers=headers)).status_code == 200
-            async with user.services.engine.begin() as conn:
+            async with user.services.database.engine.begin() as conn:
                 await conn.execute(
                     text("UPDATE users SET is_active = false WHERE id = :id"), {"id": user.user_id}
                 )

@@ -80,7 +80,7 @@ def _leftovers(api: Api) -> list[Path]:
 
 
 async def _rows(api: Api, user_id: str) -> int:
-    async with api.services.engine.connect() as conn:
+    async with api.services.database.engine.connect() as conn:
         return (
             await conn.execute(select(func.count()).where(files.c.user_id == user_id))
         ).scalar_one()

@@ -121,7 +121,7 @@ async def test_the_right_password_works_again_once_the_lock_window_has_passed(
         services = app.state.services
         clock = [1000.0]
         auth = AuthService(
-            services.users,
+            services.auth.users,
             TokenCodec(services.settings.jwt_secret(), access_minutes=5, refresh_days=1),
             throttle=LoginThrottle(
                 max_failures=5, max_address_failures=20, window=60, clock=lambda: clock[0]

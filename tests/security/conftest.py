@@ -321,9 +321,9 @@ async def open_world(
         httpx.AsyncClient(base_url=url, timeout=30) as client,
     ):
         services: Services = app.state.services
-        assert services.hub is not None
+        assert services.tools.hub is not None
         with anyio.fail_after(20):
-            await services.hub.settled()
+            await services.tools.hub.settled()
         a = await _caller(services, client, admin=False)
         b = await _caller(services, client, admin=False)
         admin = await _caller(services, client, admin=True)

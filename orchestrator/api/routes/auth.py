@@ -56,7 +56,7 @@ async def refresh(body: RefreshRequest, services: ServicesDep) -> TokenResponse:
 @router.get("/me", response_model=UserOut, responses=error_responses(401))
 async def me(user: CurrentUser, services: ServicesDep) -> UserOut:
     """The signed-in user."""
-    record = await services.users.by_id(user.user_id)
+    record = await services.auth.users.by_id(user.user_id)
     if record is None:
         raise NotFound("The account no longer exists.")
     return UserOut(id=record.id, email=record.email, is_admin=record.is_admin)

@@ -53,7 +53,7 @@ async def active_branch(
     services: Services, conversation: Conversation
 ) -> tuple[list[Message], list[MessageOut]]:
     """The active branch's messages, and as the API shows them (with their siblings)."""
-    messages, points = await services.conversations.branch_view(conversation.id)
+    messages, points = await services.database.conversations.branch_view(conversation.id)
     return messages, [MessageOut.of(m, points.get(m.parent_id)) for m in messages]
 
 
@@ -77,10 +77,10 @@ async def user_parts(
     return parts
 
 
-def run_response(services: Services, request: Request, user_id: str, run: Run) -> Response:
+def run_response(services: Services, request: Request, run: Run) -> Response:
     """A started run as the client asked: its event stream, or `202 {"run_id"}`."""
     if "text/event-stream" in request.headers.get("accept", ""):
-        return event_stream(services.runs.events(user_id, run.id, 0, owned=True))
+        return event_stream(services.runs.events(run, 0))
     return JSONResponse(
         RunAccepted(run_id=run.id, conversation_id=run.conversation_id).model_dump(),
         status_code=202,
@@ -116,7 +116,7 @@ async def edit_message(
         model=body.model,
         tool_names=body.tools,
     )
-    return run_response(services, request, user.user_id, run)
+    return run_response(services, request, run)
 
 
 @router.post(
@@ -147,7 +147,7 @@ async def regenerate_answer(
         model=body.model if body else None,
         tool_names=body.tools if body else None,
     )
-    return run_response(services, request, user.user_id, run)
+    return run_response(services, request, run)
 
 
 @router.put(
@@ -163,9 +163,11 @@ async def switch_branch(
     The choice is stored: the conversation view, other clients and the next message follow
     it. Returns the conversation with the new active branch.
     """
-    await services.conversations.switch_branch(
+    await services.database.conversations.switch_branch(
         user.user_id, str(conversation_id), str(body.message_id)
     )
-    conversation = await services.conversations.get_conversation(user.user_id, str(conversation_id))
+    conversation = await services.database.conversations.get_conversation(
+        user.user_id, str(conversation_id)
+    )
     _, shown = await active_branch(services, conversation)
     return ConversationDetail(**ConversationOut.of(conversation).model_dump(), messages=shown)

@@ -33,7 +33,7 @@ async def _summaries(
 ) -> list[SummaryOut]:
     """The summaries whose last message is among these (the branch shown), oldest first."""
     shown = {message.id for message in messages}
-    stored = await services.summaries.summaries(conversation_id, fresh=True)
+    stored = await services.database.summaries.summaries(conversation_id, fresh=True)
     return [SummaryOut.of(summary) for summary in stored if summary.last_message_id in shown]
 
 
@@ -51,7 +51,7 @@ async def list_conversations(
 
     `q` searches titles and message text; pass a page's `next_cursor` as `cursor` for the next.
     """
-    page = await services.conversations.list_conversations(
+    page = await services.database.conversations.list_conversations(
         user.user_id, query=q.strip() if q else None, limit=limit, cursor=cursor
     )
     return ConversationPage(
@@ -70,7 +70,9 @@ async def create_conversation(
 ) -> ConversationOut:
     """Start an empty conversation ("New conversation" unless a title is given)."""
     title = ((body.title if body else None) or "").strip() or "New conversation"
-    return ConversationOut.of(await services.conversations.create_conversation(user.user_id, title))
+    return ConversationOut.of(
+        await services.database.conversations.create_conversation(user.user_id, title)
+    )
 
 
 @router.get(
@@ -82,7 +84,9 @@ async def get_conversation(
     conversation_id: UUID, user: CurrentUser, services: ServicesDep
 ) -> ConversationDetail:
     """A conversation with its active branch's messages and their summaries."""
-    conversation = await services.conversations.get_conversation(user.user_id, str(conversation_id))
+    conversation = await services.database.conversations.get_conversation(
+        user.user_id, str(conversation_id)
+    )
     messages, shown = await active_branch(services, conversation)
     return ConversationDetail(
         **ConversationOut.of(conversation).model_dump(),
@@ -100,7 +104,7 @@ async def rename_conversation(
     conversation_id: UUID, body: ConversationRename, user: CurrentUser, services: ServicesDep
 ) -> ConversationOut:
     """Rename (`title`), pin or unpin (`pinned`: pinned conversations list first)."""
-    store = services.conversations
+    store = services.database.conversations
     conversation = None
     if body.title is not None:
         conversation = await store.rename_conversation(
@@ -117,9 +121,9 @@ async def delete_conversation(
     conversation_id: UUID, user: CurrentUser, services: ServicesDep
 ) -> Response:
     """Delete a conversation with its messages, stopping its run if one is in progress."""
-    await services.conversations.get_conversation(user.user_id, str(conversation_id))
+    await services.database.conversations.get_conversation(user.user_id, str(conversation_id))
     await services.runs.stop_conversation(user.user_id, str(conversation_id))
-    await services.conversations.delete_conversation(user.user_id, str(conversation_id))
+    await services.database.conversations.delete_conversation(user.user_id, str(conversation_id))
     return Response(status_code=204)
 
 
@@ -172,7 +176,9 @@ async def export_conversation(
     Other branches are left out: the JSON says so (`"branch": "active"`, and each message's
     `siblings`), the Markdown in a line under the title when there are any.
     """
-    conversation = await services.conversations.get_conversation(user.user_id, str(conversation_id))
+    conversation = await services.database.conversations.get_conversation(
+        user.user_id, str(conversation_id)
+    )
     messages, shown = await active_branch(services, conversation)
     extension = "md" if format == "markdown" else "json"
     disposition = f'attachment; filename="conversation-{conversation.id}.{extension}"'
@@ -216,4 +222,4 @@ async def post_message(
     run = await services.runs.start(
         user.user_id, str(conversation_id), parts, model=body.model, tool_names=body.tools
     )
-    return run_response(services, request, user.user_id, run)
+    return run_response(services, request, run)

@@ -183,7 +183,7 @@ async def attached_files(
     Raises:
         NotFound: the conversation or one of the files is not the user's.
     """
-    await services.conversations.get_conversation(user.user_id, conversation_id)
+    await services.database.conversations.get_conversation(user.user_id, conversation_id)
     from orchestrator.api.routes.knowledge import knowledge_service
 
     async def index(file: StoredFile, data: bytes) -> str | None:

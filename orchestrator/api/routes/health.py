@@ -24,8 +24,8 @@ async def healthz() -> Health:
 )
 async def readyz(services: ServicesDep) -> JSONResponse:
     """Ready when the database answers and a model is configured and reachable."""
-    database = await services.check_database()
-    model = await services.check_model()
+    database = await services.health.check_database()
+    model = await services.health.check_model()
     checks = {"database": database or "ok", "model": model or "ok"}
     ready = database is None and model is None
     body = Readiness(status="ready" if ready else "not_ready", checks=checks)

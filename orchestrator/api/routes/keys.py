@@ -16,7 +16,7 @@ router = APIRouter(prefix="/keys", tags=["keys"])
 @router.get("", response_model=list[ApiKeyOut], responses=error_responses(401))
 async def list_keys(user: CurrentUser, services: ServicesDep) -> list[ApiKeyOut]:
     """Your API keys, by name and prefix (never the secret)."""
-    records = await services.users.list_api_keys(user.user_id)
+    records = await services.auth.users.list_api_keys(user.user_id)
     return [ApiKeyOut.model_validate(record.model_dump()) for record in records]
 
 

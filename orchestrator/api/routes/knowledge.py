@@ -83,7 +83,7 @@ async def knowledge_service(request: Request, services: ServicesDep) -> Any:
             config = KnowledgeSettings()
             settings = services.settings
             if not settings.production:
-                await upgrade(services.database_url, services.engine)
+                await upgrade(services.database.url, services.database.engine)
             key = settings.openai.api_key
             embedder = choose_embedder(
                 config.embeddings,
@@ -92,8 +92,8 @@ async def knowledge_service(request: Request, services: ServicesDep) -> Any:
                 openai_model=config.openai_model,
             )
             store = KnowledgeStore(
-                services.engine,
-                vectors=await has_vectors(services.engine),
+                services.database.engine,
+                vectors=await has_vectors(services.database.engine),
                 text_search_config=config.text_search_config,
             )
             knowledge = state.knowledge = Knowledge(store, embedder, config)

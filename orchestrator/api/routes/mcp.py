@@ -56,9 +56,9 @@ async def message_parts(services: Services, user_id: str, body: MessageCreate) -
 
 
 def _require_hub(services: Services) -> MCPHub:
-    if services.hub is None:
+    if services.tools.hub is None:
         raise Unavailable("The MCP hub is not running in this process.")
-    return services.hub
+    return services.tools.hub
 
 
 async def _hub(services: ServicesDep) -> MCPHub:

@@ -19,7 +19,7 @@ async def list_models(user: CurrentUser, services: ServicesDep) -> ModelList:
     `provider` is "openai", the base URL of an OpenAI-compatible server, or "local" for the
     model running on this machine (then `message` says so).
     """
-    info = services.model_info
+    info = services.models.info
     if not info.configured:
         return ModelList(items=[], configured=False, message=NOT_CONFIGURED_MESSAGE)
     return ModelList(

@@ -26,7 +26,6 @@ from orchestrator.domain import (
     LimitExceeded,
     ModelError,
     ModelNotConfigured,
-    Unavailable,
     UpstreamError,
     text_of,
 )
@@ -139,9 +138,7 @@ async def chat_completions(
     if longest > limit:
         raise InvalidInput(f"A message is {longest} characters long; the limit is {limit}.")
     model = services.settings.openai.model if body.model == "assistant" else body.model
-    if services.completions is None:
-        raise Unavailable("Completions are not available in this process.")
-    events = services.completions.complete(user.user_id, model, messages)
+    events = services.models.completions.complete(user.user_id, model, messages)
     first = await anext(events)
     if isinstance(first, Finished) and first.error_type is not None:
         await events.aclose()
@@ -171,7 +168,7 @@ async def chat_completions(
 @router.get("/models", responses=error_responses(401))
 async def list_models(user: CurrentUser, services: ServicesDep) -> dict[str, Any]:
     """The model the assistant answers with (also reachable as `assistant`)."""
-    if not services.model_configured:
+    if not services.models.info.configured:
         return {"object": "list", "data": []}
     model = services.settings.openai.model
     return {"object": "list", "data": [model_entry(model), model_entry("assistant")]}

@@ -66,7 +66,7 @@ async def run_events(
     run = await services.runs.get(user.user_id, str(run_id))
     if run.finished_at is not None and start >= run.last_event_id:
         return Response(status_code=204)
-    return event_stream(services.runs.events(user.user_id, str(run_id), start, owned=True))
+    return event_stream(services.runs.events(run, start))
 
 
 @router.post(

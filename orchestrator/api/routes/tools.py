@@ -15,5 +15,5 @@ router = APIRouter(tags=["catalog"])
 async def list_tools(user: CurrentUser, services: ServicesDep) -> ToolList:
     """Every tool this user's runs may call, namespaced per server."""
     return ToolList(
-        items=[ToolOut.of(spec) for spec in await services.tools.list_tools(user.user_id)]
+        items=[ToolOut.of(spec) for spec in await services.tools.host.list_tools(user.user_id)]
     )

@@ -32,5 +32,5 @@ async def usage(
         raise Forbidden("Only an admin can see every user's usage.")
     if since is not None and since.tzinfo is None:
         raise InvalidInput("`since` needs a time zone, e.g. 2026-12-01T00:00:00Z.")
-    rows = await services.runs_store.usage(None if all_users else user.user_id, since=since)
+    rows = await services.database.runs.usage(None if all_users else user.user_id, since=since)
     return UsageOut(items=[UsageRow.model_validate(row) for row in rows])

@@ -94,7 +94,9 @@ def _generated_password() -> str:
 @router.get("", response_model=AccountList, responses=error_responses(401, 403))
 async def list_users(admin: AdminUser, services: ServicesDep) -> AccountList:
     """Every account, oldest first."""
-    return AccountList(items=[AccountOut.of(user) for user in await services.users.list_users()])
+    return AccountList(
+        items=[AccountOut.of(user) for user in await services.auth.users.list_users()]
+    )
 
 
 @router.post(

@@ -34,7 +34,7 @@ from pydantic import ValidationError
 
 from orchestrator.api.schemas import InputAnswer, MessageCreate
 from orchestrator.auth import Principal
-from orchestrator.domain import AssistantError, ElicitationAnswer, InvalidInput, Unauthorized
+from orchestrator.domain import AssistantError, ElicitationAnswer, InvalidInput, Run, Unauthorized
 from orchestrator.runtime.services import Services
 
 router = APIRouter()
@@ -67,15 +67,13 @@ class _Session:
         async with self.send_lock:
             await self.ws.send_json(message)
 
-    async def follow(self, run_id: str, after: int, *, owned: bool = False) -> None:
+    async def follow(self, run: Run, after: int) -> None:
         try:
-            async for event in self.services.runs.events(
-                self.user.user_id, run_id, after, owned=owned
-            ):
+            async for event in self.services.runs.events(run, after):
                 await self.send(
                     {
                         "type": "event",
-                        "run_id": run_id,
+                        "run_id": run.id,
                         "id": event.seq,
                         "event": event.name,
                         "data": event.data,
@@ -88,11 +86,11 @@ class _Session:
         except (WebSocketDisconnect, RuntimeError):
             pass
         finally:
-            self.follows.pop(run_id, None)
+            self.follows.pop(run.id, None)
 
-    def start_following(self, run_id: str, after: int, *, owned: bool = False) -> None:
-        if run_id not in self.follows:
-            self.follows[run_id] = asyncio.create_task(self.follow(run_id, after, owned=owned))
+    def start_following(self, run: Run, after: int) -> None:
+        if run.id not in self.follows:
+            self.follows[run.id] = asyncio.create_task(self.follow(run, after))
 
     async def handle(self, command: dict[str, Any]) -> None:
         kind = command.get("type")
@@ -110,14 +108,13 @@ class _Session:
             await self.send(
                 {"type": "run", "ref": ref, "run_id": run.id, "conversation_id": conversation_id}
             )
-            self.start_following(run.id, 0, owned=True)
+            self.start_following(run, 0)
         elif kind == "subscribe":
             run_id = _uuid(command.get("run_id"), "run_id")
             after = command.get("after", 0)
             if not isinstance(after, int) or after < 0:
                 raise InvalidInput("`after` must be a non-negative integer.")
-            await runs.get(user_id, run_id)
-            self.start_following(run_id, after, owned=True)
+            self.start_following(await runs.get(user_id, run_id), after)
         elif kind == "cancel":
             run = await runs.cancel(user_id, _uuid(command.get("run_id"), "run_id"))
             await self.send(
