@@ -38,6 +38,7 @@ from orchestrator.mcp import HubOptions, Limits, MCPHub, Vault, protected_values
 from orchestrator.runtime.attachments import AttachmentModel, FileService
 from orchestrator.runtime.completions import CompletionService
 from orchestrator.runtime.interactions import PendingInteractions
+from orchestrator.runtime.knowledge import KnowledgeBase, open_knowledge_base
 from orchestrator.runtime.runs import RunService
 from orchestrator.settings import ConfigError, Settings
 from orchestrator.store import (
@@ -106,6 +107,7 @@ class Services:
     runs: RunService
     model: ChatModel
     tools: ToolHost
+    knowledge: KnowledgeBase
     openai_client: Any = None
     database_url: str = ""
     model_info: ModelInfo = field(default_factory=lambda: ModelInfo("", "none"))
@@ -366,6 +368,14 @@ async def open_services(
     settings.check()
     async with AsyncExitStack() as stack:
         engine, url = await stack.enter_async_context(open_database(settings, migrate=migrate))
+        knowledge = await stack.enter_async_context(
+            open_knowledge_base(
+                settings,
+                engine,
+                url,
+                migrate=(not settings.production) if migrate is None else migrate,
+            )
+        )
         users = SqlUserStore(engine)
         codec = TokenCodec(
             settings.jwt_secret(),
@@ -465,6 +475,7 @@ async def open_services(
             hub=hub,
             completions=completions,
             files=files,
+            knowledge=knowledge,
         )
         try:
             yield services

@@ -12,18 +12,20 @@ from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel
 
-from orchestrator.api.deps import CurrentUser, ServicesDep
+from orchestrator.api.deps import CurrentUser, KnowledgeDep, ServicesDep
 from orchestrator.api.errors import error_responses
 from orchestrator.api.multipart import drain, file_field
 from orchestrator.auth import Principal
 from orchestrator.domain import (
     ContentPart,
+    NotFound,
     StoredFile,
     Unavailable,
     UserError,
     content_disposition,
 )
 from orchestrator.runtime.attachments import FileService, check_declared_size
+from orchestrator.runtime.services import Services
 
 __all__ = ["ATTACHMENTS_COLLECTION", "UPLOAD_PATH", "FileOut", "attached_files", "router"]
 
@@ -153,26 +155,21 @@ async def download_file(file_id: UUID, user: CurrentUser, services: ServicesDep)
 
 @router.delete("/{file_id}", status_code=204, responses=error_responses(401, 404, 422, 503))
 async def delete_file(
-    file_id: UUID, request: Request, user: CurrentUser, services: ServicesDep
+    file_id: UUID, user: CurrentUser, services: ServicesDep, knowledge: KnowledgeDep
 ) -> Response:
     """Delete the file, its bytes, and its document in your knowledge. Messages that
     attached it keep its name."""
     removed = await _files(services).delete(user.user_id, str(file_id))
     if removed.document_id is not None:
-        from mcp_servers.knowledge import NotFoundError
-        from orchestrator.api.routes.knowledge import knowledge_service
-
-        knowledge = await knowledge_service(request, services)
         try:
-            await knowledge.store.delete_document(user.user_id, removed.document_id)
-        except NotFoundError:
+            await knowledge.delete_document(user.user_id, removed.document_id)
+        except NotFound:
             pass  # the user deleted the document already
     return Response(status_code=204)
 
 
 async def attached_files(
-    request: Request,
-    services: ServicesDep,
+    services: Services,
     user: Principal,
     conversation_id: str,
     file_ids: list[str],
@@ -184,25 +181,10 @@ async def attached_files(
         NotFound: the conversation or one of the files is not the user's.
     """
     await services.conversations.get_conversation(user.user_id, conversation_id)
-    from orchestrator.api.routes.knowledge import knowledge_service
 
     async def index(file: StoredFile, data: bytes) -> str | None:
-        from mcp_servers.extraction import UnsupportedContent
-        from mcp_servers.knowledge import TooLarge
-
-        knowledge = await knowledge_service(request, services)
-        try:
-            document = await knowledge.ingest(
-                user.user_id,
-                data,
-                filename=file.name,
-                mime_type=file.content_type,
-                collection=ATTACHMENTS_COLLECTION,
-                title=file.name,
-            )
-        except (UnsupportedContent, TooLarge) as error:
-            logger.info("File %s was not indexed: %s", file.id, error)
-            return None
-        return document.id
+        return await services.knowledge.index_file(
+            user.user_id, file, data, collection=ATTACHMENTS_COLLECTION
+        )
 
     return await _files(services).attach(user.user_id, file_ids, index=index)

@@ -1,4 +1,7 @@
-"""Logging: readable lines locally, JSON in production."""
+"""Logging: readable lines locally, JSON in production.
+
+The orchestrator and our MCP servers configure the root logger the same way.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +14,10 @@ __all__ = ["configure_logging"]
 
 
 def configure_logging(level: str = "INFO", *, json_logs: bool = False) -> None:
+    """Send every log record to standard error, one line each (JSON lines when `json_logs`).
+
+    Replaces the root logger's handlers and quiets chatty libraries below WARNING.
+    """
     handler = logging.StreamHandler(sys.stderr)
     if json_logs:
         handler.setFormatter(
