@@ -9,7 +9,7 @@ every address they resolve to, and a literal written in decimal, octal or hex (`
 
 An operator's allow list holds names, addresses and networks (any port), and `host:port`
 endpoints (that port only). The orchestrator's MCP hub applies the same policy to servers
-that non-admins register (`orchestrator.mcp.egress`).
+that non-admins register (`orchestrator.mcp.client.egress`).
 """
 
 from __future__ import annotations

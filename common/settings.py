@@ -95,7 +95,7 @@ class OpenAIAccess(BaseSettings):
 
     @property
     def configured(self) -> bool:
-        """Whether a key or a base URL is set (an OpenAI-compatible server may need no key)."""
+        """Whether a remote model is set (a key or a base URL); if not, the local one is tried."""
         return self.api_key is not None or self.base_url is not None
 
 
@@ -125,7 +125,11 @@ class SharedSettings(BaseSettings):
 
     @property
     def production(self) -> bool:
-        """Whether ENVIRONMENT is production (secrets required, no self-migrating schema)."""
+        """Whether this is a production deployment.
+
+        Then logs are JSON, startup does not migrate the database, and a missing or
+        placeholder secret is refused.
+        """
         return self.environment == "production"
 
     def mcp_service_token(self) -> str:

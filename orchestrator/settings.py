@@ -153,6 +153,7 @@ class MCPSettings(MCPAccess):
 
     @property
     def internal_hosts(self) -> tuple[str, ...]:
+        """`allowed_internal_hosts` as a tuple, blanks dropped."""
         return tuple(h.strip() for h in self.allowed_internal_hosts.split(",") if h.strip())
 
 
@@ -223,6 +224,7 @@ class FilesSettings(BaseSettings):
 
     @property
     def allowed_types(self) -> tuple[str, ...]:
+        """`files_allowed_types` as a tuple of lower-case types and `type/*` patterns."""
         return tuple(t.strip().lower() for t in self.files_allowed_types.split(",") if t.strip())
 
 

@@ -16,7 +16,8 @@ import asyncio
 import shutil
 import tempfile
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import asyncpg
@@ -24,6 +25,9 @@ import pytest
 
 from orchestrator.store import EmbeddedPostgres, create_engine, upgrade
 from tests.fakes.openai_server import FakeOpenAI, serve_in_thread
+
+# Set-ups shared by several folders (see tests/fixtures/__init__.py).
+pytest_plugins = ("tests.fixtures.mcp_api",)
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -65,6 +69,19 @@ class PostgresServer:
     def drop_database(self, name: str) -> None:
         asyncio.run(self._admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
+    @contextmanager
+    def database(self, migrate: Callable[[str], Awaitable[None]] | None = None) -> Iterator[str]:
+        """`with server.database(upgrade) as url:` a new database, migrated by `migrate`
+        if given, and dropped on exit."""
+        name = self.create_database()
+        try:
+            url = self.url_for(name)
+            if migrate is not None:
+                asyncio.run(migrate(url))
+            yield url
+        finally:
+            self.drop_database(name)
+
     async def _admin(self, statement: str) -> None:
         conn = await asyncpg.connect(_asyncpg_dsn(self.admin_url))
         try:
@@ -98,23 +115,15 @@ def postgres(request: pytest.FixtureRequest) -> PostgresServer:
 @pytest.fixture(scope="session")
 def database_url(postgres: PostgresServer) -> Iterator[str]:
     """A migrated database on the parametrised server, for the whole session."""
-    name = postgres.create_database()
-    url = postgres.url_for(name)
-    asyncio.run(upgrade(url))
-    try:
+    with postgres.database(upgrade) as url:
         yield url
-    finally:
-        postgres.drop_database(name)
 
 
 @pytest.fixture
 def fresh_database_url(postgres: PostgresServer) -> Iterator[str]:
     """An empty, unmigrated database of its own, for tests that need one."""
-    name = postgres.create_database()
-    try:
-        yield postgres.url_for(name)
-    finally:
-        postgres.drop_database(name)
+    with postgres.database() as url:
+        yield url
 
 
 @pytest.fixture

@@ -5,9 +5,8 @@ Every read takes the user and only ever sees that user's collections plus the sh
 and only touches that user's rows, unless the caller says it acts as an admin. A row that
 exists but belongs to someone else is reported as missing.
 
-Search runs two ranked lists, PostgreSQL full-text (`ts_rank_cd` over an OR of the query's
-lexemes) and, where pgvector and an embedder are on, cosine distance, and fuses them with
-reciprocal rank fusion (score = sum of 1 / (60 + rank)).
+Search ranks with full-text and, where pgvector and an embedder are on, vectors
+(`search.py`); the types returned and raised are in `records.py`.
 """
 
 from __future__ import annotations
@@ -15,17 +14,31 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import bindparam, text
-from sqlalchemy.dialects.postgresql import ARRAY, UUID
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
-from sqlalchemy.types import BigInteger, Text
+from sqlalchemy.types import Text
 
 from mcp_servers.knowledge.chunking import Chunk
+from mcp_servers.knowledge.records import (
+    CollectionInfo,
+    DocumentInfo,
+    Hit,
+    MemoryInfo,
+    NotAllowed,
+    NotFoundError,
+    document_from_row,
+    parse_id,
+)
+from mcp_servers.knowledge.search import (
+    MODEL_NAME,
+    recall_memories,
+    search_chunks,
+    vector_literal,
+)
 
 __all__ = [
     "CollectionInfo",
@@ -37,87 +50,19 @@ __all__ = [
     "NotFoundError",
 ]
 
-RRF_K = 60
-_CANDIDATES = 50
-_MODEL = re.compile(r"^[A-Za-z0-9._-]{1,100}$")
-
-
-class NotFoundError(Exception):
-    """No such row for this user (it may exist for someone else)."""
-
-
-class NotAllowed(Exception):
-    """The user may read this but not change it (a shared collection)."""
-
-
-@dataclass(frozen=True)
-class CollectionInfo:
-    id: str
-    name: str
-    description: str
-    shared: bool
-    documents: int = 0
-
-
-@dataclass(frozen=True)
-class DocumentInfo:
-    id: str
-    collection: str
-    title: str
-    source: str | None
-    mime_type: str | None
-    kind: str
-    size_bytes: int
-    chunk_count: int
-    created_at: datetime
-    shared: bool = False
-    duplicate: bool = False
-
-
-@dataclass(frozen=True)
-class Hit:
-    chunk_id: int
-    document_id: str
-    title: str
-    source: str | None
-    collection: str
-    position: int
-    char_start: int
-    char_end: int
-    page: int | None
-    section: str | None
-    text: str
-    score: float
-    matched_by: list[str] = field(default_factory=list)
-
-    @property
-    def uri(self) -> str:
-        return f"knowledge://documents/{self.document_id}#chunk={self.position}"
-
-
-@dataclass(frozen=True)
-class MemoryInfo:
-    id: str
-    text: str
-    tags: list[str]
-    created_at: datetime
-    score: float | None = None
-
-
-def _vector_literal(vector: Sequence[float]) -> str:
-    return "[" + ",".join(f"{value:.7g}" for value in vector) + "]"
-
-
-def _fuse(*rankings: list[Any]) -> dict[Any, float]:
-    """Reciprocal rank fusion of ranked lists of keys."""
-    scores: dict[Any, float] = {}
-    for ranking in rankings:
-        for rank, key in enumerate(ranking, start=1):
-            scores[key] = scores.get(key, 0.0) + 1.0 / (RRF_K + rank)
-    return scores
-
 
 class KnowledgeStore:
+    """The knowledge tables, read and written on behalf of one user at a time.
+
+    Args:
+        engine: The knowledge database.
+        vectors: Whether the database has pgvector (embeddings are stored and searched).
+        text_search_config: PostgreSQL's text search configuration, such as "english".
+
+    Raises:
+        ValueError: `text_search_config` is not a configuration's name.
+    """
+
     def __init__(self, engine: AsyncEngine, *, vectors: bool, text_search_config: str) -> None:
         if not re.match(r"^[a-z_]+$", text_search_config):
             raise ValueError(f"Not a text search configuration: {text_search_config!r}")
@@ -258,7 +203,7 @@ class KnowledgeStore:
             NotAllowed: writing to a shared collection without being an admin.
         """
         use_vectors = self.vectors and embeddings is not None and embedding_model is not None
-        if use_vectors and not _MODEL.match(embedding_model or ""):
+        if use_vectors and not MODEL_NAME.match(embedding_model or ""):
             raise ValueError(f"Not a model name: {embedding_model!r}")
         async with self.engine.begin() as conn:
             collection_id, _shared = await self._collection_for_write(
@@ -309,7 +254,7 @@ class KnowledgeStore:
                     "text": chunk.text,
                     "cfg": self._cfg,
                     **(
-                        {"emb": _vector_literal(embeddings[i]), "model": embedding_model}
+                        {"emb": vector_literal(embeddings[i]), "model": embedding_model}
                         if use_vectors and embeddings is not None
                         else {}
                     ),
@@ -342,7 +287,7 @@ class KnowledgeStore:
                 {"id": document_id},
             )
         ).one()
-        return _document(row)
+        return document_from_row(row)
 
     async def documents(
         self, user_id: str, *, collection: str | None = None, limit: int = 50, offset: int = 0
@@ -359,7 +304,7 @@ class KnowledgeStore:
                 ),
                 {"user": user_id, "collection": collection, "limit": limit, "offset": offset},
             )
-            return [_document(row) for row in rows]
+            return [document_from_row(row) for row in rows]
 
     async def document(self, user_id: str, document_id: str) -> tuple[DocumentInfo, str]:
         """A readable document and its text.
@@ -367,7 +312,7 @@ class KnowledgeStore:
         Raises:
             NotFoundError: no such document for this user.
         """
-        parsed = _uuid(document_id)
+        parsed = parse_id(document_id)
         async with self.engine.connect() as conn:
             row = (
                 await conn.execute(
@@ -383,11 +328,11 @@ class KnowledgeStore:
             ).one_or_none()
         if row is None:
             raise NotFoundError(f"No document {document_id}.")
-        return _document(row), row.content
+        return document_from_row(row), row.content
 
     async def delete_document(self, user_id: str, document_id: str, *, as_admin: bool = False):
         """Raises NotFoundError (not the user's) or NotAllowed (shared, not an admin)."""
-        parsed = _uuid(document_id)
+        parsed = parse_id(document_id)
         async with self.engine.begin() as conn:
             row = (
                 await conn.execute(
@@ -423,84 +368,17 @@ class KnowledgeStore:
         collection_ids = await self.readable_collection_ids(user_id, collections)
         if not collection_ids:
             return []
-        ids_param = bindparam("ids", type_=ARRAY(UUID(as_uuid=True)))
         async with self.engine.connect() as conn:
-            lexical = [
-                row.id
-                for row in await conn.execute(
-                    text(
-                        "SELECT c.id FROM kb_chunks c, "
-                        "CAST(replace(CAST(plainto_tsquery(CAST(:cfg AS regconfig), :q) AS text), "
-                        "'&', '|') AS tsquery) query "
-                        "WHERE c.collection_id = ANY(:ids) AND c.tsv @@ query "
-                        "ORDER BY ts_rank_cd(c.tsv, query) DESC, c.id LIMIT :k"
-                    ).bindparams(ids_param),
-                    {"cfg": self._cfg, "q": query, "ids": collection_ids, "k": _CANDIDATES},
-                )
-            ]
-            semantic: list[int] = []
-            if self.vectors and query_vector is not None and model and _MODEL.match(model):
-                dims = len(query_vector)
-                # Literal model and dimension, so the planner can use the partial HNSW index.
-                await conn.execute(text("SET LOCAL hnsw.iterative_scan = relaxed_order"))
-                await conn.execute(text("SET LOCAL hnsw.ef_search = 100"))
-                semantic = [
-                    row.id
-                    for row in await conn.execute(
-                        text(
-                            f"SELECT c.id FROM kb_chunks c WHERE c.embedding_model = '{model}' "  # noqa: S608 - only checked identifiers
-                            "AND c.collection_id = ANY(:ids) "
-                            f"ORDER BY (c.embedding::vector({dims})) <=> "
-                            f"CAST(:v AS vector({dims})) LIMIT :k"
-                        ).bindparams(ids_param),
-                        {
-                            "v": _vector_literal(query_vector),
-                            "ids": collection_ids,
-                            "k": _CANDIDATES,
-                        },
-                    )
-                ]
-            scores = _fuse(lexical, semantic)
-            best = sorted(scores, key=lambda key: (-scores[key], key))[:limit]
-            if not best:
-                return []
-            rows = await conn.execute(
-                text(
-                    "SELECT c.id, c.document_id, d.title, d.source, k.name AS collection, "
-                    "c.position, c.char_start, c.char_end, c.page, c.section, c.text "
-                    "FROM kb_chunks c JOIN kb_documents d ON d.id = c.document_id "
-                    "JOIN kb_collections k ON k.id = c.collection_id WHERE c.id = ANY(:best)"
-                ).bindparams(bindparam("best", type_=ARRAY(BigInteger()))),
-                {"best": best},
+            return await search_chunks(
+                conn,
+                collection_ids,
+                query,
+                cfg=self._cfg,
+                vectors=self.vectors,
+                query_vector=query_vector,
+                model=model,
+                limit=limit,
             )
-            by_id = {row.id: row for row in rows}
-        lexical_set, semantic_set = set(lexical), set(semantic)
-        hits: list[Hit] = []
-        for key in best:
-            row = by_id.get(key)
-            if row is None:
-                continue
-            matched = [
-                name for name, s in (("text", lexical_set), ("meaning", semantic_set)) if key in s
-            ]
-            hits.append(
-                Hit(
-                    chunk_id=row.id,
-                    document_id=str(row.document_id),
-                    title=row.title,
-                    source=row.source,
-                    collection=row.collection,
-                    position=row.position,
-                    char_start=row.char_start,
-                    char_end=row.char_end,
-                    page=row.page,
-                    section=row.section,
-                    text=row.text,
-                    score=round(scores[key], 6),
-                    matched_by=matched,
-                )
-            )
-        return hits
 
     # -- memories ------------------------------------------------------------------------
 
@@ -525,7 +403,7 @@ class KnowledgeStore:
             "cfg": self._cfg,
         }
         if use_vector and embedding is not None:
-            params |= {"emb": _vector_literal(embedding), "model": model}
+            params |= {"emb": vector_literal(embedding), "model": model}
         async with self.engine.begin() as conn:
             row = (
                 await conn.execute(
@@ -550,73 +428,22 @@ class KnowledgeStore:
         limit: int = 10,
     ) -> list[MemoryInfo]:
         """The user's memories best matching `query` (the newest ones without a query)."""
-        tag_filter = "AND m.tags @> :tags" if tags else ""
-        params: dict[str, Any] = {"user": user_id, "k": _CANDIDATES, "cfg": self._cfg}
-        if tags:
-            params["tags"] = list(tags)
-        tag_param = [bindparam("tags", type_=ARRAY(Text()))] if tags else []
         async with self.engine.connect() as conn:
-            if not query:
-                rows = await conn.execute(
-                    text(
-                        "SELECT m.id, m.text, m.tags, m.created_at FROM kb_memories m "  # noqa: S608 - only checked identifiers
-                        f"WHERE m.owner_id = :user {tag_filter} "
-                        "ORDER BY m.created_at DESC LIMIT :limit"
-                    ).bindparams(*tag_param),
-                    {**params, "limit": limit},
-                )
-                return [MemoryInfo(str(r.id), r.text, list(r.tags), r.created_at) for r in rows]
-            lexical = [
-                row.id
-                for row in await conn.execute(
-                    text(
-                        "SELECT m.id FROM kb_memories m, "  # noqa: S608 - only checked identifiers
-                        "CAST(replace(CAST(plainto_tsquery(CAST(:cfg AS regconfig), :q) AS text), "
-                        "'&', '|') AS tsquery) query "
-                        f"WHERE m.owner_id = :user {tag_filter} AND m.tsv @@ query "
-                        "ORDER BY ts_rank_cd(m.tsv, query) DESC LIMIT :k"
-                    ).bindparams(*tag_param),
-                    {**params, "q": query},
-                )
-            ]
-            semantic: list[Any] = []
-            if self.vectors and query_vector is not None and model and _MODEL.match(model):
-                dims = len(query_vector)
-                semantic = [
-                    row.id
-                    for row in await conn.execute(
-                        text(
-                            f"SELECT m.id FROM kb_memories m WHERE m.owner_id = :user {tag_filter} "  # noqa: S608 - only checked identifiers
-                            f"AND m.embedding_model = '{model}' "
-                            f"ORDER BY (m.embedding::vector({dims})) <=> "
-                            f"CAST(:v AS vector({dims})) LIMIT :k"
-                        ).bindparams(*tag_param),
-                        {**params, "v": _vector_literal(query_vector)},
-                    )
-                ]
-            scores = _fuse(lexical, semantic)
-            best = sorted(scores, key=lambda key: -scores[key])[:limit]
-            if not best:
-                return []
-            rows = await conn.execute(
-                text(
-                    "SELECT id, text, tags, created_at FROM kb_memories "
-                    "WHERE id = ANY(:ids) AND owner_id = :user"
-                ).bindparams(bindparam("ids", type_=ARRAY(UUID(as_uuid=True)))),
-                {"ids": best, "user": user_id},
+            return await recall_memories(
+                conn,
+                user_id,
+                query,
+                tags=tags,
+                cfg=self._cfg,
+                vectors=self.vectors,
+                query_vector=query_vector,
+                model=model,
+                limit=limit,
             )
-            by_id = {row.id: row for row in rows}
-        return [
-            MemoryInfo(
-                str(k), by_id[k].text, list(by_id[k].tags), by_id[k].created_at, round(scores[k], 6)
-            )
-            for k in best
-            if k in by_id
-        ]
 
     async def forget(self, user_id: str, memory_id: str) -> None:
         """Raises NotFoundError when the user has no such memory."""
-        parsed = _uuid(memory_id)
+        parsed = parse_id(memory_id)
         async with self.engine.begin() as conn:
             result = await conn.execute(
                 text("DELETE FROM kb_memories WHERE id = :id AND owner_id = :user"),
@@ -624,25 +451,3 @@ class KnowledgeStore:
             )
         if result.rowcount == 0:
             raise NotFoundError(f"No memory {memory_id}.")
-
-
-def _uuid(value: str) -> uuid.UUID:
-    try:
-        return uuid.UUID(value)
-    except ValueError as error:
-        raise NotFoundError(f"No such id: {value!r}.") from error
-
-
-def _document(row: Any) -> DocumentInfo:
-    return DocumentInfo(
-        id=str(row.id),
-        collection=row.collection,
-        title=row.title,
-        source=row.source,
-        mime_type=row.mime_type,
-        kind=row.kind,
-        size_bytes=row.size_bytes,
-        chunk_count=row.chunk_count,
-        created_at=row.created_at,
-        shared=row.shared,
-    )

@@ -13,15 +13,17 @@ from orchestrator.api.middleware import too_large
 from orchestrator.api.routes import (
     auth,
     branches,
-    catalog,
     conversations,
     files,
     health,
     keys,
     knowledge,
     mcp,
+    models,
     openai_compat,
     runs,
+    tools,
+    usage,
     users,
     ws,
 )
@@ -41,6 +43,12 @@ def build_api(
     max_upload_bytes: int = 25 * 1024 * 1024,
     max_file_bytes: int = 51 * 1024 * 1024,
 ) -> FastAPI:
+    """The FastAPI app with every route, middleware and error handler, before services exist.
+
+    The composition root (`orchestrator.main.create_app`) passes the `lifespan` that builds the
+    services. `max_request_bytes` bounds every request body; uploads get `max_upload_bytes`
+    (documents) and `max_file_bytes` (files) instead.
+    """
     app = FastAPI(
         title="Assistant",
         version=version,
@@ -54,7 +62,8 @@ def build_api(
     app.state.metrics = metrics
     install_error_handlers(app)
     api = APIRouter(prefix=API_PREFIX)
-    for module in (auth, keys, conversations, branches, runs, catalog, mcp, ws, knowledge, files):
+    resources = (auth, keys, conversations, branches, runs, tools, models, usage, mcp, ws)
+    for module in (*resources, knowledge, files):
         api.include_router(module.router)
     api.include_router(users.router)
     app.include_router(api)

@@ -8,7 +8,7 @@ logged and answered 500 without internals.
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, cast
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -37,12 +37,16 @@ logger = logging.getLogger(__name__)
 
 
 class ErrorBody(BaseModel):
+    """What went wrong: `type` is the stable error code, `message` is for people."""
+
     type: str
     message: str
     detail: Any | None = None
 
 
 class ErrorResponse(BaseModel):
+    """The body of every error answer of the API."""
+
     error: ErrorBody
 
 
@@ -76,6 +80,7 @@ _DESCRIPTIONS = {
 
 
 def status_for(error: AssistantError) -> int:
+    """The HTTP status of an assistant error (500 for one not in the table)."""
     for cls, status in _STATUS:
         if isinstance(error, cls):
             return status
@@ -140,7 +145,7 @@ async def _validation_error(request: Request, error: Exception) -> JSONResponse:
         return error_json(
             400, "invalid_json", "The request body is not valid JSON.", _clean(errors)
         )
-    first = errors[0] if errors else {}
+    first: dict[str, Any] = errors[0] if errors else {}
     where = ".".join(str(part) for part in first.get("loc", ()) if part != "body")
     message = f"{where}: {first.get('msg')}" if where else str(first.get("msg", "Invalid request."))
     return error_json(422, "invalid_input", message, _clean(errors))
@@ -149,7 +154,8 @@ async def _validation_error(request: Request, error: Exception) -> JSONResponse:
 async def _http_error(request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, StarletteHTTPException)
     types = {404: "not_found", 405: "method_not_allowed", 401: "unauthorized", 400: "bad_request"}
-    message = error.detail if isinstance(error.detail, str) else "Request failed."
+    detail = cast(object, error.detail)  # typed str, but callers may pass any JSON value
+    message = detail if isinstance(detail, str) else "Request failed."
     if error.status_code == 404 and message == "Not Found":
         message = f"No route {request.url.path}."
     return error_json(
@@ -168,6 +174,12 @@ async def _unexpected(request: Request, error: Exception) -> JSONResponse:
 
 
 def install_error_handlers(app: FastAPI) -> None:
+    """Answer every error with an `ErrorResponse`.
+
+    Assistant errors get their status, validation errors 422 (400 for a body that is not
+    JSON), Starlette's HTTP errors keep theirs, and anything else is logged and answered with
+    a 500 that reveals nothing.
+    """
     app.add_exception_handler(AssistantError, _assistant_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)

@@ -18,6 +18,7 @@ from orchestrator.domain import (
     Summary,
     TextPart,
     ToolCall,
+    ToolFault,
     ToolSpec,
     Usage,
 )
@@ -60,17 +61,23 @@ _Strict = ConfigDict(extra="forbid")
 
 
 class TokenRequest(BaseModel):
+    """An email and password to log in with."""
+
     model_config = _Strict
     email: str = Field(min_length=3, max_length=320)
     password: str = Field(min_length=1, max_length=1024)
 
 
 class RefreshRequest(BaseModel):
+    """A refresh token to exchange for a new token pair; it can be used once."""
+
     model_config = _Strict
     refresh_token: str = Field(min_length=1, max_length=4096)
 
 
 class TokenResponse(BaseModel):
+    """A bearer access token, and the refresh token that renews it."""
+
     access_token: str
     refresh_token: str
     token_type: Literal["bearer"] = "bearer"  # noqa: S105 - the OAuth token type
@@ -78,17 +85,23 @@ class TokenResponse(BaseModel):
 
 
 class UserOut(BaseModel):
+    """The signed-in user."""
+
     id: str
     email: str
     is_admin: bool
 
 
 class ApiKeyCreate(BaseModel):
+    """A new API key's name, to tell keys apart."""
+
     model_config = _Strict
     name: str = Field(default="default", min_length=1, max_length=100)
 
 
 class ApiKeyOut(BaseModel):
+    """An API key as listed: its name and prefix, never the secret."""
+
     id: str
     name: str
     prefix: str = Field(description="The first characters of the key, to recognise it.")
@@ -97,10 +110,14 @@ class ApiKeyOut(BaseModel):
 
 
 class ApiKeyCreated(ApiKeyOut):
+    """A new API key, with its secret."""
+
     key: str = Field(description="The secret. Shown once: store it now.")
 
 
 class ConversationCreate(BaseModel):
+    """A new conversation, titled "New conversation" unless a title is given."""
+
     model_config = _Strict
     title: str | None = Field(default=None, max_length=200)
 
@@ -127,6 +144,8 @@ class ConversationRename(BaseModel):
 
 
 class ConversationOut(BaseModel):
+    """A conversation as listed, without its messages."""
+
     id: str
     title: str
     created_at: datetime
@@ -136,6 +155,7 @@ class ConversationOut(BaseModel):
 
     @classmethod
     def of(cls, conversation: Conversation) -> ConversationOut:
+        """The API's view of a stored conversation."""
         return cls(
             id=conversation.id,
             title=conversation.title,
@@ -147,6 +167,8 @@ class ConversationOut(BaseModel):
 
 
 class ConversationPage(BaseModel):
+    """One page of conversations: pinned first, then the most recently changed."""
+
     items: list[ConversationOut]
     next_cursor: str | None = Field(default=None, description="Pass as `cursor` for the next page.")
 
@@ -161,6 +183,8 @@ class AttachmentOut(BaseModel):
 
 
 class MessageOut(BaseModel):
+    """A message of a conversation, with where it sits among its alternatives."""
+
     id: str
     parent_id: str | None = Field(
         default=None, description="The message this one follows; null for a first message."
@@ -184,12 +208,25 @@ class MessageOut(BaseModel):
     model: str | None = None
     usage: Usage | None = None
     status: str
-    is_error: bool = False
+    is_error: bool = Field(
+        default=False,
+        description="On a tool message: the call failed (the tool's own error, or a `fault`).",
+    )
+    fault: ToolFault | None = Field(
+        default=None,
+        description=(
+            'On a tool message: "host" when the tool server failed or could not be reached, '
+            "so the content is the host's report and not the tool's answer; null otherwise."
+        ),
+    )
     created_at: datetime | None = None
 
     @classmethod
     def of(cls, message: Message, siblings: list[str] | None = None) -> MessageOut:
-        """`siblings`: the ids of the messages sharing its place (with its own), if several."""
+        """The API's view of a stored message; attached files are listed apart from its content.
+
+        `siblings` are the ids of the messages sharing its place (its own included), if several.
+        """
         files = [part for part in message.content if isinstance(part, FilePart)]
         return cls(
             id=message.id,
@@ -210,6 +247,7 @@ class MessageOut(BaseModel):
             usage=message.usage,
             status=message.status.value,
             is_error=message.is_error,
+            fault=message.fault,
             created_at=message.created_at,
         )
 
@@ -234,10 +272,13 @@ class SummaryOut(BaseModel):
 
     @classmethod
     def of(cls, summary: Summary) -> SummaryOut:
+        """The API's view of a stored summary."""
         return cls(**summary.model_dump(exclude={"conversation_id"}))
 
 
 class ConversationDetail(ConversationOut):
+    """A conversation with the messages of its active branch."""
+
     messages: list[MessageOut] = Field(
         description="The active branch, first message first (`PUT .../branch` switches it)."
     )
@@ -248,6 +289,8 @@ class ConversationDetail(ConversationOut):
 
 
 class ConversationExport(ConversationDetail):
+    """A conversation's active branch as a download."""
+
     branch: Literal["active"] = Field(
         default="active",
         description="What `messages` holds: the active branch, as in the chat; other branches "
@@ -256,6 +299,8 @@ class ConversationExport(ConversationDetail):
 
 
 class RegenerateRequest(BaseModel):
+    """Options for a new answer in place of one: another model, other tools."""
+
     model_config = _Strict
     model: str | None = Field(default=None, min_length=1, max_length=200)
     tools: list[Annotated[str, Field(min_length=1, max_length=64)]] | None = Field(
@@ -264,6 +309,8 @@ class RegenerateRequest(BaseModel):
 
 
 class BranchSwitch(BaseModel):
+    """The branch to show and continue, named by any of its messages."""
+
     model_config = _Strict
     message_id: UUID = Field(description="Any message of the branch to show and continue.")
 
@@ -289,6 +336,11 @@ class PromptRef(BaseModel):
 
 
 class MessageCreate(BaseModel):
+    """A user's message, which starts a run that answers it.
+
+    It needs `content`, `files` or a `prompt`.
+    """
+
     model_config = _Strict
     content: str | list[UserPart] | None = Field(
         default=None,
@@ -314,6 +366,7 @@ class MessageCreate(BaseModel):
     )
 
     def parts(self) -> list[ContentPart]:
+        """The message's content as parts (a string is one text part)."""
         if self.content is None:
             return []
         if isinstance(self.content, str):
@@ -355,11 +408,19 @@ class MessageCreate(BaseModel):
 
 
 class RunAccepted(BaseModel):
+    """A run started; its events are at `GET /api/v1/runs/{run_id}/events`."""
+
     run_id: str
     conversation_id: str
 
 
 class RunOut(BaseModel):
+    """A run: its status, model, token usage and last event id.
+
+    `error` holds the `type` and `message` of a failed run; `last_event_id` is where an event
+    stream ends so far (send it as `Last-Event-ID` to resume after it).
+    """
+
     id: str
     conversation_id: str
     status: str
@@ -372,6 +433,7 @@ class RunOut(BaseModel):
 
     @classmethod
     def of(cls, run: Run) -> RunOut:
+        """The API's view of a stored run."""
         return cls(
             id=run.id,
             conversation_id=run.conversation_id,
@@ -386,6 +448,8 @@ class RunOut(BaseModel):
 
 
 class DecisionIn(BaseModel):
+    """Options of a tool call's approval."""
+
     model_config = _Strict
     always: bool = Field(
         default=False,
@@ -394,6 +458,8 @@ class DecisionIn(BaseModel):
 
 
 class DecisionOut(BaseModel):
+    """A decision on a tool call that waited for the user, as recorded."""
+
     tool_call_id: str
     run_id: str
     approved: bool
@@ -403,15 +469,21 @@ class DecisionOut(BaseModel):
 
 
 class ToolGrantOut(BaseModel):
+    """A tool the user allowed from now on, without being asked."""
+
     tool: str = Field(description="A tool name as GET /api/v1/tools lists it.")
     created_at: datetime
 
 
 class ToolGrantList(BaseModel):
+    """The tools the user allowed from now on."""
+
     items: list[ToolGrantOut]
 
 
 class InputAnswer(BaseModel):
+    """The answer to an `input.required` event: accept with `content`, decline or cancel."""
+
     model_config = _Strict
     id: str = Field(
         min_length=1, max_length=100, description="The `id` of the input.required event."
@@ -421,6 +493,12 @@ class InputAnswer(BaseModel):
 
 
 class ToolOut(BaseModel):
+    """A tool the user's runs may call, as the model sees it.
+
+    `policy` says whether a call runs at once (auto), waits for approval (ask) or never runs
+    (deny); `token_cost` is what its schema adds to each request.
+    """
+
     name: str
     server: str
     tool: str
@@ -432,6 +510,7 @@ class ToolOut(BaseModel):
 
     @classmethod
     def of(cls, spec: ToolSpec) -> ToolOut:
+        """The API's view of a tool spec."""
         return cls(
             name=spec.name,
             server=spec.server,
@@ -445,10 +524,14 @@ class ToolOut(BaseModel):
 
 
 class ToolList(BaseModel):
+    """Every tool the user's runs may call, namespaced per server."""
+
     items: list[ToolOut]
 
 
 class UsageRow(BaseModel):
+    """Runs and tokens of one user on one model."""
+
     user_id: str
     email: str | None = None
     model: str
@@ -458,25 +541,38 @@ class UsageRow(BaseModel):
 
 
 class UsageOut(BaseModel):
+    """Usage per user and model."""
+
     items: list[UsageRow]
 
 
 class ModelOut(BaseModel):
+    """A model runs can use: its id, and where it runs (`provider`)."""
+
     id: str
     provider: str
     default: bool
 
 
 class ModelList(BaseModel):
+    """The models on offer, and whether one is configured at all.
+
+    `message` says what to set when none is, or describes the one in use.
+    """
+
     items: list[ModelOut]
     configured: bool
     message: str | None = None
 
 
 class Health(BaseModel):
+    """The process is up (liveness)."""
+
     status: Literal["ok"] = "ok"
 
 
 class Readiness(BaseModel):
+    """Whether the server can take runs: each check is `ok` or what is wrong."""
+
     status: Literal["ready", "not_ready"]
     checks: dict[str, str]

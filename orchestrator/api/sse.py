@@ -69,6 +69,7 @@ class EventStreamResponse(Response):
         self._ping_seconds = ping_seconds
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Send the events until they end or the client leaves, with pings in silences."""
         await send({"type": "http.response.start", "status": 200, "headers": self.raw_headers})
         sender = asyncio.get_running_loop().create_task(self._send_events(send))
         try:
@@ -110,4 +111,5 @@ class EventStreamResponse(Response):
 
 
 def event_stream(events: AsyncIterator[StoredEvent]) -> EventStreamResponse:
+    """A response that streams `events` as Server-Sent Events."""
     return EventStreamResponse(events)

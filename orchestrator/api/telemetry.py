@@ -12,11 +12,14 @@ __all__ = ["RequestMetrics"]
 
 
 class RequestMetrics:
+    """ASGI middleware counting requests and timing the first byte, by route template."""
+
     def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
         self.app = app
         self.metrics = metrics
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Pass the request on, recording its status and time to first byte."""
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return

@@ -21,4 +21,5 @@ def new_key() -> tuple[str, str, str]:
 
 
 def digest(secret: str) -> str:
+    """The SHA-256 hex digest a key is stored and looked up by."""
     return hashlib.sha256(secret.encode()).hexdigest()

@@ -19,6 +19,7 @@ MIN_PASSWORD_LENGTH = 8
 
 
 async def hash_password(password: str) -> str:
+    """An argon2id hash of `password`, computed in a worker thread."""
     return await asyncio.to_thread(_HASHER.hash, password)
 
 
@@ -29,6 +30,12 @@ def _dummy_hash() -> str:
 
 
 async def verify_password(password_hash: str | None, password: str) -> bool:
+    """Whether `password` matches `password_hash`; False when there is no hash.
+
+    A missing hash is checked against a dummy one, so an unknown user takes as long to refuse as
+    a wrong password.
+    """
+
     def verify() -> bool:
         try:
             return (

@@ -37,7 +37,7 @@ _CACHE_SIZE = 10_000
 
 @dataclass(frozen=True, slots=True)
 class Principal:
-    """The authenticated caller."""
+    """The authenticated caller; `via` is the credential used ("token" or "api_key")."""
 
     user_id: str
     email: str
@@ -47,6 +47,12 @@ class Principal:
 
 @dataclass(frozen=True, slots=True)
 class FirstAdmin:
+    """The admin account created on first start.
+
+    `password` and `password_file` are set only for a generated password (then written to that
+    file); None when the operator chose it.
+    """
+
     email: str
     password: str | None
     password_file: Path | None
@@ -60,6 +66,8 @@ def _write_private(path: Path, text: str) -> None:
 
 
 class AuthService:
+    """Accounts and their credentials: users, logins, tokens, API keys; see the module."""
+
     def __init__(
         self,
         users: SqlUserStore,
@@ -81,12 +89,18 @@ class AuthService:
 
     @property
     def users(self) -> SqlUserStore:
+        """The user store behind this service, for lookups that need no credential check."""
         return self._users
 
     async def create_user(
         self, email: str, password: str | None, *, is_admin: bool = False
     ) -> UserRecord:
-        """Raises InvalidInput for a bad email or short password, Conflict if taken."""
+        """A new account; with `password` None, one that cannot log in with a password.
+
+        Raises:
+            InvalidInput: the email is not an address, or the password is too short.
+            Conflict: a user with that email exists.
+        """
         email = email.strip().lower()
         if "@" not in email or len(email) > 320 or email.startswith("@") or email.endswith("@"):
             raise InvalidInput(f"{email!r} is not an email address.")
@@ -144,8 +158,10 @@ class AuthService:
             self._verifying.release()
 
     async def session_for(self, email: str) -> TokenPair:
-        """Tokens for a user, without a password: only for a process that already holds this
-        server's database and secret (the terminal client running the app in-process).
+        """Tokens for a user, without a password.
+
+        Only for a process that already holds this server's database and secret (the
+        terminal client running the app in-process).
 
         Raises:
             Unauthorized: no such user, or the account is disabled.
@@ -156,6 +172,11 @@ class AuthService:
         return await self._issue(user)
 
     async def refresh(self, refresh_token: str) -> TokenPair:
+        """A new token pair for a refresh token, which is used up (rotation).
+
+        Raises:
+            Unauthorized: the token is invalid, revoked or already used, or the account is disabled.
+        """
         claims = self._codec.decode(refresh_token, kind="refresh")
         used = await self._users.use_refresh_token(str(claims.get("jti")))
         if used is None:
@@ -238,9 +259,11 @@ class AuthService:
         is_admin: bool | None = None,
         password: str | None = None,
     ) -> UserRecord:
-        """Disable or enable, promote or demote, or set a new password; with nothing given,
-        log out everywhere. Every access token, refresh token and cached API key check of
-        the user is retired (at once here, within `recheck_seconds` on other replicas).
+        """Disable or enable, promote or demote, or set a new password.
+
+        With nothing given, log out everywhere. Every access token, refresh token and cached
+        API key check of the user is retired (at once here, within `recheck_seconds` on
+        other replicas).
 
         Raises:
             InvalidInput: the password is too short.
@@ -283,11 +306,17 @@ class AuthService:
             self._keys.pop(key_hash, None)
 
     async def create_api_key(self, user_id: str, name: str) -> tuple[ApiKeyRecord, str]:
+        """A new API key for the user: its record, and its secret, to show only once."""
         secret, prefix, key_hash = new_key()
         record = await self._users.create_api_key(user_id, name, prefix, key_hash)
         return record, secret
 
     async def delete_api_key(self, user_id: str, key_id: str) -> None:
+        """Delete the user's key; it stops working at once on this replica.
+
+        Raises:
+            NotFound: the user has no such key.
+        """
         key_hash = await self._users.delete_api_key(user_id, key_id)
         self._keys.pop(key_hash, None)
 

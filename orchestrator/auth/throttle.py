@@ -124,6 +124,11 @@ class LoginThrottle:
         return Attempt(self, [(key, now) for key, _ in keys])
 
     def release(self, keys: list[tuple[str, float]], *, clear_account: bool) -> None:
+        """Uncount the attempts `keys` name (for `Attempt.succeeded`).
+
+        With `clear_account`, the account's earlier failures are forgotten as well (a right
+        password); the address keeps its count.
+        """
         for key, stamp in keys:
             times = self._log.get(key)
             if times is None:

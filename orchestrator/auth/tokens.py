@@ -30,6 +30,12 @@ _LEEWAY_SECONDS = 30
 
 @dataclass(frozen=True, slots=True)
 class TokenPair:
+    """What a login or refresh hands out: an access and a refresh token.
+
+    `expires_in` is the access token's lifetime in seconds; `refresh_jti` and
+    `refresh_expires_at` are kept server-side so the refresh token can be rotated and revoked.
+    """
+
     access_token: str
     refresh_token: str
     expires_in: int
@@ -38,6 +44,8 @@ class TokenPair:
 
 
 class TokenCodec:
+    """Issues and checks the assistant's access and refresh tokens with one secret."""
+
     def __init__(self, secret: str, *, access_minutes: int, refresh_days: int) -> None:
         self._secret = secret
         self._access = timedelta(minutes=access_minutes)

@@ -44,6 +44,7 @@ class RunEvent:
     data: dict[str, Any]
 
     def as_json(self) -> str:
+        """The event as one JSON line, for `--json` output: `id`, `event` and `data`."""
         return json.dumps({"id": self.id, "event": self.name, "data": self.data})
 
 
@@ -63,7 +64,10 @@ def _error(response: httpx.Response) -> ApiError:
 
 
 class AssistantClient:
-    """The API under `base_url` (the server's root, e.g. http://127.0.0.1:8000)."""
+    """The API under `base_url` (the server's root, e.g. http://127.0.0.1:8000).
+
+    Each call that reaches the API raises `ApiError` for an error answer or no answer.
+    """
 
     def __init__(self, base_url: str, credentials: Credentials | None = None) -> None:
         self.base_url = base_url.rstrip("/")
@@ -73,6 +77,7 @@ class AssistantClient:
         )
 
     async def aclose(self) -> None:
+        """Close the HTTP connections."""
         await self._http.aclose()
 
     def _headers(self) -> dict[str, str]:
@@ -112,6 +117,11 @@ class AssistantClient:
         return response.json()
 
     async def login(self, email: str, password: str) -> Credentials:
+        """Log in with a password; the tokens become this client's credentials.
+
+        Raises:
+            ApiError: wrong email or password, throttled, or no answer.
+        """
         body = await self.request(
             "POST", "/api/v1/auth/token", json={"email": email, "password": password}
         )
@@ -119,6 +129,7 @@ class AssistantClient:
         return self.credentials
 
     async def healthy(self) -> bool:
+        """Whether the server answers `/healthz` within two seconds."""
         try:
             response = await self._http.get("/healthz", timeout=2.0)
         except httpx.HTTPError:
@@ -126,38 +137,48 @@ class AssistantClient:
         return response.status_code == 200
 
     async def me(self) -> dict[str, Any]:
+        """The signed-in user (`GET /api/v1/auth/me`)."""
         return await self.request("GET", "/api/v1/auth/me")
 
     async def create_key(self, name: str) -> str:
+        """A new API key for the signed-in user; returns the secret (shown once)."""
         return (await self.request("POST", "/api/v1/keys", json={"name": name}))["key"]
 
     async def conversations(self, limit: int = 20) -> list[dict[str, Any]]:
+        """The user's latest conversations, at most `limit`."""
         return (await self.request("GET", "/api/v1/conversations", params={"limit": limit}))[
             "items"
         ]
 
     async def create_conversation(self) -> str:
+        """Start an empty conversation; returns its id."""
         return (await self.request("POST", "/api/v1/conversations", json={}))["id"]
 
     async def conversation(self, conversation_id: str) -> dict[str, Any]:
+        """One conversation with its messages."""
         return await self.request("GET", f"/api/v1/conversations/{conversation_id}")
 
     async def tools(self) -> list[dict[str, Any]]:
+        """The tools the user may use, from every server."""
         return (await self.request("GET", "/api/v1/tools"))["items"]
 
     async def models(self) -> dict[str, Any]:
+        """The model runs use by default, and whether one is configured at all."""
         return await self.request("GET", "/api/v1/models")
 
     async def cancel(self, run_id: str) -> None:
+        """Ask the server to cancel the run."""
         await self.request("POST", f"/api/v1/runs/{run_id}/cancel")
 
     async def decide(self, call_id: str, approve: bool) -> None:
+        """Approve or deny a tool call that waits for the user."""
         action = "approve" if approve else "deny"
         await self.request("POST", f"/api/v1/tool-calls/{call_id}/{action}")
 
     async def answer_input(
         self, run_id: str, input_id: str, action: str, content: dict[str, Any] | None
     ) -> None:
+        """Answer an `input.required` question: accept with `content`, decline or cancel."""
         await self.request(
             "POST",
             f"/api/v1/runs/{run_id}/input",

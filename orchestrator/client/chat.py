@@ -110,6 +110,11 @@ class ChatSession:
     # --- the interactive loop -----------------------------------------------------------------
 
     def repl(self) -> int:
+        """Read messages and slash commands until Ctrl-D or `/quit`.
+
+        Returns:
+            The exit status: 1 if the last message's run failed, else 0.
+        """
         self.console.print(f"[dim]{_HELP}[/dim]")
         status = 0
         while True:
@@ -314,7 +319,12 @@ class _RunView:
             message = f" {_short(data['message'], 200)}" if data.get("message") else ""
             self.console.print(Text(f"  … {done}{message}", style="dim"))
         elif name == "tool.result":
-            mark = ("✗ ", "red") if data.get("is_error") else ("✓ ", "green")
+            if data.get("fault"):  # the tool server failed: no answer from the tool itself
+                mark = ("⚠ server failed: ", "yellow")
+            elif data.get("is_error"):
+                mark = ("✗ ", "red")
+            else:
+                mark = ("✓ ", "green")
             summary = _short(_content_text(data.get("content", [])), 100)
             self.console.print(Text.assemble("  ", mark, (summary, "dim")))
         elif name == "message.completed":

@@ -18,11 +18,14 @@ __all__ = ["ClientConfig", "config_path", "resolve_target", "save_config"]
 
 @dataclass(frozen=True)
 class ClientConfig:
+    """The server's URL and the API key to use there; None where nothing was given."""
+
     url: str | None = None
     api_key: str | None = None
 
 
 def config_path() -> Path:
+    """The config file's path: `ASSISTANT_CLIENT_CONFIG`, else under `XDG_CONFIG_HOME`."""
     explicit = os.environ.get("ASSISTANT_CLIENT_CONFIG")
     if explicit:
         return Path(explicit)
@@ -31,6 +34,7 @@ def config_path() -> Path:
 
 
 def load_config(path: Path | None = None) -> ClientConfig:
+    """What the config file holds; empty when it is missing, unreadable or malformed."""
     path = path or config_path()
     try:
         data = json.loads(path.read_text())

@@ -38,6 +38,11 @@ class Background:
         self._thread.start()
 
     def call(self, coroutine: Coroutine[Any, Any, T]) -> T:
+        """Run `coroutine` on the loop and wait for its result.
+
+        Raises:
+            Exception: whatever the coroutine raised.
+        """
         return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result()
 
     def stream(self, source: AsyncIterator[T]) -> Stream[T]:
@@ -106,17 +111,24 @@ class Stream(Generic[T]):
             return item
 
     def close(self) -> None:
+        """Stop reading: the pump on the loop is cancelled and `next` returns None."""
         self._done = True
         self._future.cancel()
 
 
 @dataclass
 class Connection:
+    """A client connected to an assistant, and the in-process server when it started one.
+
+    `where` says which for the user: the URL, or "in-process".
+    """
+
     client: AssistantClient
     where: str
     server: InProcessServer | None = None
 
     async def aclose(self) -> None:
+        """Close the client, and stop the in-process server if there is one."""
         await self.client.aclose()
         if self.server is not None:
             await self.server.stop()
@@ -132,6 +144,11 @@ class InProcessServer:
         self.app: Any = None
 
     async def start(self) -> str:
+        """Serve the app on a free loopback port; returns its URL.
+
+        Raises:
+            ApiError: the server stopped before it was up.
+        """
         import uvicorn
 
         from orchestrator.main import create_app
@@ -151,12 +168,14 @@ class InProcessServer:
         return f"http://127.0.0.1:{port}"
 
     async def credentials(self) -> Credentials:
+        """Tokens for the local admin, minted by the app without a password."""
         settings = self._settings
         email = settings.auth.admin_email or _first_admin_email(settings.data_dir)
         pair = await self.app.state.services.auth.session_for(email)
         return Credentials(pair.access_token, pair.refresh_token)
 
     async def stop(self) -> None:
+        """Ask uvicorn to exit and wait until it has."""
         if self._server is not None and self._task is not None:
             self._server.should_exit = True
             await self._task

@@ -93,6 +93,7 @@ from orchestrator.domain.messages import (
     Role,
     TextPart,
     ToolCall,
+    ToolFault,
     Usage,
     text_of,
 )
@@ -115,6 +116,7 @@ from orchestrator.domain.tools import (
     ToolPolicy,
     ToolSpec,
     error_outcome,
+    host_fault_outcome,
 )
 
 __all__ = [
@@ -190,6 +192,7 @@ __all__ = [
     "ToolCallRequested",
     "ToolCallStarted",
     "ToolDecided",
+    "ToolFault",
     "ToolHost",
     "ToolOutcome",
     "ToolPolicy",
@@ -208,6 +211,7 @@ __all__ = [
     "content_disposition",
     "count_message_tokens",
     "error_outcome",
+    "host_fault_outcome",
     "is_image",
     "is_text_like",
     "message_cost",

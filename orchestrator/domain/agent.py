@@ -59,6 +59,7 @@ from orchestrator.domain.tools import (
     ToolPolicy,
     ToolSpec,
     error_outcome,
+    host_fault_outcome,
 )
 
 __all__ = ["Agent", "AgentBudget", "Turn"]
@@ -383,9 +384,8 @@ class Agent:
         try:
             return await self._tools.call_tool(spec, arguments, context)
         except ToolServerError as error:
-            return error_outcome(
-                f"The tool server {spec.server!r} failed: {error.message}", fault="host"
-            )
+            # The host's channel, not the tool's: see `ToolOutcome`.
+            return host_fault_outcome(call.name, spec.server, error.message)
 
     async def _elicit(
         self, turn: Turn, call_id: str, request: ElicitationRequest, journal: RunJournal
@@ -437,6 +437,7 @@ def _tool_message(
         tool_call_id=call.id,
         name=call.name,
         is_error=outcome.is_error,
+        fault=outcome.fault,
     )
     return message.model_copy(update={"token_count": count_message_tokens(message, tokenizer)})
 

@@ -99,7 +99,13 @@ class Summary(BaseModel):
 class SummaryStore(Protocol):
     """Where summaries are kept. `summaries` may answer from memory unless `fresh`."""
 
-    async def summaries(self, conversation_id: str, *, fresh: bool = False) -> list[Summary]: ...
+    async def summaries(self, conversation_id: str, *, fresh: bool = False) -> list[Summary]:
+        """The conversation's summaries, oldest first; read again, not remembered, if `fresh`.
+
+        Raises:
+            Unavailable: the store could not be read.
+        """
+        ...
 
     async def save_summary(self, summary: Summary, run_id: str | None) -> Summary:
         """Store it, or return the one already stored for the same last message."""
@@ -121,6 +127,7 @@ class CompactionPolicy:
 
     @property
     def enabled(self) -> bool:
+        """Whether compaction is on at all (a threshold of 0 turns it off)."""
         return self.threshold > 0
 
 
@@ -182,8 +189,9 @@ def plan_compaction(
     policy: CompactionPolicy,
     tool_result_max_tokens: int,
 ) -> CompactionPlan:
-    """Decide what a run sends: the whole history, or a summary and the recent turns, and
-    whether a new summary is due.
+    """Decide what a run sends, and whether a new summary is due.
+
+    A run sends the whole history, or the summary in effect and the turns after it.
 
     `summaries` None means "not looked up": a history under the threshold never needs
     them, and then the plan says so without them (`needs_summaries`).
@@ -226,8 +234,10 @@ def needs_summaries(
 def _recent_start(
     history: Sequence[Message], start: int, keep: int, tool_result_max_tokens: int
 ) -> int:
-    """Where the turns kept verbatim begin: at a user's question, the oldest one such that
-    what follows fits in `keep` tokens, or the newest question if none does.
+    """Where the turns kept verbatim begin.
+
+    That is at a user's question: the oldest one such that what follows fits in `keep`
+    tokens, or the newest question if none does.
 
     Starting at a question keeps each answer whole, tool calls and results with it.
     `start` (nothing to summarise) when there is no question after it.
@@ -273,6 +283,7 @@ class Compactor:
 
     @property
     def policy(self) -> CompactionPolicy:
+        """The policy this compactor applies."""
         return self._policy
 
     async def prepare(
@@ -472,7 +483,8 @@ def _transcript_line(message: Message, tokenizer: Tokenizer, tool_result_max_tok
     if message.role is Role.TOOL:
         if tokenizer.count(text) > tool_result_max_tokens:
             text = tokenizer.truncate(text, tool_result_max_tokens) + _LINE_NOTE
-        label = "Tool result" + (f" ({message.name})" if message.name else "")
+        label = "Tool server failed" if message.fault else "Tool result"
+        label += f" ({message.name})" if message.name else ""
         return f"{label}: {text or '(no text)'}"
     if message.role is Role.ASSISTANT:
         calls = "".join(

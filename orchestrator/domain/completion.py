@@ -21,6 +21,12 @@ __all__ = [
 
 @dataclass(frozen=True, slots=True)
 class ModelRequest:
+    """One call to a chat model: the model's name, the messages, the tools it may call.
+
+    `tool_choice="none"` forbids tool calls (a run's last step, a summary); `max_output_tokens`
+    None leaves the model's own limit.
+    """
+
     model: str
     messages: Sequence[Message]
     tools: Sequence[ToolSpec] = ()
@@ -30,6 +36,8 @@ class ModelRequest:
 
 @dataclass(frozen=True, slots=True)
 class TextDelta:
+    """A piece of the answer's text, as it streams."""
+
     text: str
 
 
@@ -44,6 +52,8 @@ class ToolCallRequested:
 
 @dataclass(frozen=True, slots=True)
 class UsageReported:
+    """The tokens the call used, reported once near the end of the stream."""
+
     usage: Usage
 
 

@@ -43,13 +43,19 @@ _TRUNCATION_NOTE = "\n\n[Tool result truncated: {kept} of {total} tokens shown.]
 class Tokenizer(Protocol):
     """Counts and cuts text in a model's tokens."""
 
-    def count(self, text: str) -> int: ...
+    def count(self, text: str) -> int:
+        """The number of tokens `text` takes in this model."""
+        ...
 
-    def truncate(self, text: str, max_tokens: int) -> str: ...
+    def truncate(self, text: str, max_tokens: int) -> str:
+        """The longest prefix of `text` that fits in `max_tokens` tokens."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)
 class ModelLimits:
+    """A model's context window and the most it may write in one answer, in tokens."""
+
     context_window: int
     max_output_tokens: int
 
@@ -140,8 +146,11 @@ def plan_context(
 def input_budget(
     limits: ModelLimits, *, system_prompt: str | None, tools_tokens: int, tokenizer: Tokenizer
 ) -> int:
-    """The tokens a history may take in a request: the window less the room kept for the
-    answer, the system prompt and the tool schemas."""
+    """The tokens a history may take in a request.
+
+    That is the window less the room kept for the answer, the system prompt and the tool
+    schemas.
+    """
     system_tokens = _system_tokens(system_prompt, tokenizer)
     return limits.context_window - limits.max_output_tokens - tools_tokens - system_tokens
 

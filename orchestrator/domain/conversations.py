@@ -25,6 +25,8 @@ T = TypeVar("T")
 
 
 class Conversation(BaseModel):
+    """A user's chat: its title, when it last changed and how many messages it holds."""
+
     model_config = ConfigDict(frozen=True)
 
     id: str
@@ -51,6 +53,12 @@ ACTIVE_RUN_STATUSES = frozenset({RunStatus.RUNNING, RunStatus.WAITING})
 
 
 class Run(BaseModel):
+    """One turn of the agent loop answering a user's message, as stored.
+
+    `last_event_id` is the sequence number of the run's last stored event, where a client that
+    reconnects resumes from; `error` is the `type` and `message` of a failed run.
+    """
+
     model_config = ConfigDict(frozen=True)
 
     id: str
@@ -91,5 +99,7 @@ class RunControl:
 
 @dataclass(frozen=True, slots=True)
 class Page(Generic[T]):
+    """One page of a listing; `next_cursor` (opaque) fetches the next, None on the last."""
+
     items: list[T]
     next_cursor: str | None = None

@@ -60,38 +60,62 @@ class AssistantError(Exception):
 
 
 class UserError(AssistantError):
+    """The request is wrong in a way its sender can fix; the same request fails again."""
+
     code = "bad_request"
 
 
 class InvalidInput(UserError):
+    """The request is well formed but a value in it is not acceptable."""
+
     code = "invalid_input"
 
 
 class Conflict(UserError):
+    """The request clashes with the current state (a duplicate name, a run already over)."""
+
     code = "conflict"
 
 
 class PayloadTooLarge(UserError):
+    """The request or an upload is bigger than the configured limit."""
+
     code = "payload_too_large"
 
 
 class UnsupportedType(UserError):
+    """An upload of a kind of file the server does not take."""
+
     code = "unsupported_media_type"
 
 
 class Unauthorized(AssistantError):
+    """No valid credentials: a missing, wrong, expired or revoked token or password."""
+
     code = "unauthorized"
 
 
 class Forbidden(AssistantError):
+    """The caller is known but may not do this (an admin-only action, say)."""
+
     code = "forbidden"
 
 
 class NotFound(AssistantError):
+    """The thing asked for does not exist for this caller.
+
+    Also raised for what exists but belongs to someone else, so an id reveals nothing.
+    """
+
     code = "not_found"
 
 
 class LimitExceeded(AssistantError):
+    """The caller has spent an allowance (failed logins, say) or the server is too busy now.
+
+    `retry_after` is the number of seconds after which trying again may succeed.
+    """
+
     code = "rate_limited"
 
     def __init__(self, message: str, *, retry_after: float, detail: Any = None) -> None:
@@ -100,20 +124,33 @@ class LimitExceeded(AssistantError):
 
 
 class UpstreamError(AssistantError):
+    """A service the assistant depends on failed; the request itself was fine."""
+
     code = "upstream_error"
 
 
 class ModelError(UpstreamError):
+    """The language model API failed or answered with something unusable."""
+
     code = "model_error"
 
 
 class ToolServerError(UpstreamError):
+    """An MCP server failed at the transport or protocol level.
+
+    Not a tool's own error: that is a result with `is_error` set, for the model to read.
+    """
+
     code = "tool_server_error"
 
 
 class Unavailable(AssistantError):
+    """A part needed here is not configured or not reachable right now; retry later."""
+
     code = "unavailable"
 
 
 class ModelNotConfigured(Unavailable):
+    """No language model is configured, so runs cannot start."""
+
     code = "model_not_configured"

@@ -42,10 +42,13 @@ class RunEvent(BaseModel):
     name: ClassVar[str]
 
     def payload(self) -> dict[str, Any]:
+        """The event's SSE `data`: its fields as JSON, those that are None left out."""
         return self.model_dump(mode="json", exclude_none=True)
 
 
 class RunStarted(RunEvent):
+    """The first event of every run: which run, in which conversation, on which model."""
+
     name = "run.started"
     run_id: str
     conversation_id: str
@@ -53,14 +56,19 @@ class RunStarted(RunEvent):
 
 
 class MessageDelta(RunEvent):
+    """A piece of the assistant's answer text, in the order the model wrote it."""
+
     name = "message.delta"
     text: str
 
     def payload(self) -> dict[str, Any]:
+        """Only the text: the most frequent event stays as small as it can be."""
         return {"text": self.text}
 
 
 class ToolCallStarted(RunEvent):
+    """The model called a tool and the call is starting (no approval needed)."""
+
     name = "tool.call"
     id: str
     server: str
@@ -69,6 +77,11 @@ class ToolCallStarted(RunEvent):
 
 
 class ToolApprovalRequired(RunEvent):
+    """The model called a tool whose policy is "ask": the run waits for the user.
+
+    The client answers with the call's `id`; a `tool.decided` event follows.
+    """
+
     name = "tool.approval_required"
     id: str
     server: str
@@ -87,6 +100,8 @@ class ToolDecided(RunEvent):
 
 
 class ToolProgress(RunEvent):
+    """A tool's progress report while it runs (MCP progress notifications)."""
+
     name = "tool.progress"
     id: str
     progress: float
@@ -95,6 +110,11 @@ class ToolProgress(RunEvent):
 
 
 class ToolResult(RunEvent):
+    """What a tool call returned, as the model will read it.
+
+    `fault` is "host" when the tool server failed and the content is the host's own message.
+    """
+
     name = "tool.result"
     id: str
     content: list[ContentPart]
@@ -114,6 +134,7 @@ class InputRequired(RunEvent):
     url: str | None = None
 
     def payload(self) -> dict[str, Any]:
+        """The payload with `requested_schema` named `schema`, as MCP names it."""
         data = super().payload()
         if "requested_schema" in data:
             data["schema"] = data.pop("requested_schema")
@@ -121,8 +142,11 @@ class InputRequired(RunEvent):
 
 
 class ContextCompacted(RunEvent):
-    """The older turns were summarised: `messages` of them, the history from
-    `tokens_before` down to `tokens_after` tokens (the summary and the recent turns)."""
+    """The older turns were summarised before the model was asked.
+
+    `messages` is how many were folded into the summary; the history went from
+    `tokens_before` down to `tokens_after` tokens (the summary and the recent turns).
+    """
 
     name = "context.compacted"
     summary_id: str
@@ -140,17 +164,23 @@ class InputAnswered(RunEvent):
 
 
 class MessageCompleted(RunEvent):
+    """The assistant's answer is stored as `message_id`, with the tokens it used."""
+
     name = "message.completed"
     message_id: str
     usage: Usage | None = None
 
 
 class RunCompleted(RunEvent):
+    """The run ended without error: `status` is completed, incomplete or cancelled."""
+
     name = "run.completed"
     status: str
 
 
 class RunError(RunEvent):
+    """The run failed: `type` is the error's `code`, `message` is for the user."""
+
     name = "error"
     type: str
     message: str
@@ -169,4 +199,5 @@ class StoredEvent:
 
     @property
     def is_terminal(self) -> bool:
+        """Whether this event ends its run's stream."""
         return self.name in TERMINAL_EVENTS

@@ -1,5 +1,6 @@
-"""Files users attach: what a stored file is, which files the server takes, and the port to
-the bytes (a local folder, or an S3-compatible bucket).
+"""Files users attach: what a stored file is and which files the server takes.
+
+The port to the bytes (a local folder, or an S3-compatible bucket) is here too.
 
 A file's kind is decided here once, from its name and what the browser declared, and then
 checked against its first bytes: an image must start like one, a text file must not hold
@@ -73,7 +74,7 @@ _MAX_NAME = 200
 
 @dataclass(frozen=True, slots=True)
 class StoredFile:
-    """A file as its owner sees it; the bytes are in storage under `key_of(id)`."""
+    """A file as its owner sees it; the bytes are in blob storage under `key`."""
 
     id: str
     user_id: str
@@ -86,10 +87,12 @@ class StoredFile:
 
     @property
     def key(self) -> str:
+        """Where the file's bytes are kept in blob storage."""
         return f"files/{self.id}"
 
 
 def is_image(content_type: str) -> bool:
+    """Whether the type is an image, which goes to the model as an image part."""
     return content_type.startswith("image/")
 
 
@@ -142,6 +145,7 @@ class FilePolicy:
     allowed_types: tuple[str, ...]
 
     def describe_limit(self) -> str:
+        """The size limit for people to read ("10 MB"), as error messages give it."""
         return _human(self.max_bytes)
 
     def content_type(self, declared: str | None, name: str) -> str:
@@ -169,6 +173,7 @@ class FilePolicy:
         return kind
 
     def allows(self, content_type: str) -> bool:
+        """Whether `content_type` matches one of the allowed types or `type/*` patterns."""
         for pattern in self.allowed_types:
             if pattern.endswith("/*"):
                 if content_type.startswith(pattern[:-1]):
@@ -200,7 +205,12 @@ class FilePolicy:
             )
 
     def check_size(self, name: str, size: int) -> None:
-        """Raises: PayloadTooLarge over the limit; InvalidInput for an empty file."""
+        """Refuse a file over the size limit, or an empty one.
+
+        Raises:
+            PayloadTooLarge: the file is over the limit.
+            InvalidInput: the file is empty.
+        """
         if size > self.max_bytes:
             raise PayloadTooLarge(
                 f"{name} is larger than the {self.describe_limit()} limit for a file.",
@@ -230,20 +240,35 @@ def _human(size: int) -> str:
 class BlobUpload(Protocol):
     """Bytes being written under a key: invisible until `commit`, gone after `abort`."""
 
-    async def write(self, data: bytes) -> None: ...
+    async def write(self, data: bytes) -> None:
+        """Append `data` to the upload."""
+        ...
 
-    async def commit(self) -> None: ...
+    async def commit(self) -> None:
+        """Make the bytes written so far visible under the key, whole."""
+        ...
 
-    async def abort(self) -> None: ...
+    async def abort(self) -> None:
+        """Drop what was written, leaving nothing behind; after `commit`, do nothing.
+
+        Safe to call in a `finally` whether or not the upload committed.
+        """
+        ...
 
 
 class BlobStorage(Protocol):
     """Where the files' bytes live (a local folder, an S3-compatible bucket)."""
 
-    async def begin(self, key: str, content_type: str) -> BlobUpload: ...
+    async def begin(self, key: str, content_type: str) -> BlobUpload:
+        """Start writing an object under `key`; nothing shows there until the upload commits."""
+        ...
 
     def read(self, key: str) -> AsyncIterator[bytes]:
-        """The object's bytes in chunks. Raises NotFound when there is none."""
+        """The object's bytes in chunks.
+
+        Raises:
+            NotFound: there is no object under `key`.
+        """
         ...
 
     async def delete(self, key: str) -> None:

@@ -28,6 +28,7 @@ __all__ = [
     "Role",
     "TextPart",
     "ToolCall",
+    "ToolFault",
     "Usage",
     "text_of",
 ]
@@ -38,6 +39,8 @@ class _Part(BaseModel):
 
 
 class TextPart(_Part):
+    """Plain text, the common case."""
+
     type: Literal["text"] = "text"
     text: str
 
@@ -52,6 +55,8 @@ class ImagePart(_Part):
 
 
 class AudioPart(_Part):
+    """Audio, inline as base64 `data`."""
+
     type: Literal["audio"] = "audio"
     mime_type: str = "audio/wav"
     data: str
@@ -109,10 +114,17 @@ ContentPart = Annotated[
 
 
 class Role(StrEnum):
+    """Who wrote a message: the system prompt, the user, the model, or a tool's result."""
+
     SYSTEM = "system"
     USER = "user"
     ASSISTANT = "assistant"
     TOOL = "tool"
+
+
+ToolFault = Literal["host"]
+"""Why a tool call has no answer from its tool: "host", the tool server failed or was
+unreachable (as opposed to a tool that answered with an error of its own)."""
 
 
 class MessageStatus(StrEnum):
@@ -123,6 +135,8 @@ class MessageStatus(StrEnum):
 
 
 class Usage(BaseModel):
+    """Tokens a model call or a run consumed; runs add up their calls' usage with `+`."""
+
     model_config = ConfigDict(frozen=True)
 
     input_tokens: int = 0
@@ -130,6 +144,7 @@ class Usage(BaseModel):
 
     @property
     def total_tokens(self) -> int:
+        """Input and output tokens together."""
         return self.input_tokens + self.output_tokens
 
     def __add__(self, other: Usage) -> Usage:
@@ -170,7 +185,9 @@ class Message(BaseModel):
     `token_count` is the message's size in the model's tokens, counted once when the message
     is made, so that fitting a history into a context window never re-tokenises it.
     `parent_id` is the message it follows in the conversation's tree (None for a first
-    message); set when the message is stored.
+    message); set when the message is stored. A tool message whose call got no answer
+    because the tool server failed has `fault="host"` (and `is_error`): its content is the
+    host's report, not the tool's (see `ToolOutcome`).
     """
 
     id: str
@@ -186,9 +203,11 @@ class Message(BaseModel):
     token_count: int = 0
     created_at: datetime | None = None
     is_error: bool = False
+    fault: ToolFault | None = None
 
     @property
     def text(self) -> str:
+        """The message's text parts, joined (see `text_of`)."""
         return text_of(self.content)
 
 

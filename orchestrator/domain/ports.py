@@ -41,24 +41,56 @@ class ChatModel(Protocol):
     raises `ModelError` and the caller keeps what arrived.
     """
 
-    def stream(self, request: ModelRequest) -> AsyncIterator[ModelEvent]: ...
+    def stream(self, request: ModelRequest) -> AsyncIterator[ModelEvent]:
+        """Send `request` and yield the answer as it streams.
 
-    def limits(self, model: str) -> ModelLimits: ...
+        Text comes as `TextDelta`s, each tool call whole as a `ToolCallRequested`, usage as
+        `UsageReported`, and a `ModelFinished` last.
 
-    def tokenizer(self, model: str) -> Tokenizer: ...
+        Raises:
+            ModelError: the model API failed (after retries, if nothing had arrived yet).
+        """
+        ...
+
+    def limits(self, model: str) -> ModelLimits:
+        """The context window and answer size of `model`, for fitting a history to it."""
+        ...
+
+    def tokenizer(self, model: str) -> Tokenizer:
+        """A tokenizer that counts as `model` does (or close enough to budget with)."""
+        ...
 
 
 class ToolHost(Protocol):
-    """The tools a user may use, a way to call them, and what their servers ask the model
-    to know (added to the system prompt of runs that use them)."""
+    """The tools a user may use and a way to call them.
 
-    async def list_tools(self, user_id: str) -> Sequence[ToolSpec]: ...
+    Also what their servers ask the model to know (added to the system prompt of runs that
+    use them).
+    """
 
-    async def instructions(self, user_id: str, servers: Sequence[str]) -> str | None: ...
+    async def list_tools(self, user_id: str) -> Sequence[ToolSpec]:
+        """Every tool `user_id` may use now, across their servers, with its policy."""
+        ...
+
+    async def instructions(self, user_id: str, servers: Sequence[str]) -> str | None:
+        """What the named servers ask the model to know, or None if nothing.
+
+        The run adds it to its system prompt.
+        """
+        ...
 
     async def call_tool(
         self, spec: ToolSpec, arguments: dict[str, Any], context: ToolCallContext
-    ) -> ToolOutcome: ...
+    ) -> ToolOutcome:
+        """Call the tool `spec` names with `arguments`, on behalf of `context`.
+
+        A tool that fails, or one that may not be called, gives an outcome with `is_error`
+        for the model to read.
+
+        Raises:
+            ToolServerError: the server could not be reached or broke the protocol.
+        """
+        ...
 
 
 class Interactions(Protocol):
@@ -77,7 +109,9 @@ class Interactions(Protocol):
 
     async def elicitation(
         self, run_id: str, request_id: str, request: ElicitationRequest
-    ) -> ElicitationAnswer: ...
+    ) -> ElicitationAnswer:
+        """The user's answer to a tool server's request for input (MCP elicitation)."""
+        ...
 
 
 class RunJournal(Protocol):
@@ -89,53 +123,113 @@ class RunJournal(Protocol):
     once all of it is durable (one write where `commit` and `finish` would take two).
     """
 
-    def emit(self, event: RunEvent) -> None: ...
+    def emit(self, event: RunEvent) -> None:
+        """Publish `event` to the run's live stream now; it is stored with a later write."""
+        ...
 
-    async def commit(self, messages: Sequence[Message]) -> None: ...
+    async def commit(self, messages: Sequence[Message]) -> None:
+        """Store `messages` and the events emitted since the last step, as one step."""
+        ...
 
     async def finish(
         self,
         outcome: RunOutcome,
         messages: Sequence[Message] = (),
         events: Sequence[RunEvent] = (),
-    ) -> None: ...
+    ) -> None:
+        """Store the run's outcome (and a last step), then publish its terminal event.
+
+        `events` are published only once everything is stored, so a client never sees an end
+        that a crash could undo.
+        """
+        ...
 
 
 class EventBus(Protocol):
     """Live run events: publish in order, subscribe from any point, replay what is kept."""
 
-    def publish(self, run_id: str, event: RunEvent) -> StoredEvent: ...
+    def publish(self, run_id: str, event: RunEvent) -> StoredEvent:
+        """Number `event` as the run's next and deliver it to subscribers.
 
-    def subscribe(self, run_id: str, after: int) -> AsyncIterator[StoredEvent]: ...
+        The run's stream must be open.
+        """
+        ...
 
-    def has(self, run_id: str) -> bool: ...
+    def subscribe(self, run_id: str, after: int) -> AsyncIterator[StoredEvent]:
+        """The run's events after sequence number `after`, then live ones, until it closes."""
+        ...
 
-    def last_seq(self, run_id: str) -> int: ...
+    def has(self, run_id: str) -> bool:
+        """Whether the run's stream is open here (or closed but still kept)."""
+        ...
 
-    def open(self, run_id: str, start_seq: int = 0) -> None: ...
+    def last_seq(self, run_id: str) -> int:
+        """The sequence number of the run's last published event."""
+        ...
 
-    def close(self, run_id: str) -> None: ...
+    def open(self, run_id: str, start_seq: int = 0) -> None:
+        """Start the run's stream; its first event will be numbered `start_seq + 1`."""
+        ...
+
+    def close(self, run_id: str) -> None:
+        """End the run's stream: subscribers finish; what was published stays a while."""
+        ...
 
 
 class ConversationStore(Protocol):
-    async def create_conversation(self, user_id: str, title: str) -> Conversation: ...
+    """The conversations a user keeps, and each one's messages.
 
-    async def get_conversation(self, user_id: str, conversation_id: str) -> Conversation: ...
+    A conversation that is not the user's is reported as not found.
+    """
+
+    async def create_conversation(self, user_id: str, title: str) -> Conversation:
+        """Start an empty conversation for the user."""
+        ...
+
+    async def get_conversation(self, user_id: str, conversation_id: str) -> Conversation:
+        """The user's conversation.
+
+        Raises:
+            NotFound: there is none with that id, or it is not the user's.
+        """
+        ...
 
     async def list_conversations(
         self, user_id: str, *, query: str | None, limit: int, cursor: str | None
-    ) -> Page[Conversation]: ...
+    ) -> Page[Conversation]:
+        """A page of the user's conversations: pinned first, then the latest changed.
+
+        `query` matches titles and message text; `cursor` is the previous page's
+        `next_cursor`.
+        """
+        ...
 
     async def rename_conversation(
         self, user_id: str, conversation_id: str, title: str
-    ) -> Conversation: ...
+    ) -> Conversation:
+        """Give the user's conversation a new title.
 
-    async def delete_conversation(self, user_id: str, conversation_id: str) -> None: ...
+        Raises:
+            NotFound: there is none with that id, or it is not the user's.
+        """
+        ...
 
-    async def messages(self, conversation_id: str) -> list[Message]: ...
+    async def delete_conversation(self, user_id: str, conversation_id: str) -> None:
+        """Delete the user's conversation with its messages and runs.
+
+        Raises:
+            NotFound: there is none with that id, or it is not the user's.
+        """
+        ...
+
+    async def messages(self, conversation_id: str) -> list[Message]:
+        """The conversation's active branch, oldest message first."""
+        ...
 
 
 class RunStore(Protocol):
+    """Runs as stored: started with the user's message, saved step by step, finished."""
+
     async def start_run(
         self,
         user_id: str,
@@ -144,9 +238,22 @@ class RunStore(Protocol):
         model: str,
         *,
         run_id: str | None = None,
-    ) -> Run: ...
+    ) -> Run:
+        """Store the user's `message` and a new running run for it, together.
 
-    async def get_run(self, user_id: str, run_id: str) -> Run: ...
+        Raises:
+            NotFound: the conversation is not the user's.
+            Conflict: a run is already in progress in the conversation.
+        """
+        ...
+
+    async def get_run(self, user_id: str, run_id: str) -> Run:
+        """The user's run.
+
+        Raises:
+            NotFound: there is none with that id, or it is not the user's.
+        """
+        ...
 
     async def save_step(
         self,
@@ -154,7 +261,9 @@ class RunStore(Protocol):
         conversation_id: str,
         messages: Sequence[Message],
         events: Sequence[StoredEvent],
-    ) -> None: ...
+    ) -> None:
+        """Store a step: its new messages and the events numbered so far, in one transaction."""
+        ...
 
     async def finish_run(
         self,
@@ -164,12 +273,22 @@ class RunStore(Protocol):
         *,
         conversation_id: str | None = None,
         messages: Sequence[Message] = (),
-    ) -> None: ...
+    ) -> None:
+        """Record the run's outcome with its last events (and its last step's `messages`)."""
+        ...
 
-    async def events(self, run_id: str, after: int) -> list[StoredEvent]: ...
+    async def events(self, run_id: str, after: int) -> list[StoredEvent]:
+        """The run's stored events after sequence number `after`, for a client that resumes."""
+        ...
 
 
 class RateLimiter(Protocol):
     """Raises `LimitExceeded` when `key` has spent its allowance."""
 
-    async def acquire(self, key: str, cost: int = 1) -> None: ...
+    async def acquire(self, key: str, cost: int = 1) -> None:
+        """Spend `cost` of `key`'s allowance.
+
+        Raises:
+            LimitExceeded: not enough is left; `retry_after` says when there will be.
+        """
+        ...

@@ -16,7 +16,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from orchestrator.domain.messages import ContentPart, TextPart
+from orchestrator.domain.messages import ContentPart, TextPart, ToolFault
 
 __all__ = [
     "TOOL_NAME_PATTERN",
@@ -27,12 +27,15 @@ __all__ = [
     "ToolPolicy",
     "ToolSpec",
     "error_outcome",
+    "host_fault_outcome",
 ]
 
 TOOL_NAME_PATTERN = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
 
 
 class ToolPolicy(StrEnum):
+    """Whether a call runs at once (auto), waits for the user's approval (ask) or never (deny)."""
+
     AUTO = "auto"
     ASK = "ask"
     DENY = "deny"
@@ -55,19 +58,37 @@ class ToolSpec(BaseModel):
 
 
 class ToolOutcome(BaseModel):
-    """What a tool returned. `is_error` results go back to the model for it to read."""
+    """What a call to a tool came to, as the model will read it.
+
+    MCP keeps two error channels apart, and so does this: a tool that ran and failed answers
+    with `is_error` content of its own (the model reads it and may correct itself); a call
+    that never got the tool's answer (the server failed, timed out, was unreachable) has
+    `fault="host"`, and its content is the host's report, never worded as the tool's.
+    """
 
     model_config = ConfigDict(frozen=True)
 
     content: list[ContentPart]
     is_error: bool = False
-    # "host" when the call never got a tool's answer (the server failed or was unreachable),
-    # as opposed to a tool that answered with an error of its own.
-    fault: str | None = None
+    fault: ToolFault | None = None
 
 
-def error_outcome(message: str, fault: str | None = None) -> ToolOutcome:
-    return ToolOutcome(content=[TextPart(text=message)], is_error=True, fault=fault)
+def error_outcome(message: str) -> ToolOutcome:
+    """An `is_error` outcome of one text: a tool's own error, or one the loop gives in its place."""
+    return ToolOutcome(content=[TextPart(text=message)], is_error=True)
+
+
+def host_fault_outcome(tool: str, server: str, detail: str) -> ToolOutcome:
+    """The outcome of a call whose tool server failed (a `ToolServerError`).
+
+    The text says plainly that the host is reporting a failure and that the tool gave no
+    answer, so that the model does not read the failure as the tool's own result.
+    """
+    text = (
+        f"The tool server {server!r} failed, so {tool} gave no answer: {detail.rstrip('. ')}. "
+        "This is the host reporting a failure, not the tool's own result."
+    )
+    return ToolOutcome(content=[TextPart(text=text)], is_error=True, fault="host")
 
 
 class ElicitationRequest(BaseModel):

@@ -47,16 +47,28 @@ class InMemoryEventBus:
         self._retention = retention_seconds
 
     def open(self, run_id: str, start_seq: int = 0) -> None:
+        """Start a stream for the run; its events are numbered from `start_seq + 1`."""
         self._streams[run_id] = _Stream(start_seq)
 
     def has(self, run_id: str) -> bool:
+        """Whether the run's stream is here: open, or closed and not yet evicted."""
         return run_id in self._streams
 
     def last_seq(self, run_id: str) -> int:
+        """The sequence number of the run's last published event.
+
+        Raises:
+            KeyError: the run has no stream here.
+        """
         stream = self._streams[run_id]
         return stream.base + len(stream.items)
 
     def publish(self, run_id: str, event: RunEvent) -> StoredEvent:
+        """Number `event`, keep it and wake the run's subscribers.
+
+        Raises:
+            KeyError: the run has no stream here (`open` it first).
+        """
         stream = self._streams[run_id]
         seq = stream.base + len(stream.items) + 1
         if type(event) is MessageDelta:
@@ -69,6 +81,7 @@ class InMemoryEventBus:
         return stored
 
     def close(self, run_id: str) -> None:
+        """End the run's stream; it stays readable for the retention time, then goes."""
         stream = self._streams.get(run_id)
         if stream is None:
             return

@@ -1,5 +1,6 @@
-"""Language model adapters: the OpenAI SDK (any compatible server), a local model on
-llama.cpp, and token counting.
+"""Language model adapters, and token counting.
+
+The adapters: the OpenAI SDK (for any compatible server), and a local model on llama.cpp.
 
 The OpenAI adapter is imported on first use: the SDK takes half a second to import, which a
 process that has no model configured should not pay.
@@ -9,7 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from orchestrator.llm.catalog import model_limits
+from orchestrator.llm.known_models import model_limits
 from orchestrator.llm.local_model import default_model_path, local_model_available
 from orchestrator.llm.tokenizer import BpeTokenizer, tokenizer_for, warm_up
 from orchestrator.llm.unconfigured import NOT_CONFIGURED_MESSAGE, UnconfiguredModel

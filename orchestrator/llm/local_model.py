@@ -107,9 +107,11 @@ class LocalTokenizer:
         return self._llama.tokenize(text.encode(), add_bos=False, special=False)
 
     def count(self, text: str) -> int:
+        """The number of the model's tokens in `text`."""
         return len(self._tokens(text)) if text else 0
 
     def truncate(self, text: str, max_tokens: int) -> str:
+        """The first `max_tokens` of the model's tokens of `text`, as text."""
         tokens = self._tokens(text)
         if len(tokens) <= max_tokens:
             return text
@@ -203,14 +205,23 @@ class LocalChatModel:
         )
 
     def limits(self, model: str) -> ModelLimits:
+        """The loaded context less room for the chat template, and the answer limit."""
         return ModelLimits(
             context_window=self._context - _TEMPLATE_MARGIN, max_output_tokens=self._max_output
         )
 
     def tokenizer(self, model: str) -> LocalTokenizer:
+        """The model's own tokenizer, whatever `model` is asked for."""
         return self._tokenizer
 
     async def stream(self, request: ModelRequest) -> AsyncIterator[ModelEvent]:
+        """Generate the answer in a worker thread, streamed as `ChatModel.stream` says.
+
+        One request runs at a time; closing the stream stops its generation soon after.
+
+        Raises:
+            ModelError: the model is shut down or failed while generating.
+        """
         if self._closed:
             raise ModelError("The local model is shut down.")
         loop = asyncio.get_running_loop()

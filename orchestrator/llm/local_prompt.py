@@ -102,6 +102,7 @@ class ChatTemplate:
     def for_model(
         cls, metadata: Mapping[str, str], *, bos_token: str, eos_token: str
     ) -> ChatTemplate:
+        """The template from the GGUF `metadata`, or the one of its architecture."""
         source = metadata.get("tokenizer.chat_template")
         if not source:
             architecture = metadata.get("general.architecture", "")
@@ -109,6 +110,11 @@ class ChatTemplate:
         return cls(source, bos_token=bos_token, eos_token=eos_token)
 
     def render(self, messages: Sequence[ChatTurn]) -> str:
+        """The prompt for `messages`, ending where the assistant's answer begins.
+
+        Raises:
+            ValueError: the template refused the messages (its `raise_exception`).
+        """
         return self._template.render(
             messages=list(messages),
             add_generation_prompt=True,
@@ -142,6 +148,8 @@ def decision_messages(messages: Sequence[Message], tools: Sequence[ToolSpec]) ->
 def _tool_note(message: Message, calls: Mapping[str, str]) -> str:
     text = text_of(message.content) or "(no output)"
     call = f"{message.name or 'tool'}({calls.get(message.tool_call_id or '', '')})"
+    if message.fault:
+        return f"{call} was not answered: {text}"
     return f"{call} {'failed' if message.is_error else 'returned'}: {text}"
 
 
@@ -244,11 +252,14 @@ def call_grammar(tools: Sequence[ToolSpec], *, loose: bool = False) -> str:
 
 @dataclass(frozen=True, slots=True)
 class ProposedCall:
+    """A call the local model proposed in its deciding pass: a known tool, object arguments."""
+
     name: str
     arguments: dict[str, Any]
 
     @property
     def arguments_json(self) -> str:
+        """The arguments as JSON text, the form `ToolCallRequested` carries."""
         return json.dumps(self.arguments, ensure_ascii=False)
 
 

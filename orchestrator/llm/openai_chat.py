@@ -34,7 +34,7 @@ from orchestrator.domain import (
     Usage,
     UsageReported,
 )
-from orchestrator.llm.catalog import model_limits
+from orchestrator.llm.known_models import model_limits
 from orchestrator.llm.openai_messages import MessageEncoder, tool_param
 from orchestrator.llm.tokenizer import BpeTokenizer, tokenizer_for
 
@@ -94,8 +94,11 @@ def _is_transient(error: BaseException) -> bool:
 
 
 def _refused(error: BaseException) -> bool:
-    """Whether the connection failed outright: the aiohttp transport reports a refused
-    connection as a connect timeout, with the real cause in the chain."""
+    """Whether the connection failed outright.
+
+    The aiohttp transport reports a refused connection as a connect timeout, with the real
+    cause in the chain.
+    """
     seen: BaseException | None = error
     while seen is not None:
         if isinstance(seen, OSError) and not isinstance(seen, TimeoutError):
@@ -125,6 +128,13 @@ def _describe(error: openai.OpenAIError, base_url: str) -> str:
 
 
 class OpenAIChatModel:
+    """`ChatModel` over an `AsyncOpenAI` client (see the module for retries and errors).
+
+    `context_window` and `max_output_tokens` override the catalog's figures for every model;
+    `official` False sends `max_tokens` instead of `max_completion_tokens`, which compatible
+    servers understand.
+    """
+
     def __init__(
         self,
         client: openai.AsyncOpenAI,
@@ -143,9 +153,11 @@ class OpenAIChatModel:
         self._base_url = str(client.base_url)
 
     def limits(self, model: str) -> ModelLimits:
+        """The catalog's limits for `model`, with the configured overrides."""
         return model_limits(model, context_window=self._context_window, max_output=self._max_output)
 
     def tokenizer(self, model: str) -> BpeTokenizer:
+        """The tokenizer for `model` (see `tokenizer_for`)."""
         return tokenizer_for(model)
 
     def _params(self, request: ModelRequest) -> dict[str, Any]:
@@ -176,6 +188,11 @@ class OpenAIChatModel:
         return manager, response.http_response.aiter_lines()
 
     async def stream(self, request: ModelRequest) -> AsyncIterator[ModelEvent]:
+        """Stream the answer to `request` as `ChatModel.stream` describes.
+
+        Raises:
+            ModelError: the API failed, after retries if nothing had arrived yet.
+        """
         # The SDK sends the request and maps HTTP errors; the chunks are read as plain JSON:
         # building the SDK's typed chunk for each token costs more than everything else
         # the relay does with it.

@@ -30,6 +30,7 @@ __all__ = ["MessageEncoder", "tool_param"]
 
 
 def tool_param(spec: ToolSpec) -> dict[str, Any]:
+    """The `tools` entry of a Chat Completions request for `spec`."""
     function: dict[str, Any] = {"name": spec.name, "parameters": spec.parameters}
     if spec.description:
         function["description"] = spec.description
@@ -97,6 +98,11 @@ class MessageEncoder:
         self._max = max_entries
 
     def encode(self, messages: Sequence[Message]) -> list[dict[str, Any]]:
+        """The `messages` of a Chat Completions request.
+
+        Images and audio in tool results go in a user message after the tool messages, since
+        the API takes media only from users.
+        """
         encoded: list[dict[str, Any]] = []
         media: list[dict[str, Any]] = []
         for message in messages:
@@ -140,8 +146,8 @@ class MessageEncoder:
                 ]
             return [entry]
         text = "\n".join(_part_as_text(part) for part in message.content) or "(no output)"
-        if message.is_error:
-            text = f"Error: {text}"
+        if message.is_error and not message.fault:
+            text = f"Error: {text}"  # the tool's own; a host fault's text says whose it is
         entry = {"role": "tool", "tool_call_id": message.tool_call_id, "content": text}
         media = [part for part in message.content if isinstance(part, ImagePart | AudioPart)]
         if not media:

@@ -131,6 +131,7 @@ def decode_messages(raw: list[WireMessage]) -> list[Message]:
 
 
 def completion_id() -> str:
+    """A new id in OpenAI's `chatcmpl-...` form."""
     return f"chatcmpl-{uuid.uuid4().hex[:24]}"
 
 
@@ -195,4 +196,5 @@ def completion(
 
 
 def model_entry(model: str) -> dict[str, Any]:
+    """One entry of `GET /v1/models`, in OpenAI's shape."""
     return {"id": model, "object": "model", "created": 0, "owned_by": "assistant"}

@@ -107,6 +107,7 @@ class BpeTokenizer:
 
     @property
     def name(self) -> str:
+        """The encoding's name (`o200k_base`, `cl100k_base`)."""
         return self._name
 
     def _loaded(self) -> Any:
@@ -119,11 +120,13 @@ class BpeTokenizer:
         return encoding
 
     def count(self, text: str) -> int:
+        """The number of tokens in `text` (loading the encoding on first use)."""
         if not text:
             return 0
         return self._loaded().count(text)
 
     def truncate(self, text: str, max_tokens: int) -> str:
+        """The first `max_tokens` tokens of `text` as text (`text` itself if it fits)."""
         encoding = self._loaded()
         tokens = encoding.encode_ordinary(text)
         if len(tokens) <= max_tokens:
@@ -142,6 +145,10 @@ def warm_up() -> None:
 
 
 def tokenizer_for(model: str) -> BpeTokenizer:
+    """The shared tokenizer for `model`: cl100k for GPT-4 and 3.5, o200k for the rest.
+
+    Models of other vendors are counted with o200k too: close enough to budget a context with.
+    """
     name = model.lower().rsplit("/", 1)[-1]
     if name.startswith(("gpt-4-", "gpt-4", "gpt-3.5")) and not name.startswith(
         ("gpt-4o", "gpt-4.1", "gpt-4.5")

@@ -1,11 +1,32 @@
 """The MCP hub: MCP servers' tools, resources and prompts for the agent loop.
 
-`MCPHub` implements the core's `ToolHost`; `ServerRegistry` and `Catalog` serve the API.
-Conversion between MCP's shapes and ours happens in `content` only.
+Shaped by role, as the MCP SDK shapes its own package, each layer using only those below
+it (an import-linter contract holds it):
+
+- the hub, at this package's root: `MCPHub` implements the core's `ToolHost` over every
+  configured server (`hub`), reading them from the config file, the store and discovery
+  (`server_set`); above it, what the API asks of it: registering servers with who may do
+  what (`registry`) and users' resources and prompts (`resources_and_prompts`);
+- `governance`: tool specs, approvals, OAuth, the vault and the hub's store;
+- `client`: the connection core, one server connected and asked things;
+- `config`: what a configured server is, which every layer reads.
+
+The CLI's one-off connections (`orchestrator.cli.mcp_probe`, `.mcp_conformance`) use the
+public surface only. Conversion between MCP's shapes and ours happens in `client.content` only.
 """
 
-from orchestrator.mcp.call import Call
-from orchestrator.mcp.catalog import Catalog
+from orchestrator.mcp.client import (
+    META_KEY,
+    Call,
+    CircuitBreaker,
+    ConnectionState,
+    Egress,
+    Limits,
+    Refused,
+    ServerConnection,
+    ServerListing,
+    ServiceTokens,
+)
 from orchestrator.mcp.config import (
     PROTECTED_ENV,
     ServerConfig,
@@ -13,49 +34,46 @@ from orchestrator.mcp.config import (
     load_config_file,
     parse_server,
 )
-from orchestrator.mcp.connection import ConnectionState, ServerConnection
-from orchestrator.mcp.egress import Egress, Refused
-from orchestrator.mcp.hub import HubOptions, HubServer, MCPHub, protected_values
-from orchestrator.mcp.hub_store import HubStore, MemoryHubStore
-from orchestrator.mcp.limits import Limits
-from orchestrator.mcp.registry import ServerRegistry
-from orchestrator.mcp.service_token import META_KEY, ServiceTokens
-from orchestrator.mcp.vault import Vault
-from orchestrator.mcp.views import (
-    HealthView,
-    PromptArgumentView,
-    PromptView,
-    ResourceView,
-    ServerView,
-    ToolView,
+from orchestrator.mcp.governance import (
+    COOKIE_SECONDS,
+    HubStore,
+    MemoryHubStore,
+    ToolEntry,
+    Vault,
+    cookie_name,
 )
+from orchestrator.mcp.hub import HubOptions, HubServer, MCPHub, protected_values
+from orchestrator.mcp.registry import ServerRegistry
+from orchestrator.mcp.resources_and_prompts import Catalog
+from orchestrator.mcp.server_set import Discovery, ServerSet
 
 __all__ = [
+    "COOKIE_SECONDS",
     "META_KEY",
     "PROTECTED_ENV",
     "Call",
     "Catalog",
+    "CircuitBreaker",
     "ConnectionState",
+    "Discovery",
     "Egress",
-    "HealthView",
     "HubOptions",
     "HubServer",
     "HubStore",
     "Limits",
     "MCPHub",
     "MemoryHubStore",
-    "PromptArgumentView",
-    "PromptView",
     "Refused",
-    "ResourceView",
     "ServerConfig",
     "ServerConnection",
+    "ServerListing",
     "ServerRegistry",
+    "ServerSet",
     "ServerSource",
-    "ServerView",
     "ServiceTokens",
-    "ToolView",
+    "ToolEntry",
     "Vault",
+    "cookie_name",
     "load_config_file",
     "parse_server",
     "protected_values",

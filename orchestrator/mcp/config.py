@@ -191,9 +191,11 @@ class ServerConfig(BaseModel):
         return f"{self.owner_id or '*'}/{self.name}"
 
     def tool_override(self, tool: str) -> ToolOverride:
+        """The configured overrides of one tool (none: the defaults)."""
         return self.tools.get(tool) or ToolOverride()
 
     def tool_timeout(self, tool: str) -> float:
+        """Seconds one call of the tool may take: its own timeout, else the server's."""
         return self.tool_override(tool).timeout or self.timeout
 
     def resolved_env(self, environ: Mapping[str, str] | None = None) -> dict[str, str]:
@@ -201,12 +203,15 @@ class ServerConfig(BaseModel):
         return {key: self._expand(value, environ) for key, value in self.env.items()}
 
     def resolved_args(self, environ: Mapping[str, str] | None = None) -> list[str]:
+        """The command's arguments, `${VAR}` expanded (`mcp.json` only)."""
         return [self._expand(arg, environ) for arg in self.args]
 
     def resolved_url(self, environ: Mapping[str, str] | None = None) -> str:
+        """The server's URL, `${VAR}` expanded (`mcp.json` only)."""
         return self._expand(self.url or "", environ)
 
     def resolved_headers(self, environ: Mapping[str, str] | None = None) -> dict[str, str]:
+        """The HTTP headers to send, `${VAR}` expanded (`mcp.json` only)."""
         return {key: self._expand(value, environ) for key, value in self.headers.items()}
 
     def _expand(self, text: str, environ: Mapping[str, str] | None) -> str:

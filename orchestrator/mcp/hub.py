@@ -21,7 +21,6 @@ from typing import Any, TextIO
 
 import anyio
 import anyio.abc
-import mcp_types as types
 from mcp.server import Server
 from mcp.server.mcpserver import MCPServer
 
@@ -34,21 +33,30 @@ from orchestrator.domain import (
     ToolSpec,
     error_outcome,
 )
-from orchestrator.mcp.approvals import ToolApprovals
-from orchestrator.mcp.breaker import CircuitBreaker
-from orchestrator.mcp.call import Call, ElicitationsRequired
+from orchestrator.mcp.client import (
+    Call,
+    CircuitBreaker,
+    ConnectionState,
+    Egress,
+    ElicitationsRequired,
+    Limits,
+    Resolver,
+    ServerConnection,
+    ServerRequests,
+    ServiceTokens,
+    elicitation_request,
+    outcome_of,
+)
 from orchestrator.mcp.config import PROTECTED_ENV, ServerConfig
-from orchestrator.mcp.connection import ConnectionState, ServerConnection
-from orchestrator.mcp.content import elicitation_request, outcome_of
-from orchestrator.mcp.egress import Egress, Resolver
-from orchestrator.mcp.hub_store import HubStore
-from orchestrator.mcp.limits import Limits
-from orchestrator.mcp.oauth import OAuthBroker
-from orchestrator.mcp.server_requests import ServerRequests
+from orchestrator.mcp.governance import (
+    HubStore,
+    OAuthBroker,
+    ToolApprovals,
+    ToolEntry,
+    Vault,
+    build_specs,
+)
 from orchestrator.mcp.server_set import Discovery, ServerSet
-from orchestrator.mcp.service_token import ServiceTokens
-from orchestrator.mcp.tool_specs import ToolEntry, build_specs
-from orchestrator.mcp.vault import Vault
 
 __all__ = ["HubOptions", "HubServer", "MCPHub", "protected_values"]
 
@@ -98,9 +106,11 @@ class HubServer:
 
     @property
     def shared(self) -> ServerConnection | None:
+        """The connection everyone shares; None for an OAuth server (one per user)."""
         return self.connections.get(None)
 
     def entry(self, user_key: str | None, tool: str) -> ToolEntry | None:
+        """The tool of that name on the connection of `user_key` (None: the shared one)."""
         return next((e for e in self.tools.get(user_key, ()) if e.spec.tool == tool), None)
 
 
@@ -110,6 +120,13 @@ def _routing_only_changed(old: ServerConfig, new: ServerConfig) -> bool:
 
 
 class MCPHub:
+    """The core's `ToolHost` over every configured MCP server; use it as `async with`.
+
+    The attributes the API and the registry reach for: `sources` (where servers come
+    from), `approvals` (tool versions trusted), `oauth` (users' authorizations), `egress`
+    (the address policy for users' servers) and `requests` (what servers ask back).
+    """
+
     def __init__(
         self,
         store: HubStore,
@@ -230,7 +247,8 @@ class MCPHub:
         config = server.config
         connection = ServerConnection(
             config,
-            self,
+            self.requests,
+            on_change=self.changed,
             user_id=user_id,
             errlog=self._errlog,
             tokens=self.tokens,
@@ -262,9 +280,11 @@ class MCPHub:
     # -- who sees what ----------------------------------------------------------------
 
     def servers(self) -> list[HubServer]:
+        """Every configured server, whoever it is for."""
         return list(self._servers.values())
 
     def visible(self, user_id: str) -> list[HubServer]:
+        """The shared servers and the user's own."""
         return [s for s in self._servers.values() if s.config.owner_id in (None, user_id)]
 
     def find(self, user_id: str, name: str) -> HubServer | None:
@@ -282,6 +302,7 @@ class MCPHub:
         return connection
 
     def enabled_entries(self, server: HubServer, connection: ServerConnection) -> list[ToolEntry]:
+        """The connection's tools the model may see: approved, and the server not withdrawn."""
         if connection.state in _WITHDRAWN:
             return []
         key = server.config.key
@@ -294,6 +315,7 @@ class MCPHub:
     # -- ToolHost ---------------------------------------------------------------------
 
     async def list_tools(self, user_id: str) -> Sequence[ToolSpec]:
+        """Every tool the user's runs may call now, across the servers they see."""
         specs: list[ToolSpec] = []
         for server in self.visible(user_id):
             connection = await self.connection_for(server, user_id)
@@ -304,6 +326,13 @@ class MCPHub:
     async def call_tool(
         self, spec: ToolSpec, arguments: dict[str, Any], context: ToolCallContext
     ) -> ToolOutcome:
+        """Call a tool on its server for the user of `context`, visiting any pages it needs.
+
+        A tool that fails, or is gone or withheld, is an error outcome for the model.
+
+        Raises:
+            ToolServerError: the server needs authorization, or failed or is unreachable.
+        """
         server = self.find(context.user_id, spec.server)
         if server is None:
             return error_outcome(f"The tool server {spec.server!r} is no longer available.")
@@ -372,7 +401,7 @@ class MCPHub:
             return None
         return "Instructions from the tool servers:\n\n" + "\n\n".join(sections)
 
-    # -- ConnectionHost ---------------------------------------------------------------
+    # -- changes ----------------------------------------------------------------------
 
     def servers_changed(self) -> anyio.Event:
         """An event set the next time servers are added, dropped or reconfigured."""
@@ -383,6 +412,10 @@ class MCPHub:
         return self._tools_changed
 
     async def changed(self, connection: ServerConnection) -> None:
+        """Rebuild a connection's tools after it changed (state, listing or configuration).
+
+        New tools are trusted and recorded; a tool that changed is withheld until approved.
+        """
         server = self._servers.get(connection.config.key)
         if server is None or server.connections.get(connection.user_id) is not connection:
             return
@@ -412,24 +445,6 @@ class MCPHub:
         server.tools[connection.user_id] = entries
         self._tools_changed.set()
         self._tools_changed = anyio.Event()
-
-    async def elicit(
-        self, connection: ServerConnection, call: Call | None, params: types.ElicitRequestParams
-    ) -> types.ElicitResult | types.ErrorData:
-        return await self.requests.elicit(connection, call, params)
-
-    async def sample(
-        self,
-        connection: ServerConnection,
-        call: Call | None,
-        params: types.CreateMessageRequestParams,
-    ) -> types.CreateMessageResult | types.ErrorData:
-        return await self.requests.sample(connection, call, params)
-
-    async def roots(
-        self, connection: ServerConnection, call: Call | None
-    ) -> types.ListRootsResult | types.ErrorData:
-        return await self.requests.roots(connection, call)
 
 
 def _server_log(data_dir: Path) -> TextIO:

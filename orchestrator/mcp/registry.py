@@ -20,50 +20,29 @@ from __future__ import annotations
 from typing import Any
 
 from orchestrator.domain import Conflict, Forbidden, InvalidInput, NotFound, ToolPolicy
+from orchestrator.mcp.client import Refused
 from orchestrator.mcp.config import ServerConfig, ServerSource, ToolOverride, parse_server
-from orchestrator.mcp.egress import Refused
+from orchestrator.mcp.governance import AuthorizationStart
 from orchestrator.mcp.hub import HubServer, MCPHub
-from orchestrator.mcp.oauth import AuthorizationStart
-from orchestrator.mcp.views import ServerView, health_of, tool_view
 
 __all__ = ["ServerRegistry"]
 
 
 class ServerRegistry:
+    """Registering, changing and removing a hub's servers, for a user with their rights.
+
+    Each change returns the server as the hub now has it; the API shows it.
+    """
+
     def __init__(self, hub: MCPHub) -> None:
         self._hub = hub
 
-    async def view(self, server: HubServer, user_id: str, is_admin: bool) -> ServerView:
-        hub = self._hub
-        config = server.config
-        connection = await hub.connection_for(server, user_id)
-        tools = []
-        if connection is not None:
-            key = config.key
-            tools = [
-                tool_view(entry, hub.approvals.is_approved(key, entry))
-                for entry in server.tools.get(connection.user_id, ())
-            ]
-        mine = config.owner_id == user_id
-        return ServerView(
-            name=config.name,
-            scope="personal" if config.owner_id else "shared",
-            source=config.source.value,
-            transport=config.transport,
-            assistant=config.assistant,
-            oauth=config.auth is not None,
-            health=health_of(connection),
-            tools=tools,
-            instructions=connection.instructions if connection else None,
-            config=config.public() if (mine or is_admin) else None,
-        )
-
-    async def list(self, user_id: str, is_admin: bool) -> list[ServerView]:
-        servers = sorted(self._hub.visible(user_id), key=lambda s: (s.config.name, s.config.key))
-        return [await self.view(server, user_id, is_admin) for server in servers]
-
     def get(self, name: str, user_id: str) -> HubServer:
-        """Raises `NotFound` for a server the user cannot see."""
+        """The server of that name the user sees: their own, else the shared one.
+
+        Raises:
+            NotFound: the user sees no server of that name.
+        """
         server = self._hub.find(user_id, name)
         if server is None:
             raise NotFound(f"No MCP server named {name!r}.")
@@ -77,7 +56,7 @@ class ServerRegistry:
         user_id: str,
         is_admin: bool,
         shared: bool,
-    ) -> ServerView:
+    ) -> HubServer:
         """Register a server (an `mcpServers` entry) for the user, or for everyone.
 
         Raises:
@@ -120,7 +99,7 @@ class ServerRegistry:
         await self._hub.reconcile()
         server = self._hub.find(user_id, name)
         assert server is not None
-        return await self.view(server, user_id, is_admin)
+        return server
 
     def _check_name(self, config: ServerConfig, user_id: str) -> None:
         taken = {s.config.name for s in self._hub.servers() if s.config.owner_id is None}
@@ -151,7 +130,7 @@ class ServerRegistry:
             await self._hub.oauth.forget(user, config)
         await self._hub.reconcile()
 
-    async def approve(self, name: str, tool: str, *, user_id: str, is_admin: bool) -> ServerView:
+    async def approve(self, name: str, tool: str, *, user_id: str, is_admin: bool) -> HubServer:
         """Trust the current version of a changed tool.
 
         Raises:
@@ -166,11 +145,11 @@ class ServerRegistry:
         if entry is None:
             raise NotFound(f"{name!r} has no tool named {tool!r}.")
         await self._hub.approvals.approve(server.config.key, entry, user_id)
-        return await self.view(server, user_id, is_admin)
+        return server
 
     async def set_policy(
         self, name: str, tool: str, policy: ToolPolicy, *, user_id: str, is_admin: bool
-    ) -> ServerView:
+    ) -> HubServer:
         """Set one tool's policy (auto, ask or deny) on a server registered through the API.
 
         Raises:
@@ -192,9 +171,9 @@ class ServerRegistry:
         tools = {**config.tools, tool: current.model_copy(update={"policy": policy})}
         await self._hub.sources.update(config.model_copy(update={"tools": tools}))
         await self._hub.reconcile()
-        return await self.view(self.get(name, user_id), user_id, is_admin)
+        return self.get(name, user_id)
 
-    async def reconnect(self, name: str, user_id: str, is_admin: bool) -> ServerView:
+    async def reconnect(self, name: str, user_id: str, is_admin: bool) -> HubServer:
         """Connect again now (after an authorization, or to probe an open circuit).
 
         Raises:
@@ -210,7 +189,7 @@ class ServerRegistry:
         if connection is None:
             raise InvalidInput(f"{name!r} needs authorization first.")
         connection.reconnect()
-        return await self.view(server, user_id, is_admin)
+        return server
 
     async def authorize(self, name: str, user_id: str) -> AuthorizationStart | None:
         """Start the user's OAuth authorization for a server.
@@ -235,6 +214,11 @@ class ServerRegistry:
         return await self._hub.oauth.authorization_url(asking, connection)
 
     async def forget_authorization(self, name: str, user_id: str) -> None:
+        """Stop the user's own connection to an OAuth server and forget their tokens.
+
+        Raises:
+            NotFound: no such server for the user.
+        """
         server = self.get(name, user_id)
         connection = server.connections.pop(user_id, None)
         if connection is not None:

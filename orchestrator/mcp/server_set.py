@@ -14,10 +14,9 @@ from typing import Any
 import httpx2
 
 from orchestrator.domain import InvalidInput
+from orchestrator.mcp.client import describe
 from orchestrator.mcp.config import ServerConfig, ServerSource, load_config_file, parse_server
-from orchestrator.mcp.hub_store import HubStore
-from orchestrator.mcp.transport import describe
-from orchestrator.mcp.vault import Vault
+from orchestrator.mcp.governance import HubStore, Vault
 
 __all__ = ["Discovery", "ServerSet", "split_secrets"]
 
@@ -65,6 +64,7 @@ class Discovery:
         self.last_error: str | None = None
 
     async def poll(self) -> list[ServerConfig]:
+        """Ask the discovery service for its servers; the last answer when it fails."""
         headers = {"Authorization": f"Bearer {self._token}"} if self._token else {}
         try:
             async with httpx2.AsyncClient(timeout=5.0) as http:
@@ -186,4 +186,5 @@ class ServerSet:
         return await self._store.update_server(config.owner_id, config.name, public)
 
     async def remove(self, config: ServerConfig) -> bool:
+        """Forget a server registered through the API; False if it was not stored."""
         return await self._store.delete_server(config.owner_id, config.name)

@@ -86,6 +86,11 @@ class LocalStorage:
         return self.root / _checked(key)
 
     async def begin(self, key: str, content_type: str = "") -> _LocalUpload:
+        """Start an upload to a fresh file in `.incoming/`; `content_type` is not kept.
+
+        Raises:
+            ValueError: `key` is not a storage key (letters, digits, `_`, `-` and `/` only).
+        """
         target = self._path(key)
         draft = self._incoming / f"{uuid.uuid4().hex}.part"
         self._incoming.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -93,6 +98,11 @@ class LocalStorage:
         return _LocalUpload(file, draft, target)
 
     async def read(self, key: str) -> AsyncIterator[bytes]:
+        """The file's bytes in 256 KiB chunks, read in a worker thread.
+
+        Raises:
+            NotFound: there is no file under `key`.
+        """
         path = self._path(key)
         try:
             file = await asyncio.to_thread(path.open, "rb")
@@ -105,4 +115,5 @@ class LocalStorage:
             file.close()
 
     async def delete(self, key: str) -> None:
+        """Remove the file under `key`; nothing happens when there is none."""
         await asyncio.to_thread(self._path(key).unlink, True)

@@ -119,6 +119,11 @@ class S3Storage:
         secret_access_key: str | None,
         region: str,
     ) -> S3Storage:
+        """A storage on a boto3 client for `endpoint_url`, with short timeouts and 3 tries.
+
+        Path-style addressing, so MinIO and other servers without per-bucket host names
+        work.
+        """
         import boto3
         from botocore.config import Config
 
@@ -151,9 +156,15 @@ class S3Storage:
             logger.info("Created the bucket %s", self.bucket)
 
     async def begin(self, key: str, content_type: str = "application/octet-stream") -> _S3Upload:
+        """Start an upload; nothing is sent until the first 8 MiB part fills, or commit."""
         return _S3Upload(self.client, self.bucket, key, content_type)
 
     async def read(self, key: str) -> AsyncIterator[bytes]:
+        """The object's bytes in 256 KiB chunks.
+
+        Raises:
+            NotFound: there is no object under `key`.
+        """
         from botocore.exceptions import ClientError
 
         try:
@@ -170,4 +181,5 @@ class S3Storage:
             body.close()
 
     async def delete(self, key: str) -> None:
+        """Remove the object; S3 answers the same whether or not it was there."""
         await asyncio.to_thread(self.client.delete_object, Bucket=self.bucket, Key=key)

@@ -1,8 +1,9 @@
 """PostgreSQL adapters: conversations, runs, summaries, users; the embedded server; migrations."""
 
-from orchestrator.store.conversations import HistoryCache, SqlConversationStore
+from orchestrator.store.conversations import SqlConversationStore
 from orchestrator.store.database import EmbeddedPostgres, create_engine, to_async_url
 from orchestrator.store.files import SqlFileStore
+from orchestrator.store.history import HistoryCache
 from orchestrator.store.mcp import SqlMCPStore
 from orchestrator.store.migrations import current_revision, head_revision, upgrade
 from orchestrator.store.runs import RECOVERY_SEQ_GAP, SqlRunStore

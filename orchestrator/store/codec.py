@@ -1,14 +1,20 @@
-"""Rows to domain objects and back."""
+"""Rows to domain objects and back, and the cursors that page through conversations."""
 
 from __future__ import annotations
 
+import base64
+import json
+import uuid
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 from typing import Any
 
 from pydantic import TypeAdapter
 
 from orchestrator.domain import (
     ContentPart,
+    Conversation,
+    InvalidInput,
     Message,
     MessageStatus,
     Role,
@@ -17,7 +23,16 @@ from orchestrator.domain import (
     Usage,
 )
 
-__all__ = ["MESSAGE_FIELDS", "expand_events", "message_from_row", "message_row", "pack_events"]
+__all__ = [
+    "MESSAGE_FIELDS",
+    "conversation_from_row",
+    "decode_cursor",
+    "encode_cursor",
+    "expand_events",
+    "message_from_row",
+    "message_row",
+    "pack_events",
+]
 
 _PARTS = TypeAdapter(list[ContentPart])
 _CALLS = TypeAdapter(list[ToolCall])
@@ -27,6 +42,7 @@ _DELTA = "message.delta"
 def message_row(
     message: Message, *, conversation_id: str, seq: int, run_id: str | None
 ) -> dict[str, Any]:
+    """The `messages` row of a message, numbered `seq` in its conversation."""
     return {
         "id": message.id,
         "conversation_id": conversation_id,
@@ -43,6 +59,7 @@ def message_row(
         "usage": message.usage.model_dump() if message.usage else None,
         "status": message.status.value,
         "is_error": message.is_error,
+        "fault": message.fault,
         "token_count": message.token_count,
     }
 
@@ -54,6 +71,7 @@ MESSAGE_FIELDS = tuple(
 
 
 def message_from_row(row: Mapping[Any, Any]) -> Message:
+    """The message stored in a `messages` row (the inverse of `message_row`)."""
     usage = row["usage"]
     return Message(
         id=str(row["id"]),
@@ -67,6 +85,7 @@ def message_from_row(row: Mapping[Any, Any]) -> Message:
         usage=Usage(**usage) if usage else None,
         status=MessageStatus(row["status"]),
         is_error=row["is_error"],
+        fault=row["fault"],
         token_count=row["token_count"],
         created_at=row["created_at"],
     )
@@ -131,3 +150,42 @@ def expand_events(rows: Sequence[Mapping[Any, Any]], after: int) -> list[StoredE
                 )
             offset += length
     return events
+
+
+def conversation_from_row(row: Any) -> Conversation:
+    """The conversation in a `conversations` row (`last_seq` counts its messages)."""
+    return Conversation(
+        id=str(row.id),
+        user_id=str(row.user_id),
+        title=row.title,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+        message_count=row.last_seq,
+        pinned=row.pinned,
+    )
+
+
+def encode_cursor(pinned: bool, updated_at: datetime, conversation_id: str) -> str:
+    """An opaque cursor for the page that follows this conversation in the list."""
+    raw = json.dumps([updated_at.isoformat(), conversation_id, pinned]).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[bool, datetime, str]:
+    """A cursor's position; one from before pins (two fields) is among the unpinned.
+
+    Raises:
+        InvalidInput: not a cursor `encode_cursor` made.
+    """
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        fields = json.loads(base64.urlsafe_b64decode(padded))
+        if not isinstance(fields, list) or len(fields) not in (2, 3):
+            raise ValueError("not a cursor")
+        stamp, conversation_id, *rest = fields
+        pinned = rest[0] if rest else False
+        if not isinstance(pinned, bool):
+            raise ValueError("not a cursor")
+        return pinned, datetime.fromisoformat(stamp), str(uuid.UUID(conversation_id))
+    except (ValueError, TypeError, AttributeError) as error:
+        raise InvalidInput("The cursor is not one this API returned.") from error

@@ -1,4 +1,4 @@
-"""Conversations and their messages in PostgreSQL, with a per-process history cache.
+"""Conversations and their messages in PostgreSQL.
 
 A conversation's messages form a tree (`parent_id`): editing a message or regenerating an
 answer starts a sibling branch. The conversation remembers the newest message of the branch
@@ -6,34 +6,31 @@ the user is on (`active_leaf_id`); the conversation view and every run follow th
 the root to it. Messages are also numbered by `seq` in the order they were stored, across
 branches.
 
-The cache keeps the active path of recently used conversations with the `seq` it was read
-at; a read fetches only the messages numbered after that, so the cost of a turn grows with
-the new messages, not with the length of the conversation.
+Reads of the active path go through a `HistoryCache` (`store/history.py`), so that a turn
+reads only the messages stored since the path was cached.
 """
 
 from __future__ import annotations
 
-import base64
-import json
 import uuid
-from collections import OrderedDict
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import and_, bindparam, case, delete, func, insert, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from orchestrator.domain import Conversation, InvalidInput, Message, NotFound, Page
-from orchestrator.store.codec import message_from_row, message_row
+from orchestrator.domain import Conversation, Message, NotFound, Page
+from orchestrator.store.codec import (
+    conversation_from_row,
+    decode_cursor,
+    encode_cursor,
+    message_from_row,
+    message_row,
+)
+from orchestrator.store.history import BranchPoints, HistoryCache, follow
 from orchestrator.store.schema import conversations, messages
 
 __all__ = ["BranchPoints", "HistoryCache", "SqlConversationStore"]
-
-BranchPoints = dict[str | None, list[str]]
-"""For each message with more than one child (None: the first messages), its children's
-ids, oldest first."""
 
 _LEAF = conversations.c.active_leaf_id
 # Built once, so that SQLAlchemy reuses their compiled form (keyed on these objects). A
@@ -103,149 +100,20 @@ _SWITCH = text(
 )
 
 
-@dataclass(slots=True)
-class _Entry:
-    last_seq: int
-    path: list[Message]
-    points: BranchPoints | None = None
-    """The tree's branch points as of `last_seq`, once read."""
-
-    @property
-    def leaf(self) -> str | None:
-        return self.path[-1].id if self.path else None
-
-    def up_to(self, message_id: str | None) -> list[Message] | None:
-        """The path up to and with `message_id` (empty for None), or None if not on it."""
-        if message_id is None:
-            return []
-        if message_id == self.leaf:
-            return self.path
-        for index, message in enumerate(self.path):
-            if message.id == message_id:
-                return self.path[: index + 1]
-        return None
-
-
-class HistoryCache:
-    """The active paths of recently used conversations, newest conversations kept.
-
-    An entry also knows the conversation's owner once this process has seen it, so that a
-    turn can be started from the cache without asking the database whose it is first.
-    """
-
-    def __init__(self, max_conversations: int = 512) -> None:
-        self._entries: OrderedDict[str, _Entry] = OrderedDict()
-        self._owners: dict[str, str] = {}
-        self._max = max_conversations
-
-    def get(self, conversation_id: str) -> _Entry | None:
-        entry = self._entries.get(conversation_id)
-        if entry is not None:
-            self._entries.move_to_end(conversation_id)
-        return entry
-
-    def history_of(self, conversation_id: str, user_id: str) -> tuple[int, list[Message]] | None:
-        """The cached active path (a copy) if it is known to be `user_id`'s conversation."""
-        if self._owners.get(conversation_id) != user_id:
-            return None
-        entry = self.get(conversation_id)
-        if entry is None:
-            return None
-        return entry.last_seq, list(entry.path)
-
-    def own(self, conversation_id: str, user_id: str) -> None:
-        """Record whose conversation this is (only while it is cached)."""
-        if conversation_id in self._entries:
-            self._owners[conversation_id] = user_id
-
-    def put(self, conversation_id: str, last_seq: int, path: list[Message]) -> None:
-        self._entries[conversation_id] = _Entry(last_seq, path)
-        self._entries.move_to_end(conversation_id)
-        while len(self._entries) > self._max:
-            evicted, _ = self._entries.popitem(last=False)
-            self._owners.pop(evicted, None)
-
-    def extend(
-        self, conversation_id: str, first_seq: int, new: Sequence[Message], *, active: bool = True
-    ) -> None:
-        """Record messages numbered from `first_seq`, chained from `new[0].parent_id`.
-
-        `active`: whether they are now the end of the active branch (else another branch
-        is active and the cached path stays as it is).
-        """
-        entry = self._entries.get(conversation_id)
-        if entry is None or not new:
-            return
-        if first_seq != entry.last_seq + 1:
-            self.drop(conversation_id)
-            return
-        entry.last_seq += len(new)
-        entry.points = None
-        if not active:
-            return
-        base = entry.up_to(new[0].parent_id)
-        if base is None:
-            self.drop(conversation_id)
-            return
-        entry.path = [*base, *new]
-
-    def move(self, conversation_id: str, leaf_id: str | None) -> None:
-        """The active branch now ends at `leaf_id`: keep what of the path still holds."""
-        entry = self._entries.get(conversation_id)
-        if entry is None:
-            return
-        base = entry.up_to(leaf_id)
-        if base is None:
-            self.drop(conversation_id)
-        else:
-            entry.path = base
-
-    def drop(self, conversation_id: str) -> None:
-        self._entries.pop(conversation_id, None)
-        self._owners.pop(conversation_id, None)
-
-
-def _conversation(row: Any) -> Conversation:
-    return Conversation(
-        id=str(row.id),
-        user_id=str(row.user_id),
-        title=row.title,
-        created_at=row.created_at,
-        updated_at=row.updated_at,
-        message_count=row.last_seq,
-        pinned=row.pinned,
-    )
-
-
-def _encode_cursor(pinned: bool, updated_at: datetime, conversation_id: str) -> str:
-    raw = json.dumps([updated_at.isoformat(), conversation_id, pinned]).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def _decode_cursor(cursor: str) -> tuple[bool, datetime, str]:
-    """A cursor's position; one from before pins (two fields) is among the unpinned."""
-    try:
-        padded = cursor + "=" * (-len(cursor) % 4)
-        fields = json.loads(base64.urlsafe_b64decode(padded))
-        if not isinstance(fields, list) or len(fields) not in (2, 3):
-            raise ValueError("not a cursor")
-        stamp, conversation_id, *rest = fields
-        pinned = rest[0] if rest else False
-        if not isinstance(pinned, bool):
-            raise ValueError("not a cursor")
-        return pinned, datetime.fromisoformat(stamp), str(uuid.UUID(conversation_id))
-    except (ValueError, TypeError, AttributeError) as error:
-        raise InvalidInput("The cursor is not one this API returned.") from error
-
-
 class SqlConversationStore:
-    """`ConversationStore` on PostgreSQL."""
+    """`ConversationStore` on PostgreSQL.
+
+    Args:
+        engine: The database.
+        cache: The active paths this process has read; one of its own when None.
+    """
 
     def __init__(self, engine: AsyncEngine, cache: HistoryCache | None = None) -> None:
         self._engine = engine
         self.cache = cache or HistoryCache()
 
     async def create_conversation(self, user_id: str, title: str) -> Conversation:
+        """A new, empty conversation of the user (cached at once: its path is known)."""
         async with self._engine.begin() as conn:
             row = (
                 await conn.execute(
@@ -256,9 +124,14 @@ class SqlConversationStore:
             ).one()
         self.cache.put(str(row.id), 0, [])
         self.cache.own(str(row.id), user_id)
-        return _conversation(row)
+        return conversation_from_row(row)
 
     async def get_conversation(self, user_id: str, conversation_id: str) -> Conversation:
+        """One of the user's conversations.
+
+        Raises:
+            NotFound: no such conversation, or someone else's.
+        """
         async with self._engine.connect() as conn:
             row = (
                 await conn.execute(
@@ -270,11 +143,23 @@ class SqlConversationStore:
         if row is None:
             raise NotFound("No such conversation.")
         self.cache.own(conversation_id, user_id)
-        return _conversation(row)
+        return conversation_from_row(row)
 
     async def list_conversations(
         self, user_id: str, *, query: str | None, limit: int, cursor: str | None
     ) -> Page[Conversation]:
+        """A page of the user's conversations: pinned first, then the most recently updated.
+
+        Args:
+            user_id: Whose conversations.
+            query: Keep those whose title contains it or whose messages match it as a
+                full-text search; None or empty: all.
+            limit: At most this many.
+            cursor: Where the previous page ended (its `next_cursor`).
+
+        Raises:
+            InvalidInput: a cursor this store did not make.
+        """
         statement = select(conversations).where(conversations.c.user_id == user_id)
         if query:
             pattern = (
@@ -288,7 +173,7 @@ class SqlConversationStore:
                 or_(conversations.c.title.ilike(pattern), matching.exists())
             )
         if cursor:
-            pinned, stamp, last_id = _decode_cursor(cursor)
+            pinned, stamp, last_id = decode_cursor(cursor)
             after_in_group = or_(
                 conversations.c.updated_at < stamp,
                 and_(conversations.c.updated_at == stamp, conversations.c.id < last_id),
@@ -306,16 +191,21 @@ class SqlConversationStore:
         ).limit(limit + 1)
         async with self._engine.connect() as conn:
             rows = (await conn.execute(statement)).all()
-        items = [_conversation(row) for row in rows[:limit]]
+        items = [conversation_from_row(row) for row in rows[:limit]]
         next_cursor = None
         if len(rows) > limit:
             last = items[-1]
-            next_cursor = _encode_cursor(last.pinned, last.updated_at, last.id)
+            next_cursor = encode_cursor(last.pinned, last.updated_at, last.id)
         return Page(items=items, next_cursor=next_cursor)
 
     async def rename_conversation(
         self, user_id: str, conversation_id: str, title: str
     ) -> Conversation:
+        """Give the conversation a new title (it counts as an update).
+
+        Raises:
+            NotFound: no such conversation, or someone else's.
+        """
         async with self._engine.begin() as conn:
             row = (
                 await conn.execute(
@@ -329,7 +219,7 @@ class SqlConversationStore:
             ).one_or_none()
         if row is None:
             raise NotFound("No such conversation.")
-        return _conversation(row)
+        return conversation_from_row(row)
 
     async def pin_conversation(
         self, user_id: str, conversation_id: str, pinned: bool
@@ -352,9 +242,14 @@ class SqlConversationStore:
             ).one_or_none()
         if row is None:
             raise NotFound("No such conversation.")
-        return _conversation(row)
+        return conversation_from_row(row)
 
     async def delete_conversation(self, user_id: str, conversation_id: str) -> None:
+        """Delete the conversation with its messages and runs.
+
+        Raises:
+            NotFound: no such conversation, or someone else's.
+        """
         async with self._engine.begin() as conn:
             result = await conn.execute(
                 delete(conversations).where(
@@ -405,7 +300,7 @@ class SqlConversationStore:
         path = None
         if entry is not None:
             newer = await self._messages_after(conn, conversation_id, entry.last_seq)
-            path = _follow(entry, newer, leaf)
+            path = follow(entry, newer, leaf)
         if path is None:
             path = await self._path(conn, conversation_id, leaf)
         self.cache.put(conversation_id, head.last_seq, path)
@@ -562,20 +457,3 @@ class SqlConversationStore:
             ],
         )
         return first, str(row.active_leaf_id) == new[-1].id
-
-
-def _follow(entry: _Entry, newer: list[Message], leaf: str | None) -> list[Message] | None:
-    """The active path from a cached one and the messages stored since, if they reach it.
-
-    None when the active leaf's path leaves the cached path before the new messages end.
-    """
-    by_id = {message.id: message for message in newer}
-    chain: list[Message] = []
-    current = leaf
-    while current is not None and current in by_id:
-        chain.append(by_id[current])
-        current = by_id[current].parent_id
-    base = entry.up_to(current)
-    if base is None:
-        return None
-    return [*base, *reversed(chain)]

@@ -45,6 +45,7 @@ class SqlFileStore:
     async def add(
         self, file_id: str, user_id: str, *, name: str, content_type: str, size: int, sha256: str
     ) -> StoredFile:
+        """Record an uploaded file (its bytes already stored under `file_id`)."""
         async with self._engine.begin() as conn:
             row = (
                 await conn.execute(
@@ -63,7 +64,11 @@ class SqlFileStore:
         return _file(row)
 
     async def get(self, user_id: str, file_id: str) -> StoredFile:
-        """Raises: NotFound (also for someone else's file)."""
+        """One of the user's files.
+
+        Raises:
+            NotFound: no such file, or someone else's.
+        """
         async with self._engine.connect() as conn:
             row = (
                 await conn.execute(
@@ -105,6 +110,7 @@ class SqlFileStore:
         return _file(row) if row is not None else None
 
     async def list(self, user_id: str, *, limit: int, offset: int) -> list[StoredFile]:
+        """A page of the user's files, newest first."""
         async with self._engine.connect() as conn:
             rows = (
                 await conn.execute(
@@ -118,7 +124,11 @@ class SqlFileStore:
         return [_file(row) for row in rows]
 
     async def remove(self, user_id: str, file_id: str) -> StoredFile:
-        """Raises: NotFound."""
+        """Forget one of the user's files and return its record (to delete its bytes).
+
+        Raises:
+            NotFound: no such file, or someone else's.
+        """
         async with self._engine.begin() as conn:
             row = (
                 await conn.execute(
@@ -132,6 +142,7 @@ class SqlFileStore:
         return _file(row)
 
     async def set_document(self, file_id: str, document_id: str) -> None:
+        """Link the file to the knowledge document made from it."""
         async with self._engine.begin() as conn:
             await conn.execute(
                 update(files).where(files.c.id == file_id).values(document_id=document_id)

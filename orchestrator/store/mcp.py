@@ -21,10 +21,13 @@ __all__ = ["SqlMCPStore"]
 
 
 class SqlMCPStore:
+    """`HubStore` on PostgreSQL, shared by every replica of the orchestrator."""
+
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
 
     async def load_servers(self) -> list[dict[str, Any]]:
+        """Every registered server: `owner_id`, `name`, `config` (public) and `secrets`."""
         query = select(
             mcp_servers.c.owner_id, mcp_servers.c.name, mcp_servers.c.config, mcp_servers.c.secrets
         ).order_by(mcp_servers.c.created_at)
@@ -48,7 +51,11 @@ class SqlMCPStore:
         secrets: str | None,
         created_by: str | None,
     ) -> None:
-        """Raises Conflict when the owner (or everyone) already has a server of that name."""
+        """Register a server of `owner_id` (None: shared with everyone).
+
+        Raises:
+            Conflict: the owner (or everyone) already has a server of that name.
+        """
         try:
             async with self._engine.begin() as conn:
                 await conn.execute(
@@ -65,6 +72,7 @@ class SqlMCPStore:
             raise Conflict(f"There is already a server named {name!r}.") from error
 
     async def delete_server(self, owner_id: str | None, name: str) -> bool:
+        """Forget a registered server; returns whether there was one."""
         owner = (
             mcp_servers.c.owner_id.is_(None)
             if owner_id is None
@@ -90,6 +98,7 @@ class SqlMCPStore:
         return result.rowcount > 0
 
     async def load_approvals(self) -> dict[str, dict[str, str]]:
+        """Approved tool fingerprints: server key, then tool name."""
         query = select(
             mcp_tool_approvals.c.server_key,
             mcp_tool_approvals.c.tool,
@@ -104,6 +113,7 @@ class SqlMCPStore:
     async def save_approval(
         self, server_key: str, tool: str, fingerprint: str, approved_by: str | None
     ) -> None:
+        """Trust this version (`fingerprint`) of a server's tool; `approved_by` None: first seen."""
         statement = insert(mcp_tool_approvals).values(
             server_key=server_key, tool=tool, fingerprint=fingerprint, approved_by=approved_by
         )
@@ -119,6 +129,7 @@ class SqlMCPStore:
             await conn.execute(statement)
 
     async def load_credentials(self, user_id: str, server_key: str) -> str | None:
+        """The user's sealed credentials for a server, if any."""
         query = select(mcp_credentials.c.sealed).where(
             mcp_credentials.c.user_id == user_id, mcp_credentials.c.server_key == server_key
         )
@@ -126,6 +137,7 @@ class SqlMCPStore:
             return (await conn.execute(query)).scalar()
 
     async def save_credentials(self, user_id: str, server_key: str, sealed: str) -> None:
+        """Keep the user's credentials for a server (already sealed), replacing older ones."""
         statement = insert(mcp_credentials).values(
             user_id=user_id, server_key=server_key, sealed=sealed
         )
@@ -137,6 +149,7 @@ class SqlMCPStore:
             await conn.execute(statement)
 
     async def delete_credentials(self, user_id: str, server_key: str) -> None:
+        """Forget the user's credentials for a server (none: nothing to do)."""
         async with self._engine.begin() as conn:
             await conn.execute(
                 delete(mcp_credentials).where(

@@ -271,6 +271,11 @@ class SqlRunStore:
         return _run(row)
 
     async def get_run(self, user_id: str, run_id: str) -> Run:
+        """One of the user's runs.
+
+        Raises:
+            NotFound: no such run, or someone else's.
+        """
         async with self._engine.connect() as conn:
             row = (
                 await conn.execute(
@@ -288,6 +293,7 @@ class SqlRunStore:
         messages: Sequence[Message],
         events: Sequence[StoredEvent],
     ) -> None:
+        """Store a finished step's messages and events in one transaction."""
         first, active = 0, False
         async with self._engine.begin() as conn:
             if messages:
@@ -299,6 +305,7 @@ class SqlRunStore:
             self._conversations.cache.extend(conversation_id, first, messages, active=active)
 
     async def save_events(self, run_id: str, events: Sequence[StoredEvent]) -> None:
+        """Store events written between steps (the journal flushes them), for replay."""
         if events:
             async with self._engine.begin() as conn:
                 await self._write_events(conn, run_id, events)
@@ -341,6 +348,7 @@ class SqlRunStore:
             self._conversations.cache.extend(conversation_id, first, messages, active=active)
 
     async def set_status(self, run_id: str, status: RunStatus) -> None:
+        """Move a run that is still active to `status` (a finished run stays as it ended)."""
         async with self._engine.begin() as conn:
             await conn.execute(
                 update(runs)
@@ -358,6 +366,7 @@ class SqlRunStore:
         await conn.execute(_SET_LAST_EVENT, {"b_run_id": run_id, "b_last": events[-1].seq})
 
     async def events(self, run_id: str, after: int) -> list[StoredEvent]:
+        """The run's events numbered after `after`, in order (for a client resuming)."""
         async with self._engine.connect() as conn:
             rows = (
                 (
@@ -375,8 +384,10 @@ class SqlRunStore:
     async def usage(
         self, user_id: str | None, *, since: datetime | None = None
     ) -> list[dict[str, Any]]:
-        """Requests and tokens per user and model, with the user's email; every user's when
-        `user_id` is None; only runs started at or after `since` when given."""
+        """Requests and tokens per user and model, with the user's email.
+
+        Every user's when `user_id` is None; only runs started at or after `since` when given.
+        """
         statement = (
             select(
                 runs.c.user_id,

@@ -147,6 +147,8 @@ messages = Table(
     Column("usage", JSONB),
     Column("status", Text, nullable=False, server_default="complete"),
     Column("is_error", Boolean, nullable=False, server_default=text("false")),
+    # "host" on a tool message whose call got no answer because the tool server failed.
+    Column("fault", Text),
     Column("token_count", Integer, nullable=False, server_default=text("0")),
     _created_at(),
     Column("search", TSVECTOR, Computed("to_tsvector('simple', text)", persisted=True)),

@@ -16,6 +16,8 @@ __all__ = ["SqlToolGrants", "ToolGrant"]
 
 
 class ToolGrant(BaseModel):
+    """A tool the user always allows, and since when."""
+
     model_config = ConfigDict(frozen=True)
 
     tool: str
@@ -23,10 +25,13 @@ class ToolGrant(BaseModel):
 
 
 class SqlToolGrants:
+    """The `tool_grants` table: per user, the tools called without asking."""
+
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
 
     async def list(self, user_id: str) -> list[ToolGrant]:
+        """The tools the user always allows, by name."""
         query = (
             select(tool_grants.c.tool, tool_grants.c.created_at)
             .where(tool_grants.c.user_id == user_id)
@@ -37,6 +42,7 @@ class SqlToolGrants:
         return [ToolGrant(tool=row.tool, created_at=row.created_at) for row in rows]
 
     async def add(self, user_id: str, tool: str) -> None:
+        """Always allow `tool` for the user (already allowed: nothing changes)."""
         statement = insert(tool_grants).values(user_id=user_id, tool=tool)
         async with self._engine.begin() as connection:
             await connection.execute(statement.on_conflict_do_nothing())

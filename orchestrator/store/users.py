@@ -18,6 +18,8 @@ __all__ = ["ApiKeyRecord", "SqlUserStore", "UserRecord"]
 
 
 class UserRecord(BaseModel):
+    """A user account as stored (`token_version` invalidates older access tokens)."""
+
     model_config = ConfigDict(frozen=True)
 
     id: str
@@ -30,6 +32,8 @@ class UserRecord(BaseModel):
 
 
 class ApiKeyRecord(BaseModel):
+    """An API key as listed to its owner: never the key itself, only its prefix."""
+
     model_config = ConfigDict(frozen=True)
 
     id: str
@@ -64,13 +68,19 @@ def _key(row: Any) -> ApiKeyRecord:
 
 
 class SqlUserStore:
+    """Accounts, API keys (stored as hashes) and refresh tokens on PostgreSQL."""
+
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
 
     async def create_user(
         self, email: str, password_hash: str | None, *, is_admin: bool
     ) -> UserRecord:
-        """Raises Conflict when the email is taken."""
+        """A new account; the email is kept trimmed and in lower case.
+
+        Raises:
+            Conflict: the email is taken.
+        """
         try:
             async with self._engine.begin() as conn:
                 row = (
@@ -145,10 +155,15 @@ class SqlUserStore:
         return _user(row)
 
     async def set_password(self, user_id: str, password_hash: str) -> None:
-        """Raises NotFound: no such user."""
+        """Change the password (retiring every credential issued before).
+
+        Raises:
+            NotFound: no such user.
+        """
         await self.update_account(user_id, password_hash=password_hash)
 
     async def by_email(self, email: str) -> UserRecord | None:
+        """The account with this email (in any case), if any."""
         async with self._engine.connect() as conn:
             row = (
                 await conn.execute(select(users).where(users.c.email == email.strip().lower()))
@@ -156,6 +171,7 @@ class SqlUserStore:
         return _user(row) if row else None
 
     async def by_id(self, user_id: str) -> UserRecord | None:
+        """The account with this id, if any."""
         async with self._engine.connect() as conn:
             row = (await conn.execute(select(users).where(users.c.id == user_id))).one_or_none()
         return _user(row) if row else None
@@ -169,12 +185,14 @@ class SqlUserStore:
         return [_user(row) for row in rows]
 
     async def count(self) -> int:
+        """How many accounts there are (none: the first one becomes an admin)."""
         async with self._engine.connect() as conn:
             return (await conn.execute(select(func.count()).select_from(users))).scalar_one()
 
     async def create_api_key(
         self, user_id: str, name: str, prefix: str, key_hash: str
     ) -> ApiKeyRecord:
+        """Record a new key of the user by its hash; the key itself is never stored."""
         async with self._engine.begin() as conn:
             row = (
                 await conn.execute(
@@ -192,6 +210,7 @@ class SqlUserStore:
         return _key(row)
 
     async def list_api_keys(self, user_id: str) -> list[ApiKeyRecord]:
+        """The user's keys, oldest first."""
         async with self._engine.connect() as conn:
             rows = (
                 await conn.execute(
@@ -203,7 +222,11 @@ class SqlUserStore:
         return [_key(row) for row in rows]
 
     async def delete_api_key(self, user_id: str, key_id: str) -> str:
-        """Delete the user's key; return its hash so caches can forget it."""
+        """Delete the user's key; return its hash so caches can forget it.
+
+        Raises:
+            NotFound: the user has no such key.
+        """
         async with self._engine.begin() as conn:
             key_hash = (
                 await conn.execute(
@@ -237,6 +260,7 @@ class SqlUserStore:
     async def save_refresh_token(
         self, jti: str, family: str, user_id: str, expires_at: datetime
     ) -> None:
+        """Record a refresh token just issued (by its id), in its family of rotations."""
         async with self._engine.begin() as conn:
             await conn.execute(
                 insert(refresh_tokens).values(

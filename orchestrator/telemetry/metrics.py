@@ -8,6 +8,11 @@ __all__ = ["Metrics"]
 
 
 class Metrics:
+    """The app's Prometheus metrics: HTTP requests, runs and model tokens.
+
+    Each app has its own registry, so tests and several apps in one process do not share counts.
+    """
+
     def __init__(self) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
         self.requests = Counter(
@@ -42,4 +47,5 @@ class Metrics:
         )
 
     def render(self) -> bytes:
+        """The registry in Prometheus' text format, for `GET /metrics`."""
         return generate_latest(self.registry)

@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-import asyncio
-import socket
 import uuid
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import anyio
 import httpx
 import pytest
-import uvicorn
 from fastapi import FastAPI
 from httpx_sse import aconnect_sse
 from pydantic import SecretStr
@@ -30,6 +26,7 @@ from orchestrator.settings import (
 )
 from tests.fakes.openai_server import FakeOpenAI
 from tests.fakes.tools import FakeTools
+from tests.fixtures.serving import serve
 
 ADMIN_EMAIL = "admin@test.example"
 ADMIN_PASSWORD = "correct horse battery staple"
@@ -89,6 +86,77 @@ class Api:
         assert response.status_code == 201, response.text
         return response.json()["id"]
 
+    async def run_events(
+        self,
+        run_id: str,
+        *,
+        after: int | None = None,
+        stop_after: Callable[[list[Event]], bool] | None = None,
+    ) -> list[Event]:
+        """A run's events after the one numbered `after` (as Last-Event-ID), to the end or
+        until `stop_after` says enough."""
+        resume = {} if after is None else {"last-event-id": str(after)}
+        _, events = await collect(
+            self.client,
+            "GET",
+            f"/api/v1/runs/{run_id}/events",
+            headers=self.headers | resume,
+            stop_after=stop_after,
+        )
+        return events
+
+
+SSE = {"accept": "text/event-stream"}
+
+
+@dataclass
+class Conversation:
+    """A new conversation of the `api` user's, and the requests tests make of it."""
+
+    api: Api
+    id: str
+
+    @property
+    def url(self) -> str:
+        return f"/api/v1/conversations/{self.id}"
+
+    async def send(self, content: str, **body: Any) -> httpx.Response:
+        """The bare answer to a new message (without `accept: text/event-stream`)."""
+        return await self.api.client.post(
+            f"{self.url}/messages", json={"content": content, **body}, headers=self.api.headers
+        )
+
+    async def start(self, content: str) -> str:
+        """Send a message without waiting for the answer: its run's id."""
+        response = await self.send(content)
+        assert response.status_code == 202, response.text
+        return response.json()["run_id"]
+
+    async def stream(
+        self,
+        content: str,
+        *,
+        stop_after: Callable[[list[Event]], bool] | None = None,
+        **body: Any,
+    ) -> list[Event]:
+        """Send a message and read its run's events as they stream."""
+        status, events = await collect(
+            self.api.client,
+            "POST",
+            f"{self.url}/messages",
+            headers=self.api.headers | SSE,
+            json={"content": content, **body},
+            stop_after=stop_after,
+        )
+        assert status == 200, status
+        return events
+
+    async def messages(self) -> list[dict[str, Any]]:
+        """The conversation's stored messages, oldest first."""
+        response = await self.api.client.get(self.url, headers=self.api.headers)
+        assert response.status_code == 200, response.text
+        return response.json()["messages"]
+
 
 @pytest.fixture
 def tools() -> FakeTools:
@@ -108,25 +176,8 @@ async def app(
 @pytest.fixture
 async def live_url(app: FastAPI) -> AsyncIterator[str]:
     """The app served by uvicorn on a free port, in the test's own event loop."""
-    config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="off")
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve(sockets=[_bound_socket()]))
-    with anyio.fail_after(10):
-        while not server.started:  # uvicorn has no started event  # noqa: ASYNC110
-            await asyncio.sleep(0.01)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        await task
-
-
-def _bound_socket() -> socket.socket:
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    return sock
+    async with serve(app) as url:
+        yield url
 
 
 @pytest.fixture
@@ -134,6 +185,12 @@ async def api(app: FastAPI, live_url: str) -> AsyncIterator[Api]:
     async with httpx.AsyncClient(base_url=live_url, timeout=30) as client:
         base = Api(client, app, {}, "", "")
         yield await base.as_new_user()
+
+
+@pytest.fixture
+async def conversation(api: Api) -> Conversation:
+    """A new conversation of the `api` user's."""
+    return Conversation(api, await api.conversation())
 
 
 @dataclass

@@ -9,9 +9,9 @@ with the whole history.
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 
+import anyio
 import httpx
 import pytest
 from sqlalchemy import text
@@ -20,6 +20,7 @@ from orchestrator.main import create_app
 from orchestrator.store import create_engine
 from tests.api.conftest import Api, collect, make_settings, names
 from tests.fakes.openai_server import FakeOpenAI, Reply
+from tests.fixtures.waiting import until
 
 pytestmark = pytest.mark.anyio
 
@@ -105,8 +106,8 @@ async def test_a_run_whose_record_cannot_be_written_leaves_no_trace(
         _messages_url(conversation), json={"content": "two"}, headers=api.headers | SSE_HEADERS
     )
     assert response.status_code == 404
-    await asyncio.sleep(0.2)
-    assert api.services.runs.active_count == 0
+    # The run launched early has no record to wait on: it is gone once none is active.
+    await until(lambda: api.services.runs.active_count == 0, within=5)
     engine = create_engine(database_url)
     try:
         async with engine.connect() as conn:
@@ -133,12 +134,10 @@ async def test_a_turn_written_by_another_process_meanwhile_is_sent_to_the_model(
                 _messages_url(conversation), json={"content": "there"}, headers=api.headers
             )
             assert response.status_code == 202
-            run_id = response.json()["run_id"]
-            for _ in range(200):
-                run = (await client.get(f"/api/v1/runs/{run_id}", headers=api.headers)).json()
-                if run["status"] != "running":
-                    break
-                await asyncio.sleep(0.02)
+            replica = Api(client, other, api.headers, api.user_id, api.email)
+            with anyio.fail_after(10):
+                events = await replica.run_events(response.json()["run_id"])
+            assert names(events)[-1] == "run.completed"
     fake_openai.script(Reply(text="and back"))
     await _turn(api, conversation, "back here")
     sent = [m["content"] for m in fake_openai.last_request["messages"] if m["role"] != "system"]

@@ -1,102 +1,73 @@
-"""Runs over HTTP against the fake OpenAI server: streaming, resuming, cancelling, approvals."""
+"""Runs over HTTP against the fake OpenAI server: streaming, resuming, cancelling, approvals.
+
+Every test has the same set-up: the app with the fake OpenAI server as its model
+(`fake_openai`, scripted per test), a logged-in user (`api`) and a new conversation of
+theirs (`conversation`), from `tests/api/conftest.py`.
+"""
 
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import httpx
 import pytest
 
 from orchestrator.domain import ToolCallContext, ToolOutcome, ToolPolicy
-from tests.api.conftest import Api, collect, names
+from orchestrator.main import create_app
+from tests.api.conftest import Api, Conversation, Event, make_settings, names
 from tests.fakes.openai_server import FakeOpenAI, FakeToolCall, Reply
 from tests.fakes.tools import FakeTools, spec, text
 
 pytestmark = pytest.mark.anyio
 
-SSE = {"accept": "text/event-stream"}
 
-
-def _messages_url(conversation_id: str) -> str:
-    return f"/api/v1/conversations/{conversation_id}/messages"
+def _said(events: list[Event]) -> str:
+    return "".join(e.data["text"] for e in events if e.name == "message.delta")
 
 
 async def test_a_message_streams_the_answer_and_stores_both_sides(
-    api: Api, fake_openai: FakeOpenAI
+    conversation: Conversation, fake_openai: FakeOpenAI
 ) -> None:
     fake_openai.script(Reply(text="Hello there, traveller!", prompt_tokens=12, completion_tokens=4))
-    conversation = await api.conversation()
-    status, events = await collect(
-        api.client,
-        "POST",
-        _messages_url(conversation),
-        headers=api.headers | SSE,
-        json={"content": "Hi"},
-    )
-    assert status == 200
+    events = await conversation.stream("Hi")
     assert names(events)[0] == "run.started"
     assert names(events)[-2:] == ["message.completed", "run.completed"]
     assert events[-1].data == {"status": "completed"}
-    deltas = [e.data["text"] for e in events if e.name == "message.delta"]
-    assert "".join(deltas) == "Hello there, traveller!"
+    assert _said(events) == "Hello there, traveller!"
     assert [e.id for e in events] == list(range(1, len(events) + 1))
     assert events[-2].data["usage"] == {"input_tokens": 12, "output_tokens": 4}
     sent = fake_openai.last_request
     assert [m["role"] for m in sent["messages"]] == ["system", "user"]
     assert sent["messages"][1]["content"] == "Hi" and sent["stream"] is True
-    detail = (
-        await api.client.get(f"/api/v1/conversations/{conversation}", headers=api.headers)
-    ).json()
-    assert [(m["role"], m["content"][0]["text"]) for m in detail["messages"]] == [
+    messages = await conversation.messages()
+    assert [(m["role"], m["content"][0]["text"]) for m in messages] == [
         ("user", "Hi"),
         ("assistant", "Hello there, traveller!"),
     ]
-    assert detail["messages"][1]["usage"] == {"input_tokens": 12, "output_tokens": 4}
+    assert messages[1]["usage"] == {"input_tokens": 12, "output_tokens": 4}
 
 
 async def test_without_event_stream_accept_a_run_answers_202_and_its_events_replay(
-    api: Api, fake_openai: FakeOpenAI
+    api: Api, conversation: Conversation, fake_openai: FakeOpenAI
 ) -> None:
     fake_openai.script(Reply(text="one two three"))
-    conversation = await api.conversation()
-    response = await api.client.post(
-        _messages_url(conversation), json={"content": "count"}, headers=api.headers
-    )
-    assert response.status_code == 202
-    run_id = response.json()["run_id"]
-    _, events = await collect(
-        api.client, "GET", f"/api/v1/runs/{run_id}/events", headers=api.headers
-    )
+    run_id = await conversation.start("count")
+    events = await api.run_events(run_id)
     assert names(events)[-1] == "run.completed"
     run = (await api.client.get(f"/api/v1/runs/{run_id}", headers=api.headers)).json()
     assert run["status"] == "completed" and run["last_event_id"] == events[-1].id
-    _, again = await collect(
-        api.client, "GET", f"/api/v1/runs/{run_id}/events", headers=api.headers
-    )
-    assert again == events
+    assert await api.run_events(run_id) == events
 
 
 async def test_last_event_id_resumes_with_nothing_lost_or_repeated(
-    api: Api, fake_openai: FakeOpenAI
+    api: Api, conversation: Conversation, fake_openai: FakeOpenAI
 ) -> None:
     fake_openai.script(Reply(text="a b c d e f g h i j"))
-    conversation = await api.conversation()
-    _, full = await collect(
-        api.client,
-        "POST",
-        _messages_url(conversation),
-        headers=api.headers | SSE,
-        json={"content": "go"},
-    )
+    full = await conversation.stream("go")
     run_id = full[0].data["run_id"]
     for cut in (1, 4, len(full) - 1):
-        _, rest = await collect(
-            api.client,
-            "GET",
-            f"/api/v1/runs/{run_id}/events",
-            headers=api.headers | {"last-event-id": str(cut)},
-        )
-        assert rest == full[cut:]
+        assert await api.run_events(run_id, after=cut) == full[cut:]
     done = await api.client.get(
         f"/api/v1/runs/{run_id}/events", headers=api.headers | {"last-event-id": str(full[-1].id)}
     )
@@ -104,166 +75,100 @@ async def test_last_event_id_resumes_with_nothing_lost_or_repeated(
 
 
 async def test_another_process_replays_the_same_events_from_the_database(
-    api: Api, fake_openai: FakeOpenAI, database_url: str, data_dir
+    api: Api,
+    conversation: Conversation,
+    fake_openai: FakeOpenAI,
+    database_url: str,
+    data_dir: Path,
 ) -> None:
-    from orchestrator.main import create_app
-    from tests.api.conftest import make_settings
-
     fake_openai.script(
         Reply(text="stored for later replay", chunks=["stored ", "for ", "later ", "replay"])
     )
-    conversation = await api.conversation()
-    _, live = await collect(
-        api.client,
-        "POST",
-        _messages_url(conversation),
-        headers=api.headers | SSE,
-        json={"content": "x"},
-    )
+    live = await conversation.stream("x")
     other = create_app(make_settings(database_url, data_dir, fake_openai.url))  # type: ignore[attr-defined]
     async with other.router.lifespan_context(other):
         transport = httpx.ASGITransport(app=other)
         async with httpx.AsyncClient(transport=transport, base_url="http://replica") as client:
+            replica = Api(client, other, api.headers, api.user_id, api.email)
             run_id = live[0].data["run_id"]
-            _, replayed = await collect(
-                client, "GET", f"/api/v1/runs/{run_id}/events", headers=api.headers
-            )
-            _, tail = await collect(
-                client,
-                "GET",
-                f"/api/v1/runs/{run_id}/events",
-                headers=api.headers | {"last-event-id": "3"},
-            )
+            replayed = await replica.run_events(run_id)
+            tail = await replica.run_events(run_id, after=3)
     assert replayed == live
     assert tail == live[3:]
 
 
-async def test_a_dropped_client_does_not_stop_the_run(api: Api, fake_openai: FakeOpenAI) -> None:
+async def test_a_dropped_client_does_not_stop_the_run(
+    api: Api, conversation: Conversation, fake_openai: FakeOpenAI
+) -> None:
     words = [f"w{i} " for i in range(30)]
     fake_openai.script(Reply(chunks=words, chunk_delay=0.01))
-    conversation = await api.conversation()
-    _, first = await collect(
-        api.client,
-        "POST",
-        _messages_url(conversation),
-        headers=api.headers | SSE,
-        json={"content": "long"},
-        stop_after=lambda events: len(events) >= 3,
-    )
-    run_id = first[0].data["run_id"]
-    _, rest = await collect(
-        api.client,
-        "GET",
-        f"/api/v1/runs/{run_id}/events",
-        headers=api.headers | {"last-event-id": str(first[-1].id)},
-    )
+    first = await conversation.stream("long", stop_after=lambda events: len(events) >= 3)
+    rest = await api.run_events(first[0].data["run_id"], after=first[-1].id)
     assert rest[0].id == first[-1].id + 1
     assert rest[-1].name == "run.completed" and rest[-1].data["status"] == "completed"
-    text_seen = "".join(e.data["text"] for e in first + rest if e.name == "message.delta")
-    assert text_seen == "".join(words)
-    detail = (
-        await api.client.get(f"/api/v1/conversations/{conversation}", headers=api.headers)
-    ).json()
-    assert detail["messages"][-1]["content"][0]["text"] == "".join(words)
+    assert _said(first + rest) == "".join(words)
+    assert (await conversation.messages())[-1]["content"][0]["text"] == "".join(words)
 
 
 async def test_cancel_stops_the_run_and_keeps_the_partial_answer(
-    api: Api, fake_openai: FakeOpenAI
+    api: Api, conversation: Conversation, fake_openai: FakeOpenAI
 ) -> None:
     fake_openai.script(Reply(chunks=[f"w{i} " for i in range(500)], chunk_delay=0.02))
-    conversation = await api.conversation()
-    response = await api.client.post(
-        _messages_url(conversation), json={"content": "long"}, headers=api.headers
-    )
-    run_id = response.json()["run_id"]
-    await collect(
-        api.client,
-        "GET",
-        f"/api/v1/runs/{run_id}/events",
-        headers=api.headers,
-        stop_after=lambda events: sum(e.name == "message.delta" for e in events) >= 3,
+    run_id = await conversation.start("long")
+    await api.run_events(
+        run_id, stop_after=lambda events: sum(e.name == "message.delta" for e in events) >= 3
     )
     cancelled = await api.client.post(f"/api/v1/runs/{run_id}/cancel", headers=api.headers)
     assert cancelled.status_code == 200 and cancelled.json()["status"] == "cancelled"
-    _, events = await collect(
-        api.client, "GET", f"/api/v1/runs/{run_id}/events", headers=api.headers
-    )
+    events = await api.run_events(run_id)
     assert events[-1].name == "run.completed" and events[-1].data == {"status": "cancelled"}
-    said = "".join(e.data["text"] for e in events if e.name == "message.delta")
-    detail = (
-        await api.client.get(f"/api/v1/conversations/{conversation}", headers=api.headers)
-    ).json()
-    partial = detail["messages"][-1]
+    said = _said(events)
+    partial = (await conversation.messages())[-1]
     assert partial["status"] == "partial" and partial["content"][0]["text"] == said
     assert 3 <= len(said.split()) < 500
     again = await api.client.post(f"/api/v1/runs/{run_id}/cancel", headers=api.headers)
     assert again.status_code == 409
     # The conversation is free again.
     fake_openai.script(Reply(text="next"))
-    follow_up = await api.client.post(
-        _messages_url(conversation), json={"content": "again"}, headers=api.headers
-    )
+    follow_up = await conversation.send("again")
     assert follow_up.status_code == 202, (follow_up.headers, follow_up.text)
 
 
 async def test_a_second_message_while_a_run_is_in_progress_is_a_conflict(
-    api: Api, fake_openai: FakeOpenAI
+    api: Api, conversation: Conversation, fake_openai: FakeOpenAI
 ) -> None:
     fake_openai.script(Reply(chunks=["slow "] * 200, chunk_delay=0.02))
-    conversation = await api.conversation()
-    first = await api.client.post(
-        _messages_url(conversation), json={"content": "one"}, headers=api.headers
-    )
-    second = await api.client.post(
-        _messages_url(conversation), json={"content": "two"}, headers=api.headers
-    )
+    first = await conversation.start("one")
+    second = await conversation.send("two")
     assert second.status_code == 409 and second.json()["error"]["type"] == "conflict"
-    await api.client.post(f"/api/v1/runs/{first.json()['run_id']}/cancel", headers=api.headers)
-    detail = (
-        await api.client.get(f"/api/v1/conversations/{conversation}", headers=api.headers)
-    ).json()
-    assert [m["content"][0]["text"] for m in detail["messages"] if m["role"] == "user"] == ["one"]
+    await api.client.post(f"/api/v1/runs/{first}/cancel", headers=api.headers)
+    messages = await conversation.messages()
+    assert [m["content"][0]["text"] for m in messages if m["role"] == "user"] == ["one"]
 
 
 async def test_transient_model_errors_are_retried_before_the_first_token(
-    api: Api, fake_openai: FakeOpenAI
+    conversation: Conversation, fake_openai: FakeOpenAI
 ) -> None:
     fake_openai.script(
         Reply(status=429, retry_after=0.01, error_message="slow down"),
         Reply(status=503, retry_after=0.01),
         Reply(text="third time lucky"),
     )
-    conversation = await api.conversation()
-    _, events = await collect(
-        api.client,
-        "POST",
-        _messages_url(conversation),
-        headers=api.headers | SSE,
-        json={"content": "x"},
-    )
+    events = await conversation.stream("x")
     assert events[-1].name == "run.completed"
     assert len(fake_openai.requests) == 3
 
 
 async def test_a_model_failure_mid_answer_ends_with_an_error_and_keeps_the_partial_answer(
-    api: Api, fake_openai: FakeOpenAI
+    api: Api, conversation: Conversation, fake_openai: FakeOpenAI
 ) -> None:
     fake_openai.script(Reply(chunks=["Half ", "an ", "answer ", "never ", "ends"], drop_after=3))
-    conversation = await api.conversation()
-    _, events = await collect(
-        api.client,
-        "POST",
-        _messages_url(conversation),
-        headers=api.headers | SSE,
-        json={"content": "x"},
-    )
+    events = await conversation.stream("x")
     assert events[-1].name == "error" and events[-1].data["type"] == "model_error"
     assert sum(e.name in ("run.completed", "error") for e in events) == 1
-    detail = (
-        await api.client.get(f"/api/v1/conversations/{conversation}", headers=api.headers)
-    ).json()
-    assert detail["messages"][-1]["status"] == "partial"
-    assert detail["messages"][-1]["content"][0]["text"] == "Half an answer "
+    last = (await conversation.messages())[-1]
+    assert last["status"] == "partial"
+    assert last["content"][0]["text"] == "Half an answer "
     run = (
         await api.client.get(f"/api/v1/runs/{events[0].data['run_id']}", headers=api.headers)
     ).json()
@@ -271,17 +176,10 @@ async def test_a_model_failure_mid_answer_ends_with_an_error_and_keeps_the_parti
 
 
 async def test_a_rejected_key_is_reported_without_retrying(
-    api: Api, fake_openai: FakeOpenAI
+    conversation: Conversation, fake_openai: FakeOpenAI
 ) -> None:
     fake_openai.script(Reply(status=401, error_message="Incorrect API key provided"))
-    conversation = await api.conversation()
-    _, events = await collect(
-        api.client,
-        "POST",
-        _messages_url(conversation),
-        headers=api.headers | SSE,
-        json={"content": "x"},
-    )
+    events = await conversation.stream("x")
     assert events[-1].name == "error" and "OPENAI_API_KEY" in events[-1].data["message"]
     assert len(fake_openai.requests) == 1
 
@@ -300,20 +198,13 @@ def tools() -> FakeTools:
 
 
 async def test_tools_run_in_the_loop_and_their_events_stream(
-    api: Api, fake_openai: FakeOpenAI, tools: FakeTools
+    conversation: Conversation, fake_openai: FakeOpenAI, tools: FakeTools
 ) -> None:
     fake_openai.script(
         Reply(tool_calls=[FakeToolCall("weather__forecast", json.dumps({"city": "Paris"}))]),
         Reply(text="It is sunny in Paris."),
     )
-    conversation = await api.conversation()
-    _, events = await collect(
-        api.client,
-        "POST",
-        _messages_url(conversation),
-        headers=api.headers | SSE,
-        json={"content": "Weather?"},
-    )
+    events = await conversation.stream("Weather?")
     assert names(events) == [
         "run.started",
         "message.completed",
@@ -339,23 +230,15 @@ async def test_tools_run_in_the_loop_and_their_events_stream(
 
 
 async def test_a_tool_that_asks_runs_only_after_the_user_approves(
-    api: Api, fake_openai: FakeOpenAI, tools: FakeTools
+    api: Api, conversation: Conversation, fake_openai: FakeOpenAI, tools: FakeTools
 ) -> None:
     fake_openai.script(
         Reply(tool_calls=[FakeToolCall("files__delete", json.dumps({"x": "notes.txt"}))]),
         Reply(text="Deleted."),
     )
-    conversation = await api.conversation()
-    response = await api.client.post(
-        _messages_url(conversation), json={"content": "delete it"}, headers=api.headers
-    )
-    run_id = response.json()["run_id"]
-    _, first = await collect(
-        api.client,
-        "GET",
-        f"/api/v1/runs/{run_id}/events",
-        headers=api.headers,
-        stop_after=lambda events: events[-1].name == "tool.approval_required",
+    run_id = await conversation.start("delete it")
+    first = await api.run_events(
+        run_id, stop_after=lambda events: events[-1].name == "tool.approval_required"
     )
     call_id = first[-1].data["id"]
     assert first[-1].data["arguments"] == {"x": "notes.txt"}
@@ -373,12 +256,7 @@ async def test_a_tool_that_asks_runs_only_after_the_user_approves(
         "run_id": run_id,
         "approved": True,
     }
-    _, rest = await collect(
-        api.client,
-        "GET",
-        f"/api/v1/runs/{run_id}/events",
-        headers=api.headers | {"last-event-id": str(first[-1].id)},
-    )
+    rest = await api.run_events(run_id, after=first[-1].id)
     assert rest[-1].name == "run.completed"
     assert tools.calls == [("files__delete", {"x": "notes.txt"})]
     twice = await api.client.post(f"/api/v1/tool-calls/{call_id}/deny", headers=api.headers)
@@ -386,52 +264,32 @@ async def test_a_tool_that_asks_runs_only_after_the_user_approves(
 
 
 async def test_asking_for_unknown_tools_is_refused_before_anything_is_stored(
-    api: Api, fake_openai: FakeOpenAI, tools: FakeTools
+    conversation: Conversation, fake_openai: FakeOpenAI, tools: FakeTools
 ) -> None:
-    conversation = await api.conversation()
-    response = await api.client.post(
-        _messages_url(conversation),
-        json={"content": "x", "tools": ["nope__nothing"]},
-        headers=api.headers,
-    )
+    response = await conversation.send("x", tools=["nope__nothing"])
     assert response.status_code == 422 and "nope__nothing" in response.json()["error"]["message"]
-    detail = (
-        await api.client.get(f"/api/v1/conversations/{conversation}", headers=api.headers)
-    ).json()
-    assert detail["messages"] == [] and fake_openai.requests == []
+    assert await conversation.messages() == [] and fake_openai.requests == []
 
 
 async def test_a_run_offers_only_the_tools_it_asks_for(
-    api: Api, fake_openai: FakeOpenAI, tools: FakeTools
+    conversation: Conversation, fake_openai: FakeOpenAI, tools: FakeTools
 ) -> None:
     fake_openai.script(Reply(text="ok"))
-    conversation = await api.conversation()
-    await collect(
-        api.client,
-        "POST",
-        _messages_url(conversation),
-        headers=api.headers | SSE,
-        json={"content": "x", "tools": ["weather__forecast"]},
-    )
+    await conversation.stream("x", tools=["weather__forecast"])
     assert [t["function"]["name"] for t in fake_openai.last_request["tools"]] == [
         "weather__forecast"
     ]
 
 
-async def test_usage_adds_up_tokens_per_model(api: Api, fake_openai: FakeOpenAI) -> None:
+async def test_usage_adds_up_tokens_per_model(
+    api: Api, conversation: Conversation, fake_openai: FakeOpenAI
+) -> None:
     fake_openai.script(
         Reply(text="a", prompt_tokens=100, completion_tokens=7),
         Reply(text="b", prompt_tokens=50, completion_tokens=3),
     )
-    conversation = await api.conversation()
     for content in ("one", "two"):
-        await collect(
-            api.client,
-            "POST",
-            _messages_url(conversation),
-            headers=api.headers | SSE,
-            json={"content": content},
-        )
+        await conversation.stream(content)
     usage = (await api.client.get("/api/v1/usage", headers=api.headers)).json()
     assert usage["items"] == [
         {
@@ -446,14 +304,11 @@ async def test_usage_adds_up_tokens_per_model(api: Api, fake_openai: FakeOpenAI)
     assert (await api.client.get("/api/v1/usage?all=true", headers=api.headers)).status_code == 403
 
 
-async def test_another_users_run_answers_404_everywhere(api: Api, fake_openai: FakeOpenAI) -> None:
+async def test_another_users_run_answers_404_everywhere(
+    api: Api, conversation: Conversation, fake_openai: FakeOpenAI
+) -> None:
     fake_openai.script(Reply(chunks=["slow "] * 100, chunk_delay=0.02))
-    conversation = await api.conversation()
-    run_id = (
-        await api.client.post(
-            _messages_url(conversation), json={"content": "x"}, headers=api.headers
-        )
-    ).json()["run_id"]
+    run_id = await conversation.start("x")
     other = await api.as_new_user()
     for method, path, body in [
         ("GET", f"/api/v1/runs/{run_id}", None),
@@ -468,15 +323,12 @@ async def test_another_users_run_answers_404_everywhere(api: Api, fake_openai: F
     await api.client.post(f"/api/v1/runs/{run_id}/cancel", headers=api.headers)
 
 
-async def test_deleting_a_conversation_stops_its_run(api: Api, fake_openai: FakeOpenAI) -> None:
+async def test_deleting_a_conversation_stops_its_run(
+    api: Api, conversation: Conversation, fake_openai: FakeOpenAI
+) -> None:
     fake_openai.script(Reply(chunks=["slow "] * 200, chunk_delay=0.02))
-    conversation = await api.conversation()
-    run_id = (
-        await api.client.post(
-            _messages_url(conversation), json={"content": "x"}, headers=api.headers
-        )
-    ).json()["run_id"]
-    deleted = await api.client.delete(f"/api/v1/conversations/{conversation}", headers=api.headers)
+    run_id = await conversation.start("x")
+    deleted = await api.client.delete(conversation.url, headers=api.headers)
     assert deleted.status_code == 204
     assert (await api.client.get(f"/api/v1/runs/{run_id}", headers=api.headers)).status_code == 404
     assert api.services.runs.active_count == 0

@@ -47,7 +47,8 @@ def tools() -> FakeTools:
     return tools
 
 
-async def _run(api: Api, fake_openai: FakeOpenAI, *calls: str) -> str:
+async def _start(api: Api, fake_openai: FakeOpenAI, *calls: str) -> tuple[str, str]:
+    """Ask for `calls` in a new conversation; its id and the run's."""
     fake_openai.script(
         Reply(tool_calls=[FakeToolCall(name, json.dumps({})) for name in calls]),
         Reply(text="Done."),
@@ -58,7 +59,11 @@ async def _run(api: Api, fake_openai: FakeOpenAI, *calls: str) -> str:
         json={"content": "go"},
         headers=api.headers,
     )
-    return response.json()["run_id"]
+    return conversation, response.json()["run_id"]
+
+
+async def _run(api: Api, fake_openai: FakeOpenAI, *calls: str) -> str:
+    return (await _start(api, fake_openai, *calls))[1]
 
 
 async def test_a_server_that_fails_is_marked_as_a_host_fault_and_a_tool_error_is_not(
@@ -73,6 +78,39 @@ async def test_a_server_that_fails_is_marked_as_a_host_fault_and_a_tool_error_is
     assert results["broken"]["is_error"] is True and results["broken"]["fault"] == "host"
     assert "the connection was lost" in results["broken"]["content"][0]["text"]
     assert results["refuses"]["is_error"] is True and "fault" not in results["refuses"]
+
+
+async def test_a_stored_tool_message_keeps_the_host_fault_and_a_tool_error_has_none(
+    api: Api, fake_openai: FakeOpenAI
+) -> None:
+    conversation, run_id = await _start(api, fake_openai, "weather__broken", "weather__refuses")
+    await collect(api.client, "GET", f"/api/v1/runs/{run_id}/events", headers=api.headers)
+    response = await api.client.get(f"/api/v1/conversations/{conversation}", headers=api.headers)
+    assert response.status_code == 200
+    messages = response.json()["messages"]
+    names = {c["id"]: c["name"] for m in messages for c in m["tool_calls"]}
+    stored = {names[m["tool_call_id"]]: m for m in messages if m["role"] == "tool"}
+    broken, refuses = stored["weather__broken"], stored["weather__refuses"]
+    assert broken["is_error"] is True and broken["fault"] == "host"
+    assert "not the tool's own result" in broken["content"][0]["text"]
+    assert refuses["is_error"] is True and refuses["fault"] is None
+    assert refuses["content"][0]["text"] == "no such city"
+    # What the model read next: the host's report, and the tool's own error as an error.
+    sent = {m["tool_call_id"]: m["content"] for m in fake_openai.last_request["messages"][-2:]}
+    assert sent[broken["tool_call_id"]].startswith("The tool server 'test' failed")
+    assert sent[refuses["tool_call_id"]] == "Error: no such city"
+    markdown = await api.client.get(
+        f"/api/v1/conversations/{conversation}/export?format=markdown", headers=api.headers
+    )
+    assert "**Tool server failed** (weather__broken)" in markdown.text
+    assert "**Tool result** (weather__refuses)" in markdown.text
+
+
+async def test_the_openapi_document_describes_a_message_s_fault(api: Api) -> None:
+    document = (await api.client.get("/openapi.json")).json()
+    schema = document["components"]["schemas"]["MessageOut"]
+    fault = schema["properties"]["fault"]
+    assert {"const": "host", "type": "string"} in fault["anyOf"] and "host" in fault["description"]
 
 
 async def test_a_question_names_its_call_and_its_answer_is_an_event_every_tab_sees(

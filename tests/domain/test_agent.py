@@ -25,6 +25,7 @@ from orchestrator.domain import (
     ToolResult,
     Turn,
     Usage,
+    error_outcome,
 )
 from orchestrator.runtime.interactions import PendingInteractions
 from tests.fakes.journal import RecordingJournal
@@ -233,16 +234,36 @@ async def test_unknown_tools_and_bad_arguments_become_error_results() -> None:
     assert bad.is_error and "JSON object" in bad.text
 
 
-async def test_a_failing_tool_server_becomes_an_error_result_for_the_model() -> None:
+async def test_a_failing_tool_server_is_a_host_fault_the_model_reads_as_not_the_tools_answer() -> (
+    None
+):
     tools = FakeTools()
-    tools.add(spec("net__fetch"), broken)
-    model = ScriptedModel(Script(calls=[("net__fetch", "{}")]), Script(text=["The fetch failed."]))
+    tools.add(spec("net__fetch", server="net"), broken)
+    tools.add(spec("net__lookup", server="net"), _refuses)
+    model = ScriptedModel(
+        Script(calls=[("net__fetch", "{}"), ("net__lookup", "{}")]),
+        Script(text=["The fetch failed."]),
+    )
     journal = RecordingJournal()
     outcome = await _agent(model, tools).run(_turn(tools), journal, RunControl())
     assert outcome.status is RunStatus.COMPLETED
-    result = next(e for e in journal.events if isinstance(e, ToolResult))
-    assert result.is_error
-    assert "went away" in journal.messages[1].text
+    results = {e.id: e for e in journal.events if isinstance(e, ToolResult)}
+    fault, own = journal.messages[1], journal.messages[2]
+    assert fault.is_error and fault.fault == "host"
+    assert results[fault.tool_call_id or ""].fault == "host"
+    assert own.is_error and own.fault is None and results[own.tool_call_id or ""].fault is None
+    sent = {m.tool_call_id: m for m in model.requests[1].messages if m.role is Role.TOOL}
+    host = sent[fault.tool_call_id]
+    assert host.fault == "host"
+    assert "The tool server 'net' failed, so net__fetch gave no answer" in host.text
+    assert "the server went away" in host.text
+    assert "not the tool's own result" in host.text
+    # A tool's own error reaches the model as the tool wrote it.
+    assert sent[own.tool_call_id].text == "no such city"
+
+
+async def _refuses(arguments: dict[str, Any], context: ToolCallContext) -> ToolOutcome:
+    return error_outcome("no such city")
 
 
 async def test_the_last_step_offers_no_tools_so_the_model_must_answer() -> None:

@@ -142,7 +142,8 @@ async def test_a_tool_call_and_its_result_are_never_split_by_the_summary() -> No
         _message(15, Role.ASSISTANT, tool_calls=[call]),
         _message(16, Role.TOOL, tool_call_id="call_1", name="t__x"),
         _message(17, Role.ASSISTANT),
-        _message(18, Role.TOOL, tool_call_id="call_1", name="t__x"),  # a second result
+        # A second result: the server failed this time.
+        _message(18, Role.TOOL, tool_call_id="call_1", name="t__x", is_error=True, fault="host"),
         _message(19, Role.ASSISTANT),
         _message(20, Role.USER),
     ]
@@ -157,6 +158,7 @@ async def test_a_tool_call_and_its_result_are_never_split_by_the_summary() -> No
     assert sent == [f"summary-{summary.id}", "m20"]
     transcript = _transcript(model.requests[0])
     assert "[called t__x with {}]" in transcript and "Tool result (t__x)" in transcript
+    assert "Tool server failed (t__x)" in transcript
 
 
 async def test_a_summary_is_made_once_and_reused_by_later_runs() -> None:

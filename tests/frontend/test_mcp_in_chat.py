@@ -2,16 +2,20 @@
 
 The orchestrator of this module has no fake tools: its hub runs
 `@modelcontextprotocol/server-everything` over stdio (from node_modules), behind `tee` so
-that the test can read what the hub sent it (the cancellation of a stopped call). Only the
-model is fake. Tool cards, approvals and "Always allow", elicitation forms, progress,
-images and resource links, prompts as slash commands, resources as attachments, and Stop
-cancelling the MCP call in flight.
+that the test can read what the hub sent it (the cancellation of a stopped call), and our
+own demo server (`tests/fakes/mcp_server.py`, whose `hang` never answers: with a short
+timeout it makes a real host fault). Only the model is fake. Tool cards, approvals and
+"Always allow", elicitation forms, progress, images and resource links, a failed server
+told apart from a tool's error, prompts as slash commands, resources as attachments, and
+Stop cancelling the MCP call in flight.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import shlex
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -34,6 +38,7 @@ from tests.frontend.conftest import ARTIFACTS, log_in, start_frontend
 ROOT = Path(__file__).resolve().parents[2]
 EVERYTHING = ROOT / "node_modules" / ".bin" / "mcp-server-everything"
 SERVER = "everything"
+DEMO = "demo"  # tests/fakes/mcp_server.py
 
 
 @dataclass
@@ -100,7 +105,14 @@ def mcp_stack(
                         "policy": "auto",
                         "timeout": 60,
                         "tools": {"echo": {"policy": "ask"}, "get-sum": {"policy": "ask"}},
-                    }
+                    },
+                    DEMO: {
+                        "command": sys.executable,
+                        "args": ["-m", "tests.fakes.mcp_server", "--name", DEMO],
+                        "cwd": str(ROOT),
+                        "policy": "auto",
+                        "tools": {"hang": {"timeout": 1}},
+                    },
                 }
             }
         )
@@ -121,6 +133,7 @@ def mcp_stack(
     frontend = None
     try:
         _wait_for_tools(orchestrator, box["key"], f"{SERVER}__echo")
+        _wait_for_tools(orchestrator, box["key"], f"{DEMO}__hang")
         frontend = start_frontend(orchestrator, work / "frontend-data")
         yield McpStack(frontend.url, orchestrator, box["key"], wire_log)
     finally:
@@ -375,6 +388,43 @@ def test_an_image_result_shows_as_an_image_and_resource_links_open_through_the_f
     assert missing.status == 422 and missing.json()["error"]["type"] == "invalid_input"
     unknown = page.request.get("/mcp/resource?server=nope&uri=demo://x")
     assert unknown.status == 404 and unknown.json()["error"]["message"]
+
+
+def test_a_failed_server_shows_apart_from_a_tool_s_error_live_and_after_a_reload(
+    page: Page, fake_openai: FakeOpenAI
+) -> None:
+    fake_openai.script(
+        Reply(
+            tool_calls=[
+                FakeToolCall(f"{DEMO}__fail", json.dumps({"reason": "no such city"})),
+                FakeToolCall(f"{DEMO}__hang", "{}"),  # times out after 1 s: a host fault
+            ]
+        ),
+        Reply(text="One tool failed and one server did not answer."),
+    )
+    _send(page, "Try both")
+    expect(page.locator(".message.assistant").last).to_contain_text("did not answer")
+
+    def shows_both(page: Page) -> None:
+        own, fault = _card(page, 0), _card(page, 1)
+        expect(own.locator(".tool-state")).to_have_text("Tool error")
+        expect(own).not_to_have_class(re.compile(r"state-fault"))
+        expect(own.locator(".tool-body")).to_contain_text("The tool reported an error")
+        expect(own.locator(".tool-output")).to_contain_text("no such city")
+        expect(fault.locator(".tool-state")).to_have_text("Server failed")
+        expect(fault).to_have_class(re.compile(r"state-fault"))
+        expect(fault.locator(".tool-body")).to_contain_text("The tool server could not answer")
+        expect(fault.locator(".tool-output")).to_contain_text("not the tool's own result")
+
+    shows_both(page)
+    _shot(page.locator(".message.assistant").last, "mcp-fault-live-light")
+    page.reload()
+    page.wait_for_selector("body[data-ready]")
+    shows_both(page)
+    _shot(page.locator(".message.assistant").last, "mcp-fault-reloaded-light")
+    sent = _tool_messages(fake_openai)
+    assert any(m.startswith("Error: ") and "no such city" in m for m in sent)
+    assert any(m.startswith(f"The tool server '{DEMO}' failed") for m in sent)
 
 
 def test_a_slash_command_inserts_a_prompt_after_asking_its_arguments(

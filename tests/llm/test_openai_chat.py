@@ -20,6 +20,7 @@ from orchestrator.domain import (
     ToolCallRequested,
     Usage,
     UsageReported,
+    host_fault_outcome,
 )
 from orchestrator.llm import OpenAIChatModel, create_client
 from tests.fakes.openai_server import FakeOpenAI, FakeToolCall, Reply
@@ -135,6 +136,40 @@ async def test_history_with_tool_calls_and_images_is_encoded_for_chat_completion
         "type": "image_url",
         "image_url": {"url": "data:image/png;base64,iVBOR"},
     }
+
+
+async def test_a_tool_s_own_error_and_a_host_fault_reach_the_model_told_apart(
+    model: OpenAIChatModel, fake_openai: FakeOpenAI
+) -> None:
+    fake_openai.script(Reply(text="ok"))
+    calls = [ToolCall(id=f"call_{n}", name="weather__now", arguments="{}") for n in (1, 2)]
+    fault = host_fault_outcome("weather__now", "weather", "the connection was lost")
+    history = [
+        _user("weather?"),
+        Message(id="a", role=Role.ASSISTANT, tool_calls=calls),
+        Message(
+            id="t1",
+            role=Role.TOOL,
+            tool_call_id="call_1",
+            name="weather__now",
+            content=[TextPart(text="no such city")],
+            is_error=True,
+        ),
+        Message(
+            id="t2",
+            role=Role.TOOL,
+            tool_call_id="call_2",
+            name="weather__now",
+            content=fault.content,
+            is_error=True,
+            fault="host",
+        ),
+    ]
+    await _events(model, ModelRequest(model="gpt-5", messages=history))
+    own, host = fake_openai.last_request["messages"][2:4]
+    assert own["content"] == "Error: no such city"
+    assert host["content"] == fault.content[0].text  # type: ignore[union-attr]
+    assert host["content"].startswith("The tool server 'weather' failed")
 
 
 async def test_official_openai_gets_max_completion_tokens(fake_openai: FakeOpenAI) -> None:

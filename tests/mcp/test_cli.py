@@ -20,12 +20,8 @@ ROOT = Path(__file__).resolve().parents[2]
 @pytest.fixture
 def database_url_once() -> Iterator[str]:
     """A database of its own on the machine's PostgreSQL (the CLI needs one, not both)."""
-    server = PostgresServer("system-pg15", SYSTEM_POSTGRES)
-    name = server.create_database()
-    try:
-        yield server.url_for(name)
-    finally:
-        server.drop_database(name)
+    with PostgresServer("system-pg15", SYSTEM_POSTGRES).database() as url:
+        yield url
 
 
 def _env(data_dir: Path, **extra: str) -> dict[str, str]:

@@ -16,7 +16,7 @@ from orchestrator.domain import (
     Role,
     TextPart,
 )
-from orchestrator.mcp.content import (
+from orchestrator.mcp.client.content import (
     content_blocks,
     elicit_result,
     elicitation_request,

@@ -8,6 +8,7 @@ from typing import Any
 import anyio
 import pytest
 
+from orchestrator.api.mcp_views import server_view
 from orchestrator.domain import (
     ElicitationAnswer,
     ElicitationRequest,
@@ -247,7 +248,7 @@ async def test_a_changed_tool_is_withheld_until_an_admin_approves_it(
         refused = await hub.call_tool(old_add, {"a": 1, "b": 2}, _context())
         assert refused.is_error and "approves" in _texts(refused)[0]
         registry = ServerRegistry(hub)
-        view = await registry.view(server, "user-1", True)
+        view = await server_view(hub, server, "user-1", True)
         assert {t.tool: t.status for t in view.tools}["add"] == "changed"
         with pytest.raises(Forbidden):
             await registry.approve("demo", "add", user_id="user-1", is_admin=False)

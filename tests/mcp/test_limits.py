@@ -4,13 +4,9 @@ stdio and over HTTP, and a 100,000-character tool description."""
 from __future__ import annotations
 
 import json
-import socket
-import subprocess
 import sys
-import time
 import uuid
-from collections.abc import Callable, Iterator
-from contextlib import AbstractAsyncContextManager
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,13 +14,15 @@ import anyio
 import pytest
 
 from orchestrator.mcp import Limits
+from tests.api.conftest import collect
 from tests.fakes.openai_server import FakeOpenAI, FakeToolCall, Reply
-from tests.mcp.conftest import Api, OpenHub
-from tests.mcp.test_runs import _events, _live
+from tests.fixtures.mcp_api import OpenApi
+from tests.fixtures.processes import free_port, listening
+from tests.fixtures.serving import live_client
+from tests.mcp.conftest import OpenHub
 
 pytestmark = pytest.mark.anyio
 
-OpenApi = Callable[..., AbstractAsyncContextManager[Api]]
 ROOT = Path(__file__).resolve().parents[2]
 MARKER = "[… cut: the server sent "
 
@@ -39,28 +37,9 @@ def _rss_bytes() -> int:
 
 @pytest.fixture(scope="module")
 def hostile_http() -> Iterator[str]:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    process = subprocess.Popen(
-        [sys.executable, "-m", "tests.mcp.hostile_server", "--http", str(port)],
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            with socket.socket() as sock:
-                if sock.connect_ex(("127.0.0.1", port)) == 0:
-                    break
-            if time.monotonic() > deadline:
-                raise RuntimeError("the hostile server did not start")
-            time.sleep(0.05)  # a child process has no event to wait on
+    port = free_port()
+    with listening([sys.executable, "-m", "tests.mcp.hostile_server", "--http", str(port)], port):
         yield f"http://127.0.0.1:{port}/mcp"
-    finally:
-        process.kill()
-        process.wait()
 
 
 def _entry(transport: str, http_url: str) -> dict[str, Any]:
@@ -86,7 +65,7 @@ async def test_a_50_mb_tool_result_is_stored_cut_with_a_marker_and_the_process_s
     )
     async with (
         open_api({name: _entry(transport, hostile_http)}) as api,
-        _live(api.app) as client,
+        live_client(api.app) as client,
     ):
         before = _rss_bytes()
         conversation = (
@@ -99,8 +78,12 @@ async def test_a_50_mb_tool_result_is_stored_cut_with_a_marker_and_the_process_s
         )
         assert started.status_code == 202, started.text
         with anyio.fail_after(60):
-            events = await _events(
-                client, api, started.json()["run_id"], lambda e: e[-1].name == "run.completed"
+            _, events = await collect(
+                client,
+                "GET",
+                f"/api/v1/runs/{started.json()['run_id']}/events",
+                headers=api.alice,
+                stop_after=lambda e: e[-1].name == "run.completed",
             )
         grown = _rss_bytes() - before
         detail = await client.get(f"/api/v1/conversations/{conversation}", headers=api.alice)

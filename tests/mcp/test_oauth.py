@@ -2,14 +2,9 @@
 
 from __future__ import annotations
 
-import socket
-import subprocess
 import sys
-import time
 import uuid
-from collections.abc import Callable, Iterator
-from contextlib import AbstractAsyncContextManager
-from pathlib import Path
+from collections.abc import Iterator
 from urllib.parse import urlsplit
 
 import anyio
@@ -17,39 +12,19 @@ import httpx
 import pytest
 
 from orchestrator.mcp import ConnectionState
-from tests.mcp.conftest import Api
+from tests.fixtures.mcp_api import OpenApi
+from tests.fixtures.processes import free_port, listening
 
 pytestmark = [pytest.mark.anyio, pytest.mark.postgres]
 
-OpenApi = Callable[..., AbstractAsyncContextManager[Api]]
-ROOT = Path(__file__).resolve().parents[2]
 CALLBACK = "http://test/mcp/oauth/callback"
 
 
 @pytest.fixture(scope="module")
 def oauth_server() -> Iterator[str]:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    process = subprocess.Popen(
-        [sys.executable, "-m", "tests.fakes.oauth_server", "--port", str(port)],
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            with socket.socket() as sock:
-                if sock.connect_ex(("127.0.0.1", port)) == 0:
-                    break
-            if time.monotonic() > deadline:
-                raise RuntimeError("the OAuth test server did not start")
-            time.sleep(0.05)  # a child process has no event to wait on
+    port = free_port()
+    with listening([sys.executable, "-m", "tests.fakes.oauth_server", "--port", str(port)], port):
         yield f"http://127.0.0.1:{port}/mcp"
-    finally:
-        process.kill()
-        process.wait()
 
 
 async def test_a_user_authorizes_an_oauth_server_for_themselves(

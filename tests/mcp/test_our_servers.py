@@ -4,13 +4,9 @@ from __future__ import annotations
 
 import http.server
 import json
-import socket
-import subprocess
 import sys
 import threading
-import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any, ClassVar
 
 import anyio
@@ -20,12 +16,12 @@ import pytest
 from orchestrator.domain import ElicitationAnswer, TextPart, ToolCallContext, ToolOutcome
 from orchestrator.mcp import META_KEY, ServiceTokens
 from tests.fakes.mcp_server import ServerState, build
+from tests.fixtures.processes import free_port, listening
 from tests.mcp.conftest import OpenHub
 
 pytestmark = pytest.mark.anyio
 
 SECRET = "service-secret-for-tests-0123456789"
-ROOT = Path(__file__).resolve().parents[2]
 
 
 def _context(user_id: str = "user-1") -> ToolCallContext:
@@ -46,38 +42,12 @@ def _text(outcome: ToolOutcome) -> str:
     return "".join(part.text for part in outcome.content if isinstance(part, TextPart))
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _start_http_server(port: int) -> subprocess.Popen[bytes]:
-    process = subprocess.Popen(
-        [sys.executable, "-m", "tests.fakes.mcp_server", "--http", str(port), "--name", "web"],
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        with socket.socket() as sock:
-            if sock.connect_ex(("127.0.0.1", port)) == 0:
-                return process
-        time.sleep(0.05)  # a child process has no event to wait on
-    process.kill()
-    raise RuntimeError("the HTTP test server did not start")
-
-
 @pytest.fixture(scope="module")
 def http_server() -> Iterator[str]:
-    port = _free_port()
-    process = _start_http_server(port)
-    try:
+    port = free_port()
+    command = [sys.executable, "-m", "tests.fakes.mcp_server", "--http", str(port), "--name", "web"]
+    with listening(command, port):
         yield f"http://127.0.0.1:{port}/mcp"
-    finally:
-        process.kill()
-        process.wait()
 
 
 @pytest.mark.parametrize("protocol", ["2025-11-25", "auto"])

@@ -12,7 +12,6 @@ import http.server
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -25,6 +24,8 @@ import anyio
 import psutil
 import pytest
 
+from orchestrator.api.mcp_views import prompt_views, resource_views
+from orchestrator.cli.mcp_probe import HeadlessUser
 from orchestrator.domain import (
     AudioPart,
     ElicitationAnswer,
@@ -39,10 +40,18 @@ from orchestrator.domain import (
     ToolServerError,
     ToolSpec,
 )
-from orchestrator.mcp import Catalog, ConnectionState, HubOptions, MCPHub, MemoryHubStore, Vault
-from orchestrator.mcp.breaker import CircuitBreaker
-from orchestrator.mcp.probe import HeadlessUser
+from orchestrator.mcp import (
+    Catalog,
+    CircuitBreaker,
+    ConnectionState,
+    HubOptions,
+    MCPHub,
+    MemoryHubStore,
+    Vault,
+)
 from tests.fakes.model import Script, ScriptedModel
+from tests.fixtures.processes import free_port
+from tests.fixtures.waiting import wait_for_port
 
 pytestmark = pytest.mark.anyio
 
@@ -55,29 +64,11 @@ if not (NODE_BIN / "mcp-server-everything").exists():
     pytest.skip("the npm test servers are not installed: run `make setup`", allow_module_level=True)
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _wait_for_port(port: int, process: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError("the server exited")
-        with socket.socket() as sock:
-            if sock.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.05)  # a child process has no event to wait on
-    raise RuntimeError(f"nothing listens on {port}")
-
-
 class HttpEverything:
     """server-everything over Streamable HTTP, restartable on the same port."""
 
     def __init__(self, log: Path) -> None:
-        self.port = _free_port()
+        self.port = free_port()
         self.log = log
         self.process: subprocess.Popen[bytes] | None = None
 
@@ -89,7 +80,7 @@ class HttpEverything:
                 stdout=log,
                 stderr=log,
             )
-        _wait_for_port(self.port, self.process)
+        wait_for_port(self.port, process=self.process, timeout=20)
 
     def kill(self) -> None:
         assert self.process is not None
@@ -257,10 +248,11 @@ async def test_everything_offers_its_tools_resources_and_prompts(hub: MCPHub, se
         read_only = hints.get("readOnlyHint") and not hints.get("destructiveHint")
         assert spec.policy.value == ("auto" if read_only else "ask"), spec.name
     catalog = Catalog(hub)
-    resources = await catalog.resources("user-1", server)
+    listings = await catalog.listings("user-1", server)
+    resources = resource_views(listings)
     assert len([r for r in resources if not r.template]) == 7
     assert len([r for r in resources if r.template]) == 2
-    prompts = {prompt.name for prompt in await catalog.prompts("user-1", server)}
+    prompts = {prompt.name for prompt in prompt_views(listings)}
     assert {"simple-prompt", "args-prompt"} <= prompts
 
 

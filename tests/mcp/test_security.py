@@ -9,8 +9,6 @@ import json
 import os
 import sys
 import uuid
-from collections.abc import Callable
-from contextlib import AbstractAsyncContextManager
 from typing import Any
 from urllib.parse import unquote
 
@@ -33,7 +31,8 @@ from orchestrator.mcp import (
     parse_server,
 )
 from tests.fakes.mcp_server import build
-from tests.mcp.conftest import Api, OpenHub
+from tests.fixtures.mcp_api import OpenApi
+from tests.mcp.conftest import OpenHub
 from tests.mcp.recording import (
     counting_listener,
     header_values,
@@ -46,7 +45,6 @@ from tests.security.conftest import session_tally
 
 pytestmark = pytest.mark.anyio
 
-OpenApi = Callable[..., AbstractAsyncContextManager[Api]]
 SECRET = "service-secret-for-the-security-tests-0123"
 
 
@@ -275,12 +273,12 @@ async def test_an_allowed_internal_host_may_not_redirect_to_another(open_hub: Op
             bounced = await registry.add(
                 _name(), {"url": bouncing}, user_id="mallory", is_admin=False, shared=False
             )
-            found = hub.find("mallory", bounced.name)
+            found = hub.find("mallory", bounced.config.name)
             assert found is not None and found.shared is not None
             with anyio.fail_after(10):
                 while found.shared.breaker.failures == 0:
                     await found.shared.state_changed().wait()
-            await _ready(hub.find("mallory", ok.name))
+            await _ready(hub.find("mallory", ok.config.name))
     assert recorder.requests  # the allowed host itself works
     assert listener.connections == 0
 
@@ -301,7 +299,7 @@ async def test_oauth_metadata_of_a_users_server_cannot_send_the_hub_to_internal_
                     shared=False,
                 )
                 with pytest.raises(Unavailable):
-                    await registry.authorize(added.name, "mallory")
+                    await registry.authorize(added.config.name, "mallory")
     assert "/mcp" in paths  # the hub did talk to the allowed server...
     assert listener.connections == 0  # ...but never to what its metadata named
 

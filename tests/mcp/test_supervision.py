@@ -10,8 +10,9 @@ from pathlib import Path
 import anyio
 import pytest
 
+from orchestrator.api.mcp_views import server_view
 from orchestrator.domain import ToolCallContext, ToolServerError
-from orchestrator.mcp import ConnectionState, ServerConnection, ServerRegistry
+from orchestrator.mcp import ConnectionState, ServerConnection
 from tests.fakes.mcp_server import build
 from tests.mcp.conftest import OpenHub
 
@@ -76,7 +77,7 @@ async def test_a_server_that_keeps_failing_opens_the_circuit(open_hub: OpenHub) 
         assert server is not None and server.shared is not None
         with anyio.fail_after(20):
             await _until(server.shared, ConnectionState.CIRCUIT_OPEN)
-        view = await ServerRegistry(hub).view(server, "user-1", False)
+        view = await server_view(hub, server, "user-1", False)
         assert await hub.list_tools("user-1") == []
     assert view.health.circuit_open and view.health.consecutive_failures == 3
     assert view.health.restarts == 2 and view.health.last_error

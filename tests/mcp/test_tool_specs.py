@@ -7,7 +7,12 @@ import pytest
 
 from orchestrator.domain import TOOL_NAME_PATTERN, ToolPolicy
 from orchestrator.mcp import parse_server
-from orchestrator.mcp.tool_specs import build_specs, fingerprint, function_schema, tool_name
+from orchestrator.mcp.governance.tool_specs import (
+    build_specs,
+    fingerprint,
+    function_schema,
+    tool_name,
+)
 
 
 def _tool(name: str, **extra: object) -> types.Tool:

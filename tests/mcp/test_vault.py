@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from orchestrator.mcp import Vault
-from orchestrator.mcp.breaker import CircuitBreaker
+from orchestrator.mcp import CircuitBreaker, Vault
 
 
 def test_sealed_values_open_only_with_the_key() -> None:

@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from orchestrator.domain import ElicitationAnswer, JsonPart, TextPart, ToolCallContext, ToolOutcome
+from tests.fixtures.processes import free_port, listening
 from tests.mcp.conftest import OpenHub
 
 pytestmark = pytest.mark.anyio
@@ -52,28 +50,10 @@ def _env(data_dir: Path) -> dict[str, str]:
 @pytest.fixture(scope="module")
 def files_http(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     data_dir = tmp_path_factory.mktemp("files-server")
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    process = subprocess.Popen(
-        [ASSISTANT, "serve", "mcp", "files", "--port", str(port)],
-        env=_env(data_dir),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            with socket.socket() as sock:
-                if sock.connect_ex(("127.0.0.1", port)) == 0:
-                    break
-            if time.monotonic() > deadline or process.poll() is not None:
-                raise RuntimeError("our files server did not start")
-            time.sleep(0.05)  # a child process has no event to wait on
+    port = free_port()
+    command = [ASSISTANT, "serve", "mcp", "files", "--port", str(port)]
+    with listening(command, port, env=_env(data_dir), timeout=60, graceful=True):
         yield f"http://127.0.0.1:{port}/mcp/files"
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
 
 
 async def _each_user_sees_their_own_files(open_hub: OpenHub, servers: dict[str, object]) -> None:

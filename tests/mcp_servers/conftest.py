@@ -4,7 +4,6 @@ on 127.0.0.1 from a thread."""
 
 from __future__ import annotations
 
-import asyncio
 import os
 import socket
 import sys
@@ -71,13 +70,8 @@ def new_user() -> str:
 @pytest.fixture(scope="session")
 def knowledge_url(postgres: PostgresServer) -> Iterator[str]:
     """A database with the knowledge tables, on each PostgreSQL server, for the session."""
-    name = postgres.create_database()
-    url = postgres.url_for(name)
-    asyncio.run(upgrade_knowledge(url))
-    try:
+    with postgres.database(upgrade_knowledge) as url:
         yield url
-    finally:
-        postgres.drop_database(name)
 
 
 @pytest.fixture

@@ -10,20 +10,17 @@ them. Every attack file counts its attempts, refusals and findings in the sessio
 
 from __future__ import annotations
 
-import asyncio
 import json
-import socket
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import anyio
 import httpx
 import pytest
-import uvicorn
 from fastapi import FastAPI
 from pydantic import SecretStr
 
@@ -43,6 +40,7 @@ from tests.api.conftest import collect
 from tests.conftest import PostgresServer
 from tests.fakes.mcp_server import build
 from tests.fakes.openai_server import FakeOpenAI, FakeToolCall, Reply
+from tests.fixtures.serving import serve
 
 PASSWORD = "correct horse battery staple"
 
@@ -114,13 +112,8 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
 @pytest.fixture(scope="session")
 def security_database_url(embedded_server: PostgresServer) -> Iterator[str]:
     """One migrated database for the suite (the attacks do not depend on the server)."""
-    name = embedded_server.create_database()
-    url = embedded_server.url_for(name)
-    asyncio.run(upgrade(url))
-    try:
+    with embedded_server.database(upgrade) as url:
         yield url
-    finally:
-        embedded_server.drop_database(name)
 
 
 @dataclass
@@ -163,32 +156,6 @@ class World:
 
     def leaks(self, text: str) -> list[str]:
         return sorted(marker for marker in self.markers if marker in text)
-
-
-def _socket() -> socket.socket:
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    return sock
-
-
-@asynccontextmanager
-async def serve(app: Any, *, lifespan: Literal["auto", "on", "off"] = "off") -> AsyncIterator[str]:
-    """An ASGI app served by uvicorn on a free port, in this event loop."""
-    sock = _socket()
-    config = uvicorn.Config(
-        app, log_level="warning", lifespan=lifespan, timeout_graceful_shutdown=5
-    )
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve(sockets=[sock]))
-    with anyio.fail_after(10):
-        while not server.started:  # uvicorn has no started event  # noqa: ASYNC110
-            await asyncio.sleep(0.01)
-    try:
-        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
-    finally:
-        server.should_exit = True
-        await task
 
 
 async def _caller(services: Services, client: httpx.AsyncClient, *, admin: bool) -> Caller:

@@ -73,13 +73,8 @@ CHECKS = [
 @pytest.fixture(scope="module")
 def own_database_url(embedded_server: PostgresServer) -> Iterator[str]:
     """A database of its own: no servers left by other modules' worlds to reconnect to."""
-    name = embedded_server.create_database()
-    url = embedded_server.url_for(name)
-    asyncio.run(upgrade(url))
-    try:
+    with embedded_server.database(upgrade) as url:
         yield url
-    finally:
-        embedded_server.drop_database(name)
 
 
 @pytest.fixture(scope="module")

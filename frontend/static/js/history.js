@@ -64,6 +64,7 @@ export function turnsFromMessages(messages) {
           progress: null,
           result: null,
           isError: false,
+          fault: null,
         };
         calls.set(call.id, block);
         answer.blocks.push(block);
@@ -82,6 +83,7 @@ export function turnsFromMessages(messages) {
       if (block) {
         block.result = message.content;
         block.isError = Boolean(message.is_error);
+        block.fault = message.fault || null; // the server failed: not the tool's own error
         block.state = block.isError ? "error" : "done";
       }
     }

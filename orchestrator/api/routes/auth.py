@@ -19,6 +19,8 @@ router = APIRouter(prefix="/auth", tags=["auth"])
 
 
 class PasswordChange(BaseModel):
+    """The current password, and the new one."""
+
     model_config = ConfigDict(extra="forbid")
     current_password: str = Field(min_length=1, max_length=1024)
     new_password: str = Field(min_length=MIN_PASSWORD_LENGTH, max_length=1024)
@@ -53,6 +55,7 @@ async def refresh(body: RefreshRequest, services: ServicesDep) -> TokenResponse:
 
 @router.get("/me", response_model=UserOut, responses=error_responses(401))
 async def me(user: CurrentUser, services: ServicesDep) -> UserOut:
+    """The signed-in user."""
     record = await services.users.by_id(user.user_id)
     if record is None:
         raise NotFound("The account no longer exists.")

@@ -60,8 +60,9 @@ async def active_branch(
 async def user_parts(
     request: Request, services: Services, user: Principal, conversation_id: str, body: MessageCreate
 ) -> list[ContentPart]:
-    """What a new or edited user message holds: its content, MCP prompt and resources, then
-    its attached files.
+    """What a new or edited user message holds.
+
+    That is its content, MCP prompt and resources, then its attached files.
 
     Raises:
         InvalidInput: the text is over `max_message_chars`.

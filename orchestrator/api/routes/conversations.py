@@ -47,6 +47,10 @@ async def list_conversations(
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: Annotated[str | None, Query(max_length=500)] = None,
 ) -> ConversationPage:
+    """Your conversations, pinned first, then the most recently changed.
+
+    `q` searches titles and message text; pass a page's `next_cursor` as `cursor` for the next.
+    """
     page = await services.conversations.list_conversations(
         user.user_id, query=q.strip() if q else None, limit=limit, cursor=cursor
     )
@@ -64,6 +68,7 @@ async def list_conversations(
 async def create_conversation(
     user: CurrentUser, services: ServicesDep, body: ConversationCreate | None = None
 ) -> ConversationOut:
+    """Start an empty conversation ("New conversation" unless a title is given)."""
     title = ((body.title if body else None) or "").strip() or "New conversation"
     return ConversationOut.of(await services.conversations.create_conversation(user.user_id, title))
 
@@ -76,6 +81,7 @@ async def create_conversation(
 async def get_conversation(
     conversation_id: UUID, user: CurrentUser, services: ServicesDep
 ) -> ConversationDetail:
+    """A conversation with its active branch's messages and their summaries."""
     conversation = await services.conversations.get_conversation(user.user_id, str(conversation_id))
     messages, shown = await active_branch(services, conversation)
     return ConversationDetail(
@@ -110,6 +116,7 @@ async def rename_conversation(
 async def delete_conversation(
     conversation_id: UUID, user: CurrentUser, services: ServicesDep
 ) -> Response:
+    """Delete a conversation with its messages, stopping its run if one is in progress."""
     await services.conversations.get_conversation(user.user_id, str(conversation_id))
     await services.runs.stop_conversation(user.user_id, str(conversation_id))
     await services.conversations.delete_conversation(user.user_id, str(conversation_id))
@@ -122,8 +129,9 @@ def _markdown(title: str, messages: list[Message], *, branched: bool) -> str:
         lines += ["*The branch shown in the chat; the conversation has other branches.*", ""]
     for message in messages:
         if message.role is Role.TOOL:
+            label = "Tool server failed" if message.fault else "Tool result"
             lines += [
-                f"**Tool result** ({message.name})",
+                f"**{label}** ({message.name})",
                 "",
                 "```",
                 text_of(message.content),

@@ -1,5 +1,7 @@
-"""Files: upload (streamed to storage), metadata, download, list, delete; and what the
-upload accepts. A file is its owner's alone: anyone else gets 404."""
+"""Files: upload (streamed to storage), metadata, download, list, delete; what uploads accept.
+
+A file is its owner's alone: anyone else gets 404.
+"""
 
 from __future__ import annotations
 
@@ -53,6 +55,8 @@ _UPLOAD_BODY = {
 
 
 class FileOut(BaseModel):
+    """A stored file as the API shows it; `indexed` when its text is in the user's knowledge."""
+
     id: str
     name: str
     size: int
@@ -62,6 +66,7 @@ class FileOut(BaseModel):
 
     @classmethod
     def of(cls, file: StoredFile) -> FileOut:
+        """The API's view of a stored file."""
         return cls(
             id=file.id,
             name=file.name,
@@ -99,8 +104,11 @@ async def file_policy(user: CurrentUser, services: ServicesDep) -> FilePolicyOut
     responses=error_responses(400, 401, 413, 415, 422, 503),
 )
 async def upload_file(request: Request, user: CurrentUser, services: ServicesDep) -> FileOut:
-    """Upload one file (multipart field `file`). It streams to storage as it arrives;
-    nothing is kept of an upload that fails or is cut off."""
+    """Upload one file (multipart field `file`).
+
+    It streams to storage as it arrives; nothing is kept of an upload that fails or is cut
+    off.
+    """
     files = _files(services)
     length = request.headers.get("content-length")
     check_declared_size(files.policy, int(length) if length and length.isdigit() else None)
@@ -157,8 +165,10 @@ async def download_file(file_id: UUID, user: CurrentUser, services: ServicesDep)
 async def delete_file(
     file_id: UUID, user: CurrentUser, services: ServicesDep, knowledge: KnowledgeDep
 ) -> Response:
-    """Delete the file, its bytes, and its document in your knowledge. Messages that
-    attached it keep its name."""
+    """Delete the file, its bytes, and its document in your knowledge.
+
+    Messages that attached it keep its name.
+    """
     removed = await _files(services).delete(user.user_id, str(file_id))
     if removed.document_id is not None:
         try:
@@ -174,8 +184,10 @@ async def attached_files(
     conversation_id: str,
     file_ids: list[str],
 ) -> list[ContentPart]:
-    """The parts recording the files in a new message; text-like ones go into the user's
-    knowledge (collection `attachments`) first, so the model can search them.
+    """The parts recording the files in a new message.
+
+    Text-like files go into the user's knowledge (collection `attachments`) first, so the
+    model can search them.
 
     Raises:
         NotFound: the conversation or one of the files is not the user's.

@@ -43,4 +43,5 @@ async def readyz(services: ServicesDep) -> JSONResponse:
     },
 )
 async def metrics(request: Request) -> Response:
+    """The server's Prometheus metrics (HTTP requests, runs, tokens)."""
     return Response(request.app.state.metrics.render(), media_type="text/plain; version=0.0.4")

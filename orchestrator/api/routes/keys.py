@@ -15,6 +15,7 @@ router = APIRouter(prefix="/keys", tags=["keys"])
 
 @router.get("", response_model=list[ApiKeyOut], responses=error_responses(401))
 async def list_keys(user: CurrentUser, services: ServicesDep) -> list[ApiKeyOut]:
+    """Your API keys, by name and prefix (never the secret)."""
     records = await services.users.list_api_keys(user.user_id)
     return [ApiKeyOut.model_validate(record.model_dump()) for record in records]
 
@@ -25,11 +26,13 @@ async def list_keys(user: CurrentUser, services: ServicesDep) -> list[ApiKeyOut]
 async def create_key(
     user: CurrentUser, services: ServicesDep, body: ApiKeyCreate | None = None
 ) -> ApiKeyCreated:
+    """A new API key; the secret is in this answer only, so store it now."""
     record, secret = await services.auth.create_api_key(user.user_id, (body or ApiKeyCreate()).name)
     return ApiKeyCreated.model_validate({**record.model_dump(), "key": secret})
 
 
 @router.delete("/{key_id}", status_code=204, responses=error_responses(401, 404, 422))
 async def delete_key(key_id: UUID, user: CurrentUser, services: ServicesDep) -> Response:
+    """Revoke one of your API keys; it stops working at once."""
     await services.auth.delete_api_key(user.user_id, str(key_id))
     return Response(status_code=204)

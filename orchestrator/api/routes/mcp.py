@@ -11,18 +11,19 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from orchestrator.api.deps import CurrentUser, ServicesDep
 from orchestrator.api.errors import error_responses
-from orchestrator.api.schemas import MessageCreate
-from orchestrator.domain import ContentPart, NotFound, ToolPolicy, Unavailable
-from orchestrator.mcp import (
-    Catalog,
+from orchestrator.api.mcp_views import (
     HealthView,
-    MCPHub,
     PromptView,
     ResourceView,
-    ServerRegistry,
     ServerView,
+    prompt_views,
+    resource_views,
+    server_view,
+    server_views,
 )
-from orchestrator.mcp.oauth import COOKIE_SECONDS, cookie_name
+from orchestrator.api.schemas import MessageCreate
+from orchestrator.domain import ContentPart, NotFound, ToolPolicy, Unavailable
+from orchestrator.mcp import COOKIE_SECONDS, Catalog, MCPHub, ServerRegistry, cookie_name
 from orchestrator.runtime.services import Services
 
 router = APIRouter(prefix="/mcp", tags=["mcp"])
@@ -70,8 +71,11 @@ ServerName = Annotated[str, Query(min_length=1, max_length=63)]
 
 
 class ServerCreate(BaseModel):
-    """An `mcpServers` entry with its name: `command`/`args`/`env`/`cwd` for stdio,
-    `url`/`headers` for Streamable HTTP, and the hub's own keys (see `mcp.json`)."""
+    """An `mcpServers` entry with its name.
+
+    `command`/`args`/`env`/`cwd` for stdio, `url`/`headers` for Streamable HTTP, and the
+    hub's own keys (see `mcp.json`).
+    """
 
     model_config = ConfigDict(
         extra="allow",
@@ -92,6 +96,8 @@ class ServerCreate(BaseModel):
 
 
 class ServerList(BaseModel):
+    """The servers the caller can see, with configuration entries that were skipped."""
+
     items: list[ServerView]
     problems: list[str] = Field(
         default_factory=list[str], description="Configuration entries that were skipped (admins)."
@@ -99,25 +105,35 @@ class ServerList(BaseModel):
 
 
 class AuthorizeOut(BaseModel):
+    """Where an OAuth authorization stands: a URL to open, or already connected."""
+
     status: str = Field(description="`authorize`: open `authorization_url`; `ready`: connected.")
     authorization_url: str | None = None
 
 
 class ResourceList(BaseModel):
+    """The resources of the caller's servers."""
+
     items: list[ResourceView]
 
 
 class ResourceContents(BaseModel):
+    """A resource read from its server, as content parts."""
+
     server: str
     uri: str
     contents: list[ContentPart]
 
 
 class PromptList(BaseModel):
+    """The prompts of the caller's servers."""
+
     items: list[PromptView]
 
 
 class PromptGet(BaseModel):
+    """A prompt to render: its server, its name and its arguments."""
+
     model_config = ConfigDict(extra="forbid")
     server: str = Field(min_length=1, max_length=63)
     name: str = Field(min_length=1, max_length=200)
@@ -125,11 +141,15 @@ class PromptGet(BaseModel):
 
 
 class PromptMessage(BaseModel):
+    """One message of a rendered prompt."""
+
     role: str
     content: list[ContentPart]
 
 
 class PromptOut(BaseModel):
+    """A rendered prompt: the messages to put in the conversation."""
+
     server: str
     name: str
     description: str | None = None
@@ -139,7 +159,7 @@ class PromptOut(BaseModel):
 @router.get("/servers", response_model=ServerList, responses=error_responses(401, 422, 503))
 async def list_servers(user: CurrentUser, hub: HubDep) -> ServerList:
     """The servers this user's runs use: shared ones and their own, with health and tools."""
-    views = await ServerRegistry(hub).list(user.user_id, user.is_admin)
+    views = await server_views(hub, user.user_id, user.is_admin)
     return ServerList(items=views, problems=hub.sources.problems if user.is_admin else [])
 
 
@@ -155,17 +175,19 @@ async def add_server(body: ServerCreate, user: CurrentUser, hub: HubDep) -> Serv
     Only admins may register stdio servers: they run a command on the assistant's host.
     """
     entry: dict[str, Any] = dict(body.model_extra or {})
-    return await ServerRegistry(hub).add(
+    server = await ServerRegistry(hub).add(
         body.name, entry, user_id=user.user_id, is_admin=user.is_admin, shared=body.shared
     )
+    return await server_view(hub, server, user.user_id, user.is_admin)
 
 
 @router.get(
     "/servers/{name}", response_model=ServerView, responses=error_responses(401, 404, 422, 503)
 )
 async def get_server(name: str, user: CurrentUser, hub: HubDep) -> ServerView:
-    registry = ServerRegistry(hub)
-    return await registry.view(registry.get(name, user.user_id), user.user_id, user.is_admin)
+    """One server this user can see, with its health and tools."""
+    server = ServerRegistry(hub).get(name, user.user_id)
+    return await server_view(hub, server, user.user_id, user.is_admin)
 
 
 @router.get(
@@ -175,8 +197,8 @@ async def get_server(name: str, user: CurrentUser, hub: HubDep) -> ServerView:
 )
 async def server_health(name: str, user: CurrentUser, hub: HubDep) -> HealthView:
     """Connection state, protocol revision, failures, restarts and the circuit breaker."""
-    registry = ServerRegistry(hub)
-    view = await registry.view(registry.get(name, user.user_id), user.user_id, user.is_admin)
+    server = ServerRegistry(hub).get(name, user.user_id)
+    view = await server_view(hub, server, user.user_id, user.is_admin)
     return view.health
 
 
@@ -197,8 +219,10 @@ async def remove_server(name: str, user: CurrentUser, hub: HubDep) -> Response:
 async def reconnect_server(name: str, user: CurrentUser, hub: HubDep) -> ServerView:
     """Connect again now (for example, to probe a server whose circuit is open).
 
-    A shared server is reconnected by admins only; anyone may reconnect their own."""
-    return await ServerRegistry(hub).reconnect(name, user.user_id, user.is_admin)
+    A shared server is reconnected by admins only; anyone may reconnect their own.
+    """
+    server = await ServerRegistry(hub).reconnect(name, user.user_id, user.is_admin)
+    return await server_view(hub, server, user.user_id, user.is_admin)
 
 
 @router.post(
@@ -208,12 +232,15 @@ async def reconnect_server(name: str, user: CurrentUser, hub: HubDep) -> ServerV
 )
 async def approve_tool(name: str, tool: str, user: CurrentUser, hub: HubDep) -> ServerView:
     """Trust the current version of a tool that changed (admins; owners of personal servers)."""
-    return await ServerRegistry(hub).approve(
+    server = await ServerRegistry(hub).approve(
         name, tool, user_id=user.user_id, is_admin=user.is_admin
     )
+    return await server_view(hub, server, user.user_id, user.is_admin)
 
 
 class PolicyChange(BaseModel):
+    """A tool's new approval policy."""
+
     model_config = ConfigDict(extra="forbid")
     policy: ToolPolicy = Field(description="auto: run; ask: ask the user first; deny: never.")
 
@@ -226,11 +253,15 @@ class PolicyChange(BaseModel):
 async def set_tool_policy(
     name: str, tool: str, body: PolicyChange, user: CurrentUser, hub: HubDep
 ) -> ServerView:
-    """Set a tool's policy on a server registered through the API (admins; owners of
-    personal servers). Servers from `mcp.json` or discovery are changed there (409)."""
-    return await ServerRegistry(hub).set_policy(
+    """Set a tool's policy on a server registered through the API.
+
+    Admins may, and owners of personal servers. Servers from `mcp.json` or discovery are
+    changed there (409).
+    """
+    server = await ServerRegistry(hub).set_policy(
         name, tool, body.policy, user_id=user.user_id, is_admin=user.is_admin
     )
+    return await server_view(hub, server, user.user_id, user.is_admin)
 
 
 @router.post(
@@ -241,9 +272,11 @@ async def set_tool_policy(
 async def authorize_server(
     name: str, user: CurrentUser, hub: HubDep, response: Response
 ) -> AuthorizeOut:
-    """Start the OAuth authorization of this server for you: open the returned URL in the
-    same browser. The answer sets an httpOnly cookie that the callback requires, so the
-    authorization completes only in the browser that started it."""
+    """Start the OAuth authorization of this server for you.
+
+    Open the returned URL in the same browser. The answer sets an httpOnly cookie that the
+    callback requires, so the authorization completes only in the browser that started it.
+    """
     start = await ServerRegistry(hub).authorize(name, user.user_id)
     if start is None:
         return AuthorizeOut(status="ready")
@@ -290,9 +323,11 @@ async def oauth_callback(
     iss: Annotated[str | None, Query(max_length=2000)] = None,
     error: Annotated[str | None, Query(max_length=200)] = None,
 ) -> HTMLResponse:
-    """Where the authorization server sends the browser back: `state` names the
-    authorization, and the cookie set when it started must come with it (403 otherwise,
-    and nothing is stored)."""
+    """Where the authorization server sends the browser back.
+
+    `state` names the authorization, and the cookie set when it started must come with it
+    (403 otherwise, and nothing is stored).
+    """
     name = cookie_name(state, secure=hub.oauth.secure_cookies)
     nonce = request.cookies.get(name)
     if code is None:
@@ -316,7 +351,8 @@ async def list_resources(
     user: CurrentUser, hub: HubDep, server: ServerName | None = None
 ) -> ResourceList:
     """Resources and resource templates of the servers you can use (or of one)."""
-    return ResourceList(items=await Catalog(hub).resources(user.user_id, server))
+    listings = await Catalog(hub).listings(user.user_id, server)
+    return ResourceList(items=resource_views(listings))
 
 
 @router.get(
@@ -340,7 +376,8 @@ async def list_prompts(
     user: CurrentUser, hub: HubDep, server: ServerName | None = None
 ) -> PromptList:
     """Prompts of the servers you can use (or of one), with their arguments."""
-    return PromptList(items=await Catalog(hub).prompts(user.user_id, server))
+    listings = await Catalog(hub).listings(user.user_id, server)
+    return PromptList(items=prompt_views(listings))
 
 
 @router.post(

@@ -50,6 +50,8 @@ _ERRORS: dict[str, type[AssistantError]] = {
 
 
 class StreamOptions(BaseModel):
+    """`stream_options`: with `include_usage`, a last chunk carries the usage."""
+
     model_config = ConfigDict(extra="ignore")
     include_usage: bool = False
 

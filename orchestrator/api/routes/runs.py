@@ -33,6 +33,7 @@ CallId = Annotated[
 
 @router.get("/runs/{run_id}", response_model=RunOut, responses=error_responses(401, 404, 422))
 async def get_run(run_id: RunId, user: CurrentUser, services: ServicesDep) -> RunOut:
+    """A run's status, model, usage and last event id."""
     return RunOut.of(await services.runs.get(user.user_id, str(run_id)))
 
 

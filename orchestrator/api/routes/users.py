@@ -25,6 +25,8 @@ router = APIRouter(prefix="/users", tags=["users"])
 
 
 class UserCreate(BaseModel):
+    """A new account: an email, a password or none (then one is generated), a role."""
+
     model_config = ConfigDict(extra="forbid")
     email: str = Field(min_length=3, max_length=320)
     password: str | None = Field(
@@ -37,6 +39,8 @@ class UserCreate(BaseModel):
 
 
 class UserUpdate(BaseModel):
+    """Changes to an account; fields left out stay as they are."""
+
     model_config = ConfigDict(extra="forbid")
     is_active: bool | None = Field(default=None, description="false disables the account.")
     is_admin: bool | None = None
@@ -49,6 +53,8 @@ class UserUpdate(BaseModel):
 
 
 class AccountOut(BaseModel):
+    """An account as an admin sees it."""
+
     id: str
     email: str
     is_admin: bool
@@ -57,6 +63,7 @@ class AccountOut(BaseModel):
 
     @classmethod
     def of(cls, record: UserRecord) -> AccountOut:
+        """The API's view of a stored user."""
         return cls(
             id=record.id,
             email=record.email,
@@ -67,12 +74,16 @@ class AccountOut(BaseModel):
 
 
 class AccountCreated(AccountOut):
+    """A new account, with its generated password if one was made."""
+
     password: str | None = Field(
         default=None, description="The generated password, shown once (absent when given)."
     )
 
 
 class AccountList(BaseModel):
+    """Every account."""
+
     items: list[AccountOut]
 
 

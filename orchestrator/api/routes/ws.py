@@ -27,7 +27,7 @@ import contextlib
 import json
 import logging
 import uuid
-from typing import Any
+from typing import Any, cast
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from pydantic import ValidationError
@@ -166,6 +166,7 @@ async def _authenticate(websocket: WebSocket, services: Services) -> tuple[Princ
 
 @router.websocket("/ws")
 async def events_socket(websocket: WebSocket) -> None:
+    """Run commands and events over one WebSocket (see the module for the protocol)."""
     services: Services = websocket.app.state.services
     await websocket.accept()
     try:
@@ -216,7 +217,7 @@ async def events_socket(websocket: WebSocket) -> None:
                     }
                 )
             except ValidationError as error:
-                first = error.errors()[0] if error.errors() else {}
+                first: dict[str, Any] = dict(error.errors()[0]) if error.errors() else {}
                 where = ".".join(str(part) for part in first.get("loc", ()))
                 await session.send(
                     {
@@ -290,4 +291,4 @@ def _parse(raw: str) -> dict[str, Any]:
         raise InvalidInput("Commands are JSON objects.") from None
     if not isinstance(value, dict):
         raise InvalidInput("Commands are JSON objects.")
-    return value
+    return cast(dict[str, Any], value)

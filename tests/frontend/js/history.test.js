@@ -68,3 +68,32 @@ test("a running answer's stored steps are left to its replay", () => {
     ["u1", "a1", "t1", "a2", "u2"],
   );
 });
+
+test("a stored server fault shows as one, apart from a tool's own error", () => {
+  const call = (id) => ({ id, name: `weather__${id}`, arguments: "{}" });
+  const [, answer] = turnsFromMessages([
+    messages[0],
+    { id: "a", role: "assistant", content: [], tool_calls: [call("c1"), call("c2")] },
+    {
+      id: "t1",
+      role: "tool",
+      tool_call_id: "c1",
+      content: text("gone"),
+      is_error: true,
+      fault: "host",
+    },
+    {
+      id: "t2",
+      role: "tool",
+      tool_call_id: "c2",
+      content: text("no such city"),
+      is_error: true,
+      fault: null,
+    },
+  ]);
+  const [fault, error] = answer.blocks;
+  assert.equal(fault.fault, "host");
+  assert.equal(fault.isError, true);
+  assert.equal(error.fault, null);
+  assert.equal(error.state, "error");
+});

@@ -1,0 +1,29 @@
+"""The model runs use, and whether one is configured at all."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from orchestrator.api.deps import CurrentUser, ServicesDep
+from orchestrator.api.errors import error_responses
+from orchestrator.api.schemas import ModelList, ModelOut
+from orchestrator.llm import NOT_CONFIGURED_MESSAGE
+
+router = APIRouter(tags=["catalog"])
+
+
+@router.get("/models", response_model=ModelList, responses=error_responses(401))
+async def list_models(user: CurrentUser, services: ServicesDep) -> ModelList:
+    """The model runs use by default, and whether one is configured at all.
+
+    `provider` is "openai", the base URL of an OpenAI-compatible server, or "local" for the
+    model running on this machine (then `message` says so).
+    """
+    info = services.model_info
+    if not info.configured:
+        return ModelList(items=[], configured=False, message=NOT_CONFIGURED_MESSAGE)
+    return ModelList(
+        items=[ModelOut(id=info.name, provider=info.provider, default=True)],
+        configured=True,
+        message=info.description or None,
+    )

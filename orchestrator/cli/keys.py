@@ -1,0 +1,36 @@
+"""`assistant keys`: API keys for scripts and terminals, made for an existing user."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+
+from orchestrator.cli.console import console, load_settings
+from orchestrator.cli.users import with_auth
+
+__all__ = ["keys_app"]
+
+keys_app = typer.Typer(help="API keys.", no_args_is_help=True)
+
+
+@keys_app.command("create")
+def keys_create(
+    user: Annotated[str, typer.Option("--user", help="The email of the key's owner.")],
+    name: Annotated[str, typer.Option("--name", help="A name to recognise the key by.")] = "cli",
+) -> None:
+    """Create an API key; it is printed once, to standard output."""
+    from orchestrator.domain import NotFound
+
+    settings = load_settings()
+
+    async def create(auth: Any) -> str:
+        record = await auth.users.by_email(user)
+        if record is None:
+            raise NotFound(f"No user {user}. Create one with: assistant users create {user}")
+        _, secret = await auth.create_api_key(record.id, name)
+        return secret
+
+    secret = with_auth(settings, create)
+    console.print(f"API key for {user} (shown once):")
+    typer.echo(secret)

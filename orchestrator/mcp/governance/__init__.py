@@ -1,0 +1,40 @@
+"""Who may use which server and tool, and the secrets and trust that go with it.
+
+Built on the connection core (`orchestrator.mcp.client`), below the hub: the tool specs
+the model sees with their policies and fingerprints (`tool_specs`), the approval of a
+tool that changed (`approvals`), OAuth authorizations per user (`oauth`), secrets sealed
+at rest (`vault`), and the port through which all of it is stored (`hub_store`).
+
+Two governance concerns live elsewhere on purpose: who may register or change a server is
+the hub's `ServerRegistry`, above this package, because it acts on the running hub; the
+per-call tokens for our own servers and the address policy for users' servers are in
+the client (`service_token`, `egress`), because every connection applies them.
+"""
+
+from orchestrator.mcp.governance.approvals import ToolApprovals
+from orchestrator.mcp.governance.hub_store import HubStore, MemoryHubStore
+from orchestrator.mcp.governance.oauth import (
+    COOKIE_SECONDS,
+    AuthorizationStart,
+    MemoryTokenStorage,
+    OAuthBroker,
+    cookie_name,
+    oauth_provider,
+)
+from orchestrator.mcp.governance.tool_specs import ToolEntry, build_specs
+from orchestrator.mcp.governance.vault import Vault
+
+__all__ = [
+    "COOKIE_SECONDS",
+    "AuthorizationStart",
+    "HubStore",
+    "MemoryHubStore",
+    "MemoryTokenStorage",
+    "OAuthBroker",
+    "ToolApprovals",
+    "ToolEntry",
+    "Vault",
+    "build_specs",
+    "cookie_name",
+    "oauth_provider",
+]
