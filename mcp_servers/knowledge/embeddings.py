@@ -10,7 +10,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import threading
+from importlib.util import find_spec
 from typing import Any, Protocol
+
+from mcp_servers.knowledge.minilm import MiniLM, model_dir
 
 __all__ = ["Embedder", "EmbeddingFailed", "LocalEmbedder", "OpenAIEmbedder", "choose_embedder"]
 
@@ -71,27 +75,50 @@ class OpenAIEmbedder:
 
 
 class LocalEmbedder:
-    """all-MiniLM-L6-v2 on the CPU, in a worker thread (see `minilm`)."""
+    """all-MiniLM-L6-v2 on the CPU, in a worker thread (see `minilm`).
+
+    The model loads on the first `embed` (in that worker thread), not when the embedder is
+    made: a process that opens the knowledge service at startup pays nothing until a
+    document or a query needs a vector.
+    """
 
     def __init__(self) -> None:
-        from mcp_servers.knowledge.minilm import MiniLM
-
-        self._model = MiniLM()
+        self._model: MiniLM | None = None
+        self._loading = threading.Lock()
         self.name = MiniLM.name
         self.dimensions = MiniLM.dimensions
 
+    def _encode(self, texts: list[str]) -> list[list[float]]:
+        model = self._model
+        if model is None:
+            with self._loading:
+                if self._model is None:
+                    self._model = _load_minilm()
+                model = self._model
+        return model.encode(texts)
+
     async def embed(self, texts: list[str]) -> list[list[float]]:
-        return await asyncio.to_thread(self._model.encode, texts)
+        return await asyncio.to_thread(self._encode, texts)
+
+
+def _load_minilm() -> MiniLM:
+    """The local model, loaded.
+
+    Raises:
+        EmbeddingFailed: it would not load (a broken install of the `local` extra).
+    """
+    try:
+        return MiniLM()
+    except (ImportError, OSError) as error:
+        raise EmbeddingFailed(f"The local embedding model would not load: {error}") from error
 
 
 def local_available() -> bool:
+    """Whether the `local` extra and the model are installed: found, not imported (numpy
+    and the rest take half a second to import, paid on the first embedding instead)."""
+    if any(find_spec(name) is None for name in ("numpy", "safetensors", "tokenizers")):
+        return False
     try:
-        import numpy  # noqa: F401
-        import safetensors  # noqa: F401
-        import tokenizers  # noqa: F401
-
-        from mcp_servers.knowledge.minilm import model_dir
-
         return (model_dir() / "model.safetensors").exists()
     except ImportError:
         return False

@@ -15,7 +15,7 @@ import mcp_types as types
 from mcp.server.mcpserver.exceptions import ResourceNotFoundError, ToolError
 from pydantic import Field
 
-from mcp_servers.extraction import UnsupportedContent
+from common.extraction import UnsupportedContent
 from mcp_servers.identity import current_caller, require_user
 from mcp_servers.knowledge.service import Knowledge, TooLarge, open_knowledge
 from mcp_servers.knowledge.store import DocumentInfo, Hit, NotAllowed, NotFoundError

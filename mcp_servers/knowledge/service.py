@@ -15,7 +15,7 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
-from mcp_servers.extraction import Extracted, extract
+from common.extraction import Extracted, extract
 from mcp_servers.knowledge.chunking import chunk_text
 from mcp_servers.knowledge.database import has_vectors, open_engine
 from mcp_servers.knowledge.embeddings import Embedder, EmbeddingFailed, choose_embedder

@@ -1,6 +1,6 @@
 """The web MCP server: SSRF-safe `fetch` of a URL as readable Markdown."""
 
-from mcp_servers.web.addresses import AddressPolicy, Refused, parse_ip_literal
+from common.addresses import AddressPolicy, Refused, parse_ip_literal
 from mcp_servers.web.fetcher import Fetched, Fetcher, FetchFailed
 from mcp_servers.web.server import NAME, build_server
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import anyio
 import httpx
 
-from mcp_servers.web.addresses import AddressPolicy, IPAddress, Refused
+from common.addresses import AddressPolicy, IPAddress, Refused
 
 __all__ = ["FetchFailed", "Fetched", "Fetcher", "Refused", "system_resolver"]
 

@@ -8,10 +8,10 @@ import anyio.to_thread
 from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import Field
 
-from mcp_servers.extraction import UnsupportedContent, extract
+from common.addresses import AddressPolicy
+from common.extraction import UnsupportedContent, extract
 from mcp_servers.server import READ_ONLY_OPEN_WORLD, OurServer, resolver_for
 from mcp_servers.settings import ServersSettings
-from mcp_servers.web.addresses import AddressPolicy
 from mcp_servers.web.fetcher import Fetcher, FetchFailed, Refused, Resolver, system_resolver
 
 __all__ = ["NAME", "build_server"]

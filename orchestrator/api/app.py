@@ -7,8 +7,9 @@ from contextlib import AbstractAsyncContextManager
 
 from fastapi import APIRouter, FastAPI
 
+from common.body_limit import BodyLimit
 from orchestrator.api.errors import install_error_handlers
-from orchestrator.api.middleware import BodyLimit
+from orchestrator.api.middleware import too_large
 from orchestrator.api.routes import (
     auth,
     branches,
@@ -72,6 +73,7 @@ def build_api(
     app.add_middleware(
         BodyLimit,
         max_bytes=max_request_bytes,
+        refusal=too_large,
         overrides={
             API_PREFIX + knowledge.UPLOAD_PATH: max_upload_bytes,
             API_PREFIX + files.UPLOAD_PATH: max_file_bytes,

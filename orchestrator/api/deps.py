@@ -1,4 +1,4 @@
-"""Dependencies of the routes: the services and the authenticated caller."""
+"""Dependencies of the routes: the services, the knowledge base and the authenticated caller."""
 
 from __future__ import annotations
 
@@ -9,9 +9,10 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from orchestrator.auth import Principal
 from orchestrator.domain import Forbidden, Unauthorized
+from orchestrator.runtime.knowledge import KnowledgeBase
 from orchestrator.runtime.services import Services
 
-__all__ = ["AdminUser", "CurrentUser", "ServicesDep"]
+__all__ = ["AdminUser", "CurrentUser", "KnowledgeDep", "ServicesDep"]
 
 _bearer = HTTPBearer(
     auto_error=False,
@@ -25,6 +26,14 @@ async def _services(request: Request) -> Services:
 
 
 ServicesDep = Annotated[Services, Depends(_services)]
+
+
+async def _knowledge(services: ServicesDep) -> KnowledgeBase:
+    return services.knowledge
+
+
+KnowledgeDep = Annotated[KnowledgeBase, Depends(_knowledge)]
+"""The users' documents and collections (built at startup by the composition root)."""
 
 
 async def _current_user(

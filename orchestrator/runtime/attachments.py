@@ -222,7 +222,7 @@ def _part(
 
 
 def _text_of(file: StoredFile, data: bytes) -> str | None:
-    from mcp_servers.extraction import UnsupportedContent, extract
+    from common.extraction import UnsupportedContent, extract
 
     try:
         return extract(data, mime_type=file.content_type, filename=file.name).text

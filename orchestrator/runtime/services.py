@@ -33,6 +33,7 @@ from orchestrator.runtime.attachments import AttachmentModel, FileService
 from orchestrator.runtime.completions import CompletionService
 from orchestrator.runtime.health import HealthChecks
 from orchestrator.runtime.interactions import PendingInteractions
+from orchestrator.runtime.knowledge import KnowledgeBase, open_knowledge_base
 from orchestrator.runtime.runs import RunService
 from orchestrator.settings import ConfigError, Settings
 from orchestrator.store import (
@@ -122,7 +123,8 @@ class Services:
     """Everything the API and the CLI use, connected, in a few named parts.
 
     `auth` holds the accounts (`auth.users` their records); `runs` starts and follows runs;
-    `files` holds attached files; `health` answers readiness probes.
+    `files` holds attached files; `knowledge` the documents users search; `health` answers
+    readiness probes.
     """
 
     settings: Settings
@@ -132,6 +134,7 @@ class Services:
     tools: Tools
     runs: RunService
     files: FileService
+    knowledge: KnowledgeBase
     health: HealthChecks
 
 
@@ -312,6 +315,14 @@ async def open_services(
     settings.check()
     async with AsyncExitStack() as stack:
         engine, url = await stack.enter_async_context(open_database(settings, migrate=migrate))
+        knowledge = await stack.enter_async_context(
+            open_knowledge_base(
+                settings,
+                engine,
+                url,
+                migrate=(not settings.production) if migrate is None else migrate,
+            )
+        )
         users = SqlUserStore(engine)
         codec = TokenCodec(
             settings.jwt_secret(),
@@ -403,6 +414,7 @@ async def open_services(
             tools=Tools(tools, hub),
             runs=run_service,
             files=files,
+            knowledge=knowledge,
             health=HealthChecks(engine, client, local_model=model_info.local),
         )
         try:

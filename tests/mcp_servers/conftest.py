@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from common.settings import DatabaseSettings, OpenAIAccess, SharedSettings
 from mcp_servers.identity import USER_TOKEN_META_KEY, sign_user_token
 from mcp_servers.knowledge import Knowledge, open_knowledge
 from mcp_servers.knowledge.database import upgrade as upgrade_knowledge
@@ -27,7 +28,6 @@ from mcp_servers.settings import (
     ServersSettings,
     WebSettings,
 )
-from orchestrator.settings import DatabaseSettings, OpenAISettings, Settings
 from tests.conftest import PostgresServer
 
 REPO = Path(__file__).resolve().parents[2]
@@ -35,8 +35,8 @@ ASSISTANT_BIN = str(Path(sys.executable).parent / "assistant")
 
 
 def make_settings(data_dir: Path, **groups: Any) -> ServersSettings:
-    core = groups.pop("core", None) or Settings(
-        data_dir=data_dir, openai=OpenAISettings(api_key=None, base_url=None)
+    core = groups.pop("core", None) or SharedSettings(
+        data_dir=data_dir, openai=OpenAIAccess(api_key=None, base_url=None)
     )
     return ServersSettings(
         core,

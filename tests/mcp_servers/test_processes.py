@@ -44,10 +44,10 @@ EXPECTED_TOOLS = {
 
 
 def _secret(data_dir: Path) -> str:
+    from common.settings import SharedSettings
     from mcp_servers.settings import ServersSettings
-    from orchestrator.settings import Settings
 
-    return ServersSettings(Settings(data_dir=data_dir)).service_token()
+    return ServersSettings(SharedSettings(data_dir=data_dir)).service_token()
 
 
 @pytest.mark.parametrize("name", ["files", "web", "knowledge", "assistant"])

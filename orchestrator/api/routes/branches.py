@@ -69,7 +69,7 @@ async def user_parts(
     """
     parts = await message_parts(services, user.user_id, body)
     if body.files:
-        parts += await attached_files(request, services, user, conversation_id, body.files)
+        parts += await attached_files(services, user, conversation_id, body.files)
     size = sum(len(part.text) for part in parts if isinstance(part, TextPart))
     limit = services.settings.max_message_chars
     if size > limit:

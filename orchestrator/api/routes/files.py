@@ -1,5 +1,7 @@
-"""Files: upload (streamed to storage), metadata, download, list, delete; and what the
-upload accepts. A file is its owner's alone: anyone else gets 404."""
+"""Files: upload (streamed to storage), metadata, download, list, delete; what uploads accept.
+
+A file is its owner's alone: anyone else gets 404.
+"""
 
 from __future__ import annotations
 
@@ -12,18 +14,20 @@ from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel
 
-from orchestrator.api.deps import CurrentUser, ServicesDep
+from orchestrator.api.deps import CurrentUser, KnowledgeDep, ServicesDep
 from orchestrator.api.errors import error_responses
 from orchestrator.api.multipart import drain, file_field
 from orchestrator.auth import Principal
 from orchestrator.domain import (
     ContentPart,
+    NotFound,
     StoredFile,
     Unavailable,
     UserError,
     content_disposition,
 )
 from orchestrator.runtime.attachments import FileService, check_declared_size
+from orchestrator.runtime.services import Services
 
 __all__ = ["ATTACHMENTS_COLLECTION", "UPLOAD_PATH", "FileOut", "attached_files", "router"]
 
@@ -51,6 +55,8 @@ _UPLOAD_BODY = {
 
 
 class FileOut(BaseModel):
+    """A stored file as the API shows it; `indexed` when its text is in the user's knowledge."""
+
     id: str
     name: str
     size: int
@@ -60,6 +66,7 @@ class FileOut(BaseModel):
 
     @classmethod
     def of(cls, file: StoredFile) -> FileOut:
+        """The API's view of a stored file."""
         return cls(
             id=file.id,
             name=file.name,
@@ -97,8 +104,11 @@ async def file_policy(user: CurrentUser, services: ServicesDep) -> FilePolicyOut
     responses=error_responses(400, 401, 413, 415, 422, 503),
 )
 async def upload_file(request: Request, user: CurrentUser, services: ServicesDep) -> FileOut:
-    """Upload one file (multipart field `file`). It streams to storage as it arrives;
-    nothing is kept of an upload that fails or is cut off."""
+    """Upload one file (multipart field `file`).
+
+    It streams to storage as it arrives; nothing is kept of an upload that fails or is cut
+    off.
+    """
     files = _files(services)
     length = request.headers.get("content-length")
     check_declared_size(files.policy, int(length) if length and length.isdigit() else None)
@@ -153,56 +163,40 @@ async def download_file(file_id: UUID, user: CurrentUser, services: ServicesDep)
 
 @router.delete("/{file_id}", status_code=204, responses=error_responses(401, 404, 422, 503))
 async def delete_file(
-    file_id: UUID, request: Request, user: CurrentUser, services: ServicesDep
+    file_id: UUID, user: CurrentUser, services: ServicesDep, knowledge: KnowledgeDep
 ) -> Response:
-    """Delete the file, its bytes, and its document in your knowledge. Messages that
-    attached it keep its name."""
+    """Delete the file, its bytes, and its document in your knowledge.
+
+    Messages that attached it keep its name.
+    """
     removed = await _files(services).delete(user.user_id, str(file_id))
     if removed.document_id is not None:
-        from mcp_servers.knowledge import NotFoundError
-        from orchestrator.api.routes.knowledge import knowledge_service
-
-        knowledge = await knowledge_service(request, services)
         try:
-            await knowledge.store.delete_document(user.user_id, removed.document_id)
-        except NotFoundError:
+            await knowledge.delete_document(user.user_id, removed.document_id)
+        except NotFound:
             pass  # the user deleted the document already
     return Response(status_code=204)
 
 
 async def attached_files(
-    request: Request,
-    services: ServicesDep,
+    services: Services,
     user: Principal,
     conversation_id: str,
     file_ids: list[str],
 ) -> list[ContentPart]:
-    """The parts recording the files in a new message; text-like ones go into the user's
-    knowledge (collection `attachments`) first, so the model can search them.
+    """The parts recording the files in a new message.
+
+    Text-like files go into the user's knowledge (collection `attachments`) first, so the
+    model can search them.
 
     Raises:
         NotFound: the conversation or one of the files is not the user's.
     """
     await services.database.conversations.get_conversation(user.user_id, conversation_id)
-    from orchestrator.api.routes.knowledge import knowledge_service
 
     async def index(file: StoredFile, data: bytes) -> str | None:
-        from mcp_servers.extraction import UnsupportedContent
-        from mcp_servers.knowledge import TooLarge
-
-        knowledge = await knowledge_service(request, services)
-        try:
-            document = await knowledge.ingest(
-                user.user_id,
-                data,
-                filename=file.name,
-                mime_type=file.content_type,
-                collection=ATTACHMENTS_COLLECTION,
-                title=file.name,
-            )
-        except (UnsupportedContent, TooLarge) as error:
-            logger.info("File %s was not indexed: %s", file.id, error)
-            return None
-        return document.id
+        return await services.knowledge.index_file(
+            user.user_id, file, data, collection=ATTACHMENTS_COLLECTION
+        )
 
     return await _files(services).attach(user.user_id, file_ids, index=index)

@@ -1,22 +1,22 @@
 """Knowledge documents: upload (text, Markdown, HTML, PDF), list, delete; collections.
 
 The same ingestion as the knowledge MCP server's `add_document` tool (extract, chunk with
-overlap, embed where on, store), run in this process on the orchestrator's database. An
-admin can create shared collections and upload into them; everyone can search them.
+overlap, embed where on, store), run in this process on the orchestrator's database by the
+knowledge base the composition root opens (`runtime/knowledge.py`). An admin can create
+shared collections and upload into them; everyone can search them.
 """
 
 from __future__ import annotations
 
-import asyncio
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, File, Form, Query, Request, Response, UploadFile
+from fastapi import APIRouter, File, Form, Query, Response, UploadFile
 from pydantic import BaseModel, Field
 
-from orchestrator.api.deps import CurrentUser, ServicesDep
+from orchestrator.api.deps import CurrentUser, KnowledgeDep
 from orchestrator.api.errors import error_responses
-from orchestrator.domain import Forbidden, InvalidInput, NotFound, PayloadTooLarge, UserError
+from orchestrator.domain import Forbidden, InvalidInput, UserError
 
 router = APIRouter(prefix="/knowledge", tags=["knowledge"])
 
@@ -66,40 +66,6 @@ def _out(document: Any) -> DocumentOut:
     )
 
 
-async def knowledge_service(request: Request, services: ServicesDep) -> Any:
-    """The knowledge service on the orchestrator's engine, built (and migrated) on first use."""
-    state = request.app.state
-    lock = getattr(state, "knowledge_lock", None)
-    if lock is None:
-        lock = state.knowledge_lock = asyncio.Lock()
-    async with lock:
-        knowledge = getattr(state, "knowledge", None)
-        if knowledge is None:
-            from mcp_servers.knowledge import Knowledge, KnowledgeStore
-            from mcp_servers.knowledge.database import has_vectors, upgrade
-            from mcp_servers.knowledge.embeddings import choose_embedder
-            from mcp_servers.settings import KnowledgeSettings
-
-            config = KnowledgeSettings()
-            settings = services.settings
-            if not settings.production:
-                await upgrade(services.database.url, services.database.engine)
-            key = settings.openai.api_key
-            embedder = choose_embedder(
-                config.embeddings,
-                openai_api_key=key.get_secret_value() if key else None,
-                openai_base_url=settings.openai.base_url,
-                openai_model=config.openai_model,
-            )
-            store = KnowledgeStore(
-                services.database.engine,
-                vectors=await has_vectors(services.database.engine),
-                text_search_config=config.text_search_config,
-            )
-            knowledge = state.knowledge = Knowledge(store, embedder, config)
-    return knowledge
-
-
 @router.post(
     "/documents",
     response_model=DocumentOut,
@@ -107,9 +73,8 @@ async def knowledge_service(request: Request, services: ServicesDep) -> Any:
     responses=error_responses(400, 401, 403, 413, 422),
 )
 async def upload_document(
-    request: Request,
     user: CurrentUser,
-    services: ServicesDep,
+    knowledge: KnowledgeDep,
     file: Annotated[UploadFile, File(description="Text, Markdown, HTML or PDF.")],
     collection: Annotated[
         str, Form(min_length=1, max_length=100, pattern=r"^[\w .-]+$")
@@ -117,43 +82,30 @@ async def upload_document(
     title: Annotated[str | None, Form(max_length=500)] = None,
 ) -> DocumentOut:
     """Add a document to one of your collections (or, as an admin, to a shared one)."""
-    from mcp_servers.extraction import UnsupportedContent
-    from mcp_servers.knowledge import NotAllowed, TooLarge
-
-    knowledge = await knowledge_service(request, services)
     data = await file.read()
     if not data:
         raise InvalidInput("The file is empty.")
-    try:
-        document = await knowledge.ingest(
-            user.user_id,
-            data,
-            filename=file.filename,
-            mime_type=file.content_type,
-            collection=collection,
-            title=title,
-            as_admin=user.is_admin,
-        )
-    except TooLarge as error:
-        raise PayloadTooLarge(str(error)) from error
-    except UnsupportedContent as error:
-        raise InvalidInput(str(error)) from error
-    except NotAllowed as error:
-        raise Forbidden(str(error)) from error
+    document = await knowledge.ingest(
+        user.user_id,
+        data,
+        filename=file.filename,
+        mime_type=file.content_type,
+        collection=collection,
+        title=title,
+        as_admin=user.is_admin,
+    )
     return _out(document)
 
 
 @router.get("/documents", response_model=list[DocumentOut], responses=error_responses(401, 422))
 async def list_documents(
-    request: Request,
     user: CurrentUser,
-    services: ServicesDep,
+    knowledge: KnowledgeDep,
     collection: Annotated[str | None, Query(max_length=100)] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> list[DocumentOut]:
-    knowledge = await knowledge_service(request, services)
-    documents = await knowledge.store.documents(
+    documents = await knowledge.documents(
         user.user_id, collection=collection, limit=limit, offset=offset
     )
     return [_out(document) for document in documents]
@@ -162,31 +114,18 @@ async def list_documents(
 @router.delete(
     "/documents/{document_id}", status_code=204, responses=error_responses(401, 403, 404, 422)
 )
-async def delete_document(
-    document_id: str, request: Request, user: CurrentUser, services: ServicesDep
-) -> Response:
-    from mcp_servers.knowledge import NotAllowed, NotFoundError
-
-    knowledge = await knowledge_service(request, services)
-    try:
-        await knowledge.store.delete_document(user.user_id, document_id, as_admin=user.is_admin)
-    except NotFoundError as error:
-        raise NotFound(str(error)) from error
-    except NotAllowed as error:
-        raise Forbidden(str(error)) from error
+async def delete_document(document_id: str, user: CurrentUser, knowledge: KnowledgeDep) -> Response:
+    await knowledge.delete_document(user.user_id, document_id, as_admin=user.is_admin)
     return Response(status_code=204)
 
 
 @router.get("/collections", response_model=list[CollectionOut], responses=error_responses(401))
-async def list_collections(
-    request: Request, user: CurrentUser, services: ServicesDep
-) -> list[CollectionOut]:
-    knowledge = await knowledge_service(request, services)
+async def list_collections(user: CurrentUser, knowledge: KnowledgeDep) -> list[CollectionOut]:
     return [
         CollectionOut(
             name=c.name, description=c.description, shared=c.shared, documents=c.documents
         )
-        for c in await knowledge.store.collections(user.user_id)
+        for c in await knowledge.collections(user.user_id)
     ]
 
 
@@ -197,21 +136,15 @@ async def list_collections(
     responses=error_responses(400, 401, 403, 409, 413, 422),
 )
 async def create_collection(
-    body: CollectionCreate, request: Request, user: CurrentUser, services: ServicesDep
+    body: CollectionCreate, user: CurrentUser, knowledge: KnowledgeDep
 ) -> CollectionOut:
     """Create a collection; a shared one (every user searches it) needs an admin."""
-    from orchestrator.domain import Conflict
-
     if body.shared and not user.is_admin:
         raise Forbidden("Only an admin can create a shared collection.")
-    knowledge = await knowledge_service(request, services)
-    try:
-        created = await knowledge.store.create_collection(
-            None if body.shared else user.user_id, body.name, body.description
-        )
-    except ValueError as error:
-        raise Conflict(str(error)) from error
+    created = await knowledge.create_collection(
+        None if body.shared else user.user_id, body.name, body.description
+    )
     return CollectionOut(name=created.name, description=created.description, shared=created.shared)
 
 
-__all__ = ["UPLOAD_PATH", "UserError", "knowledge_service", "router"]
+__all__ = ["UPLOAD_PATH", "UserError", "router"]

@@ -4,7 +4,7 @@ A user who adds an HTTP server chooses the URL the orchestrator connects to, and
 server's OAuth metadata chooses more (the authorization server, its registration and token
 endpoints). Without a rule, that is a way into the orchestrator's network: loopback admin
 ports, a database, the cloud metadata service. So those servers get the web `fetch` tool's
-address policy (`mcp_servers.web.addresses.AddressPolicy`, the one policy we have): every
+address policy (`common.addresses.AddressPolicy`, the one policy we have): every
 address a name resolves to is checked, loopback, private, link-local, metadata and
 IPv4-in-IPv6 forms are refused, decimal/octal/hex literals are read as the C library reads
 them. Operators allow internal hosts with `MCP_ALLOWED_INTERNAL_HOSTS`.
@@ -28,7 +28,7 @@ import anyio
 import httpcore2
 import httpx2
 
-from mcp_servers.web.addresses import AddressPolicy, IPAddress, Refused, resolve_host
+from common.addresses import AddressPolicy, IPAddress, Refused, resolve_host
 
 __all__ = ["Egress", "Refused", "Resolver"]
 

@@ -139,7 +139,7 @@ async def test_long_pages_come_in_parts(site: str, data_dir: Path) -> None:
 
 
 async def test_pdf_text_is_extracted(site: str) -> None:
-    from mcp_servers.extraction import extract
+    from common.extraction import extract
 
     fetched = await fetcher().fetch(f"{site}/pdf")
     assert (

@@ -1,8 +1,9 @@
 """Readable text out of documents: HTML to Markdown, PDF to text, bytes to str.
 
 HTML goes through trafilatura (main content, boilerplate removed, Markdown with links and
-tables); PDF through pypdf, page by page. Shared by the web server's `fetch` and the
-knowledge server's ingestion. Synchronous and CPU-bound: call it from a worker thread.
+tables); PDF through pypdf, page by page. Shared by the web server's `fetch`, the
+knowledge server's ingestion and the orchestrator's attached files. Synchronous and
+CPU-bound: call it from a worker thread.
 """
 
 from __future__ import annotations
@@ -64,6 +65,7 @@ class Extracted:
     pages: list[tuple[int, int]] = field(default_factory=list)
 
     def page_at(self, offset: int) -> int | None:
+        """The PDF page the character at `offset` is on (None for a document without pages)."""
         page = None
         for start, number in self.pages:
             if start > offset:

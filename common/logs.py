@@ -1,4 +1,7 @@
-"""Logging: readable lines locally, JSON in production."""
+"""Logging: readable lines locally, JSON in production.
+
+The orchestrator and our MCP servers configure the root logger the same way.
+"""
 
 from __future__ import annotations
 

@@ -125,8 +125,11 @@ def _normal_host(host: str) -> str:
 
 @dataclass(frozen=True)
 class AddressPolicy:
-    """Public addresses, plus the hosts and networks in `allow` (names, IPs, CIDRs, and
-    `host:port` for one port only)."""
+    """Public addresses, plus what an operator allows.
+
+    The allow list holds names, IPs and CIDR networks (any port), and `host:port`
+    endpoints (that port only).
+    """
 
     allowed_names: frozenset[str]
     allowed_networks: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]
@@ -134,6 +137,7 @@ class AddressPolicy:
 
     @classmethod
     def build(cls, allow: Iterable[str] = ()) -> AddressPolicy:
+        """The policy allowing `allow` (names, IPs, CIDRs, `host:port`) besides public addresses."""
         names: set[str] = set()
         networks: list[ipaddress.IPv4Network | ipaddress.IPv6Network] = []
         endpoints: set[tuple[str, int]] = set()
@@ -154,11 +158,13 @@ class AddressPolicy:
         return cls(frozenset(names), tuple(networks), frozenset(endpoints))
 
     def name_allowed(self, host: str, port: int | None = None) -> bool:
+        """Whether the operator allowed this host name (or this `host:port`)."""
         if port is not None and (_normal_host(host), port) in self.allowed_endpoints:
             return True
         return host.lower().rstrip(".") in self.allowed_names
 
     def address_allowed(self, address: IPAddress) -> bool:
+        """Whether an allowed network holds the address (or the IPv4 address it embeds)."""
         candidates: list[IPAddress] = [address]
         if isinstance(address, ipaddress.IPv6Address):
             inner = _embedded_ipv4(address)

@@ -2,7 +2,7 @@
 
 import pytest
 
-from mcp_servers.web import AddressPolicy, Refused
+from common.addresses import AddressPolicy, Refused
 
 REFUSED_HOSTS = [
     "127.0.0.1",
