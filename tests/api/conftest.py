@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -86,6 +87,10 @@ class Api:
         assert response.status_code == 201, response.text
         return response.json()["id"]
 
+    async def new_conversation(self) -> Conversation:
+        """A new conversation of this user's, and the requests tests make of it."""
+        return Conversation(self, await self.conversation())
+
     async def run_events(
         self,
         run_id: str,
@@ -134,18 +139,31 @@ class Conversation:
 
     async def stream(
         self,
-        content: str,
+        content: str | None,
         *,
         stop_after: Callable[[list[Event]], bool] | None = None,
         **body: Any,
     ) -> list[Event]:
-        """Send a message and read its run's events as they stream."""
+        """Send a message (`None`: one of attached files alone) and read its run's events as
+        they stream."""
+        return await self.stream_from(
+            "/messages", ({} if content is None else {"content": content}) | body, stop_after
+        )
+
+    async def stream_from(
+        self,
+        tail: str,
+        body: Any = None,
+        stop_after: Callable[[list[Event]], bool] | None = None,
+    ) -> list[Event]:
+        """POST `body` to the conversation's URL + `tail` (a message, an edit, a regeneration)
+        and read the run's events as they stream."""
         status, events = await collect(
             self.api.client,
             "POST",
-            f"{self.url}/messages",
+            f"{self.url}{tail}",
             headers=self.api.headers | SSE,
-            json={"content": content, **body},
+            json=body,
             stop_after=stop_after,
         )
         assert status == 200, status
@@ -156,6 +174,21 @@ class Conversation:
         response = await self.api.client.get(self.url, headers=self.api.headers)
         assert response.status_code == 200, response.text
         return response.json()["messages"]
+
+
+@asynccontextmanager
+async def in_process(
+    settings: Settings, *, base_url: str = "http://test", **options: Any
+) -> AsyncIterator[Api]:
+    """`async with in_process(settings) as api:` an app of its own (`create_app(settings,
+    **options)`), started, with a client that calls it in process, without a socket.
+
+    `api` has no user yet: `await api.as_new_user()` for one."""
+    app = create_app(settings, **options)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url=base_url) as client:
+            yield Api(client, app, {}, "", "")
 
 
 @pytest.fixture
@@ -190,7 +223,7 @@ async def api(app: FastAPI, live_url: str) -> AsyncIterator[Api]:
 @pytest.fixture
 async def conversation(api: Api) -> Conversation:
     """A new conversation of the `api` user's."""
-    return Conversation(api, await api.conversation())
+    return await api.new_conversation()
 
 
 @dataclass
