@@ -62,5 +62,10 @@ class FakeTools:
         return await handler(arguments, context)
 
 
+async def deleted(arguments: dict[str, Any], context: ToolCallContext) -> ToolOutcome:
+    """A delete tool's handler: says it deleted its `x`."""
+    return text(f"deleted {arguments.get('x')}")
+
+
 async def broken(arguments: dict[str, Any], context: ToolCallContext) -> ToolOutcome:
     raise ToolServerError("the server went away")
