@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +28,7 @@ from orchestrator.settings import (
 )
 from tests.fakes.openai_server import FakeOpenAI
 from tests.fakes.tools import FakeTools
-from tests.fixtures.serving import serve
+from tests.fixtures.serving import ThreadServer, serve
 
 ADMIN_EMAIL = "admin@test.example"
 ADMIN_PASSWORD = "correct horse battery staple"
@@ -189,6 +190,27 @@ async def in_process(
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url=base_url) as client:
             yield Api(client, app, {}, "", "")
+
+
+async def _admin_key(app: FastAPI) -> str:
+    """An API key of the first admin's, made in the server's own event loop."""
+    services: Services = app.state.services
+    user = await services.auth.users.by_email(ADMIN_EMAIL)
+    assert user is not None
+    _, key = await services.auth.create_api_key(user.id, "pty test")
+    return key
+
+
+@contextmanager
+def orchestrator_thread(app: FastAPI) -> Iterator[ThreadServer]:
+    """`with orchestrator_thread(app) as server:` the app served from a thread of its own, for
+    synchronous callers (a terminal, a browser); `server.started_with` is an API key of the
+    first admin's."""
+    with ThreadServer(
+        app, lifespan="on", log_level="warning", on_start=partial(_admin_key, app), timeout=60
+    ) as server:
+        assert server.started_with, "the orchestrator made no API key"
+        yield server
 
 
 @pytest.fixture

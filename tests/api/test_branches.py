@@ -29,9 +29,11 @@ def tools() -> FakeTools:
     return tools
 
 
-async def _say(conversation: Conversation, content: str) -> None:
+async def _say(conversation: Conversation, content: str) -> list[dict[str, Any]]:
+    """Send `content`, wait for the answer; the conversation's messages then."""
     events = await conversation.stream(content)
     assert events[-1].name == "run.completed", names(events)
+    return await conversation.messages()
 
 
 async def _stream(conversation: Conversation, tail: str, body: Any = None) -> None:
@@ -60,12 +62,10 @@ def _sent(fake: FakeOpenAI) -> list[tuple[str, str]]:
 
 
 async def test_an_edit_starts_a_sibling_branch_and_the_model_sees_only_the_edited_history(
-    api: Api, fake_openai: FakeOpenAI
+    api: Api, conversation: Conversation, fake_openai: FakeOpenAI
 ) -> None:
-    conversation = await api.new_conversation()
     await _say(conversation, "Plan a trip to Rome")
-    await _say(conversation, "Three days")
-    before = await conversation.messages()
+    before = await _say(conversation, "Three days")
     await _stream(
         conversation,
         f"/messages/{before[2]['id']}/edit",
@@ -100,11 +100,9 @@ async def test_an_edit_starts_a_sibling_branch_and_the_model_sees_only_the_edite
 
 
 async def test_regenerating_twice_gives_three_answers_in_their_order(
-    api: Api, fake_openai: FakeOpenAI
+    api: Api, conversation: Conversation, fake_openai: FakeOpenAI
 ) -> None:
-    conversation = await api.new_conversation()
-    await _say(conversation, "Name a colour")
-    first = await conversation.messages()
+    first = await _say(conversation, "Name a colour")
     fake_openai.script(Reply(text="Blue"))
     await _stream(conversation, f"/messages/{first[1]['id']}/regenerate")
     assert _sent(fake_openai) == [("user", "Name a colour")]
@@ -126,11 +124,9 @@ async def test_regenerating_twice_gives_three_answers_in_their_order(
 
 
 async def test_the_chosen_branch_is_stored_and_the_next_message_continues_it(
-    api: Api, fake_openai: FakeOpenAI
+    api: Api, conversation: Conversation, fake_openai: FakeOpenAI
 ) -> None:
-    conversation = await api.new_conversation()
-    await _say(conversation, "Tell me about cats")
-    original = await conversation.messages()
+    original = await _say(conversation, "Tell me about cats")
     await _stream(conversation, f"/messages/{original[0]['id']}/edit", {"content": "Dogs, then"})
     dogs = await conversation.messages()
     assert _said(dogs)[0] == ("user", "Dogs, then")
@@ -172,8 +168,7 @@ async def test_a_regenerated_answer_keeps_tool_calls_with_their_turn(
         Reply(text="It is sunny in Paris."),
     )
     conversation = await api.new_conversation()
-    await _say(conversation, "Weather in Paris?")
-    first = await conversation.messages()
+    first = await _say(conversation, "Weather in Paris?")
     assert [m["role"] for m in first] == ["user", "assistant", "tool", "assistant"]
     assert [m["parent_id"] for m in first[1:]] == [m["id"] for m in first[:-1]]
 
@@ -202,11 +197,9 @@ async def test_a_regenerated_answer_keeps_tool_calls_with_their_turn(
 
 
 async def test_wrong_roles_busy_conversations_and_unknown_ids_are_refused_and_change_nothing(
-    api: Api, fake_openai: FakeOpenAI
+    api: Api, conversation: Conversation, fake_openai: FakeOpenAI
 ) -> None:
-    conversation = await api.new_conversation()
-    await _say(conversation, "Hello")
-    view = await conversation.messages()
+    view = await _say(conversation, "Hello")
     question, answer = view[0]["id"], view[1]["id"]
 
     edit_answer = await api.client.post(
@@ -265,8 +258,7 @@ async def test_another_user_gets_404_for_every_branch_route(api: Api) -> None:
     owner = api
     other = await api.as_new_user()
     conversation = await owner.new_conversation()
-    await _say(conversation, "Mine")
-    view = await conversation.messages()
+    view = await _say(conversation, "Mine")
     question, answer = view[0]["id"], view[1]["id"]
     for method, path, body in [
         ("POST", f"/messages/{question}/edit", {"content": "theirs"}),
@@ -281,10 +273,10 @@ async def test_another_user_gets_404_for_every_branch_route(api: Api) -> None:
     assert await conversation.messages() == view
 
 
-async def test_exports_hold_the_active_branch_and_say_so(api: Api) -> None:
-    conversation = await api.new_conversation()
-    await _say(conversation, "Original question")
-    first = await conversation.messages()
+async def test_exports_hold_the_active_branch_and_say_so(
+    api: Api, conversation: Conversation
+) -> None:
+    first = await _say(conversation, "Original question")
     plain = await api.client.get(f"{conversation.url}/export?format=markdown", headers=api.headers)
     assert "other branches" not in plain.text
     await _stream(conversation, f"/messages/{first[0]['id']}/edit", {"content": "Better question"})

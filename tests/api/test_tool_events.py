@@ -12,12 +12,10 @@ from orchestrator.domain import (
     ElicitationRequest,
     ToolCallContext,
     ToolOutcome,
-    ToolServerError,
-    error_outcome,
 )
 from tests.api.conftest import Api, Conversation
 from tests.fakes.openai_server import FakeOpenAI, FakeToolCall, Reply
-from tests.fakes.tools import FakeTools, spec, text
+from tests.fakes.tools import FakeTools, connection_lost, no_such_city, spec, text
 
 pytestmark = pytest.mark.anyio
 
@@ -25,12 +23,6 @@ pytestmark = pytest.mark.anyio
 @pytest.fixture
 def tools() -> FakeTools:
     tools = FakeTools()
-
-    async def broken(arguments: dict[str, Any], context: ToolCallContext) -> ToolOutcome:
-        raise ToolServerError("the connection was lost")
-
-    async def refuses(arguments: dict[str, Any], context: ToolCallContext) -> ToolOutcome:
-        return error_outcome("no such city")
 
     async def asks(arguments: dict[str, Any], context: ToolCallContext) -> ToolOutcome:
         answer = await context.elicit(
@@ -41,8 +33,8 @@ def tools() -> FakeTools:
         )
         return text(f"{answer.action}: {(answer.content or {}).get('city')}")
 
-    tools.add(spec("weather__broken"), broken)
-    tools.add(spec("weather__refuses"), refuses)
+    tools.add(spec("weather__broken"), connection_lost)
+    tools.add(spec("weather__refuses"), no_such_city)
     tools.add(spec("weather__asks"), asks)
     return tools
 

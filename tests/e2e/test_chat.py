@@ -10,19 +10,16 @@ import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from functools import partial
 from pathlib import Path
-from typing import Any
 
 import pexpect
 import pytest
 
 from orchestrator.domain import ToolPolicy
 from orchestrator.main import create_app
-from tests.api.conftest import make_settings
+from tests.api.conftest import make_settings, orchestrator_thread
 from tests.fakes.openai_server import FakeOpenAI, FakeToolCall, Reply
 from tests.fakes.tools import FakeTools, deleted, spec
-from tests.fixtures.serving import ThreadServer
 
 ASSISTANT = str(Path(sys.executable).parent / "assistant")
 
@@ -34,14 +31,6 @@ class Orchestrator:
     tools: FakeTools
 
 
-async def _admin_key(app: Any) -> str:
-    """An API key of the first admin's, made in the server's own event loop."""
-    services = app.state.services
-    user = await services.auth.users.by_email("admin@test.example")
-    _, key = await services.auth.create_api_key(user.id, "pty test")
-    return key
-
-
 @pytest.fixture
 def orchestrator(
     database_url: str, data_dir: Path, fake_openai: FakeOpenAI
@@ -51,10 +40,7 @@ def orchestrator(
     tools.add(spec("clock__now", ToolPolicy.AUTO, server="clock"))
     settings = make_settings(database_url, data_dir, fake_openai.url)  # type: ignore[attr-defined]
     app = create_app(settings, tools=tools)
-    with ThreadServer(
-        app, lifespan="on", log_level="warning", on_start=partial(_admin_key, app), timeout=60
-    ) as server:
-        assert server.started_with, "the orchestrator made no API key"
+    with orchestrator_thread(app) as server:
         yield Orchestrator(server.url, server.started_with, tools)
 
 

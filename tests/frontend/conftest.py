@@ -14,7 +14,6 @@ import sys
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
-from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -23,13 +22,11 @@ from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_
 
 from orchestrator.domain import ToolPolicy
 from orchestrator.main import create_app
-from tests.api.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, make_settings
+from tests.api.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, make_settings, orchestrator_thread
 from tests.conftest import SYSTEM_POSTGRES, PostgresServer
-from tests.e2e.test_chat import _admin_key
 from tests.fakes.openai_server import FakeOpenAI
 from tests.fakes.tools import FakeTools, deleted, spec
 from tests.fixtures.processes import free_port
-from tests.fixtures.serving import ThreadServer
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 ARTIFACTS = Path(__file__).parent / "artifacts"
@@ -58,10 +55,7 @@ def orchestrator_url(
     data_dir = tmp_path_factory.mktemp("orchestrator-data")
     settings = make_settings(database_url, data_dir, openai_fake.url)  # type: ignore[attr-defined]
     app = create_app(settings, tools=tools)
-    with ThreadServer(
-        app, lifespan="on", log_level="warning", on_start=partial(_admin_key, app), timeout=60
-    ) as server:
-        assert server.started_with, "the orchestrator made no API key"
+    with orchestrator_thread(app) as server:
         yield server.url, tools
 
 
