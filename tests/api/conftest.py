@@ -202,12 +202,12 @@ async def _admin_key(app: FastAPI) -> str:
 
 
 @contextmanager
-def orchestrator_thread(app: FastAPI) -> Iterator[ThreadServer]:
+def orchestrator_thread(app: FastAPI, *, timeout: float = 60) -> Iterator[ThreadServer]:
     """`with orchestrator_thread(app) as server:` the app served from a thread of its own, for
     synchronous callers (a terminal, a browser); `server.started_with` is an API key of the
     first admin's."""
     with ThreadServer(
-        app, lifespan="on", log_level="warning", on_start=partial(_admin_key, app), timeout=60
+        app, lifespan="on", log_level="warning", on_start=partial(_admin_key, app), timeout=timeout
     ) as server:
         assert server.started_with, "the orchestrator made no API key"
         yield server
