@@ -24,7 +24,7 @@ import asyncpg
 import pytest
 
 from orchestrator.store import EmbeddedPostgres, create_engine, upgrade
-from tests.fakes.openai_server import FakeOpenAI, serve_in_thread
+from tests.fakes.openai_server import FakeOpenAI, served
 
 # Set-ups shared by several folders (see tests/fixtures/__init__.py).
 pytest_plugins = ("tests.fixtures.mcp_api",)
@@ -137,13 +137,8 @@ async def engine(database_url: str) -> AsyncIterator[object]:
 
 @pytest.fixture(scope="session")
 def openai_fake() -> Iterator[FakeOpenAI]:
-    fake = FakeOpenAI()
-    server = serve_in_thread(fake)
-    fake.url = server.url  # type: ignore[attr-defined]
-    try:
+    with served(FakeOpenAI()) as fake:
         yield fake
-    finally:
-        server.stop()
 
 
 @pytest.fixture

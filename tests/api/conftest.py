@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +28,7 @@ from orchestrator.settings import (
 )
 from tests.fakes.openai_server import FakeOpenAI
 from tests.fakes.tools import FakeTools
-from tests.fixtures.serving import serve
+from tests.fixtures.serving import ThreadServer, serve
 
 ADMIN_EMAIL = "admin@test.example"
 ADMIN_PASSWORD = "correct horse battery staple"
@@ -86,6 +88,10 @@ class Api:
         assert response.status_code == 201, response.text
         return response.json()["id"]
 
+    async def new_conversation(self) -> Conversation:
+        """A new conversation of this user's, and the requests tests make of it."""
+        return Conversation(self, await self.conversation())
+
     async def run_events(
         self,
         run_id: str,
@@ -134,18 +140,31 @@ class Conversation:
 
     async def stream(
         self,
-        content: str,
+        content: str | None,
         *,
         stop_after: Callable[[list[Event]], bool] | None = None,
         **body: Any,
     ) -> list[Event]:
-        """Send a message and read its run's events as they stream."""
+        """Send a message (`None`: one of attached files alone) and read its run's events as
+        they stream."""
+        return await self.stream_from(
+            "/messages", ({} if content is None else {"content": content}) | body, stop_after
+        )
+
+    async def stream_from(
+        self,
+        tail: str,
+        body: Any = None,
+        stop_after: Callable[[list[Event]], bool] | None = None,
+    ) -> list[Event]:
+        """POST `body` to the conversation's URL + `tail` (a message, an edit, a regeneration)
+        and read the run's events as they stream."""
         status, events = await collect(
             self.api.client,
             "POST",
-            f"{self.url}/messages",
+            f"{self.url}{tail}",
             headers=self.api.headers | SSE,
-            json={"content": content, **body},
+            json=body,
             stop_after=stop_after,
         )
         assert status == 200, status
@@ -156,6 +175,42 @@ class Conversation:
         response = await self.api.client.get(self.url, headers=self.api.headers)
         assert response.status_code == 200, response.text
         return response.json()["messages"]
+
+
+@asynccontextmanager
+async def in_process(
+    settings: Settings, *, base_url: str = "http://test", **options: Any
+) -> AsyncIterator[Api]:
+    """`async with in_process(settings) as api:` an app of its own (`create_app(settings,
+    **options)`), started, with a client that calls it in process, without a socket.
+
+    `api` has no user yet: `await api.as_new_user()` for one."""
+    app = create_app(settings, **options)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url=base_url) as client:
+            yield Api(client, app, {}, "", "")
+
+
+async def _admin_key(app: FastAPI) -> str:
+    """An API key of the first admin's, made in the server's own event loop."""
+    services: Services = app.state.services
+    user = await services.auth.users.by_email(ADMIN_EMAIL)
+    assert user is not None
+    _, key = await services.auth.create_api_key(user.id, "pty test")
+    return key
+
+
+@contextmanager
+def orchestrator_thread(app: FastAPI, *, timeout: float = 60) -> Iterator[ThreadServer]:
+    """`with orchestrator_thread(app) as server:` the app served from a thread of its own, for
+    synchronous callers (a terminal, a browser); `server.started_with` is an API key of the
+    first admin's."""
+    with ThreadServer(
+        app, lifespan="on", log_level="warning", on_start=partial(_admin_key, app), timeout=timeout
+    ) as server:
+        assert server.started_with, "the orchestrator made no API key"
+        yield server
 
 
 @pytest.fixture
@@ -190,7 +245,7 @@ async def api(app: FastAPI, live_url: str) -> AsyncIterator[Api]:
 @pytest.fixture
 async def conversation(api: Api) -> Conversation:
     """A new conversation of the `api` user's."""
-    return Conversation(api, await api.conversation())
+    return await api.new_conversation()
 
 
 @dataclass

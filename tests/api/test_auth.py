@@ -6,16 +6,26 @@ import time
 import uuid
 from pathlib import Path
 
-import anyio
-import httpx
 import pytest
 from sqlalchemy import text
 
-from orchestrator.main import create_app
-from tests.api.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, Api, make_settings
+from tests.api.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, Api, in_process, make_settings
 from tests.fakes.openai_server import FakeOpenAI
+from tests.fixtures.waiting import until
 
 pytestmark = pytest.mark.anyio
+
+
+async def _login(api: Api, email: str, password: str | None = None) -> dict[str, str]:
+    response = await api.client.post(
+        "/api/v1/auth/token", json={"email": email, "password": password or "password-123"}
+    )
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def _bearer(token: str) -> dict[str, str]:
+    return {"authorization": f"Bearer {token}"}
 
 
 async def test_a_password_buys_tokens_that_identify_the_user(api: Api) -> None:
@@ -44,11 +54,7 @@ async def test_a_wrong_password_or_unknown_email_is_refused_alike(api: Api) -> N
 
 
 async def test_a_refresh_token_works_once_and_reuse_revokes_the_family(api: Api) -> None:
-    login = (
-        await api.client.post(
-            "/api/v1/auth/token", json={"email": api.email, "password": "password-123"}
-        )
-    ).json()
+    login = await _login(api, api.email)
     first = await api.client.post(
         "/api/v1/auth/refresh", json={"refresh_token": login["refresh_token"]}
     )
@@ -65,11 +71,7 @@ async def test_a_refresh_token_works_once_and_reuse_revokes_the_family(api: Api)
 
 
 async def test_an_access_token_is_not_a_refresh_token_and_vice_versa(api: Api) -> None:
-    login = (
-        await api.client.post(
-            "/api/v1/auth/token", json={"email": api.email, "password": "password-123"}
-        )
-    ).json()
+    login = await _login(api, api.email)
     as_refresh = await api.client.post(
         "/api/v1/auth/refresh", json={"refresh_token": login["access_token"]}
     )
@@ -107,18 +109,6 @@ async def test_keys_are_stored_hashed(api: Api) -> None:
         rows = (await conn.execute(text("SELECT key_hash, prefix FROM api_keys"))).all()
     assert all(key not in row.key_hash for row in rows)
     assert any(row.prefix == key[: len(row.prefix)] for row in rows)
-
-
-async def _login(api: Api, email: str, password: str | None = None) -> dict[str, str]:
-    response = await api.client.post(
-        "/api/v1/auth/token", json={"email": email, "password": password or "password-123"}
-    )
-    assert response.status_code == 200, response.text
-    return response.json()
-
-
-def _bearer(token: str) -> dict[str, str]:
-    return {"authorization": f"Bearer {token}"}
 
 
 async def test_a_disabled_users_tokens_and_api_keys_stop_working_at_once(api: Api) -> None:
@@ -194,22 +184,24 @@ async def test_an_account_disabled_elsewhere_is_refused_within_the_recheck_bound
     CREDENTIAL_RECHECK_SECONDS, for tokens and API keys alike."""
     settings = make_settings(database_url, data_dir, fake_openai.url)  # type: ignore[attr-defined]
     settings.auth = settings.auth.model_copy(update={"credential_recheck_seconds": 1.0})
-    app = create_app(settings)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
-            user = await Api(client, app, {}, "", "").as_new_user()
-            key = (await client.post("/api/v1/keys", json={}, headers=user.headers)).json()["key"]
+    async with in_process(settings) as base:
+        user = await base.as_new_user()
+        client = user.client
+        key = (await client.post("/api/v1/keys", json={}, headers=user.headers)).json()["key"]
+        for headers in (user.headers, _bearer(key)):
+            assert (await client.get("/api/v1/auth/me", headers=headers)).status_code == 200
+        async with user.services.database.engine.begin() as conn:
+            await conn.execute(
+                text("UPDATE users SET is_active = false WHERE id = :id"), {"id": user.user_id}
+            )
+        started = time.monotonic()
+
+        async def refused_everywhere() -> bool:
             for headers in (user.headers, _bearer(key)):
-                assert (await client.get("/api/v1/auth/me", headers=headers)).status_code == 200
-            async with user.services.database.engine.begin() as conn:
-                await conn.execute(
-                    text("UPDATE users SET is_active = false WHERE id = :id"), {"id": user.user_id}
-                )
-            started = time.monotonic()
-            with anyio.fail_after(5):
-                for headers in (user.headers, _bearer(key)):
-                    # Polled: the change happens in the database, with no event to wait on.
-                    while (await client.get("/api/v1/auth/me", headers=headers)).status_code != 401:  # noqa: ASYNC110
-                        await anyio.sleep(0.05)
-            assert time.monotonic() - started < 2.0
+                if (await client.get("/api/v1/auth/me", headers=headers)).status_code != 401:
+                    return False
+            return True
+
+        # Polled: the change happens in the database, with no event to wait on.
+        await until(refused_everywhere, within=5, every=0.05)
+        assert time.monotonic() - started < 2.0

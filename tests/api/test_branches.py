@@ -7,16 +7,15 @@ import json
 import uuid
 from typing import Any
 
+import httpx
 import pytest
 
 from orchestrator.domain import ToolCallContext, ToolOutcome
-from tests.api.conftest import Api, collect, names
+from tests.api.conftest import Api, Conversation, names
 from tests.fakes.openai_server import FakeOpenAI, FakeToolCall, Reply
 from tests.fakes.tools import FakeTools, spec, text
 
 pytestmark = pytest.mark.anyio
-
-SSE = {"accept": "text/event-stream"}
 
 
 @pytest.fixture
@@ -30,30 +29,24 @@ def tools() -> FakeTools:
     return tools
 
 
-def _url(conversation_id: str, tail: str = "") -> str:
-    return f"/api/v1/conversations/{conversation_id}{tail}"
+async def _say(conversation: Conversation, content: str) -> list[dict[str, Any]]:
+    """Send `content`, wait for the answer; the conversation's messages then."""
+    events = await conversation.stream(content)
+    assert events[-1].name == "run.completed", names(events)
+    return await conversation.messages()
 
 
-async def _say(api: Api, conversation_id: str, content: str) -> None:
-    status, events = await collect(
-        api.client,
-        "POST",
-        _url(conversation_id, "/messages"),
-        headers=api.headers | SSE,
-        json={"content": content},
+async def _stream(conversation: Conversation, tail: str, body: Any = None) -> None:
+    events = await conversation.stream_from(tail, body)
+    assert events[-1].name == "run.completed", names(events)
+
+
+async def _choose(conversation: Conversation, message_id: str) -> httpx.Response:
+    """Make the branch of `message_id` the conversation's active one."""
+    api = conversation.api
+    return await api.client.put(
+        f"{conversation.url}/branch", json={"message_id": message_id}, headers=api.headers
     )
-    assert status == 200 and events[-1].name == "run.completed", names(events)
-
-
-async def _stream(api: Api, path: str, body: Any = None) -> None:
-    status, events = await collect(api.client, "POST", path, headers=api.headers | SSE, json=body)
-    assert status == 200 and events[-1].name == "run.completed", names(events)
-
-
-async def _view(api: Api, conversation_id: str) -> list[dict[str, Any]]:
-    response = await api.client.get(_url(conversation_id), headers=api.headers)
-    assert response.status_code == 200, response.text
-    return response.json()["messages"]
 
 
 def _said(messages: list[dict[str, Any]]) -> list[tuple[str, str]]:
@@ -69,15 +62,13 @@ def _sent(fake: FakeOpenAI) -> list[tuple[str, str]]:
 
 
 async def test_an_edit_starts_a_sibling_branch_and_the_model_sees_only_the_edited_history(
-    api: Api, fake_openai: FakeOpenAI
+    api: Api, conversation: Conversation, fake_openai: FakeOpenAI
 ) -> None:
-    conversation = await api.conversation()
-    await _say(api, conversation, "Plan a trip to Rome")
-    await _say(api, conversation, "Three days")
-    before = await _view(api, conversation)
+    await _say(conversation, "Plan a trip to Rome")
+    before = await _say(conversation, "Three days")
     await _stream(
-        api,
-        _url(conversation, f"/messages/{before[2]['id']}/edit"),
+        conversation,
+        f"/messages/{before[2]['id']}/edit",
         {"content": "Five days instead"},
     )
     assert _sent(fake_openai) == [
@@ -85,7 +76,7 @@ async def test_an_edit_starts_a_sibling_branch_and_the_model_sees_only_the_edite
         ("assistant", "You said: Plan a trip to Rome"),
         ("user", "Five days instead"),
     ]
-    after = await _view(api, conversation)
+    after = await conversation.messages()
     assert _said(after) == [
         ("user", "Plan a trip to Rome"),
         ("assistant", "You said: Plan a trip to Rome"),
@@ -100,36 +91,32 @@ async def test_an_edit_starts_a_sibling_branch_and_the_model_sees_only_the_edite
     assert after[3]["parent_id"] == edited["id"]
 
     # The first message too: the new branch starts from nothing.
-    await _stream(api, _url(conversation, f"/messages/{before[0]['id']}/edit"), {"content": "Hi"})
+    await _stream(conversation, f"/messages/{before[0]['id']}/edit", {"content": "Hi"})
     assert _sent(fake_openai) == [("user", "Hi")]
-    root = await _view(api, conversation)
+    root = await conversation.messages()
     assert _said(root) == [("user", "Hi"), ("assistant", "You said: Hi")]
     assert root[0]["parent_id"] is None
     assert (root[0]["siblings"], root[0]["sibling_index"]) == (2, 1)
 
 
 async def test_regenerating_twice_gives_three_answers_in_their_order(
-    api: Api, fake_openai: FakeOpenAI
+    api: Api, conversation: Conversation, fake_openai: FakeOpenAI
 ) -> None:
-    conversation = await api.conversation()
-    await _say(api, conversation, "Name a colour")
-    first = await _view(api, conversation)
+    first = await _say(conversation, "Name a colour")
     fake_openai.script(Reply(text="Blue"))
-    await _stream(api, _url(conversation, f"/messages/{first[1]['id']}/regenerate"))
+    await _stream(conversation, f"/messages/{first[1]['id']}/regenerate")
     assert _sent(fake_openai) == [("user", "Name a colour")]
     # By the user message this time: the same thing, a new answer to it.
     fake_openai.script(Reply(text="Green"))
-    await _stream(api, _url(conversation, f"/messages/{first[0]['id']}/regenerate"), {})
+    await _stream(conversation, f"/messages/{first[0]['id']}/regenerate", {})
     assert _sent(fake_openai) == [("user", "Name a colour")]
-    view = await _view(api, conversation)
+    view = await conversation.messages()
     assert _said(view) == [("user", "Name a colour"), ("assistant", "Green")]
     assert view[0] == first[0]
     assert view[1]["parent_id"] == first[0]["id"]
     assert (view[1]["siblings"], view[1]["sibling_index"]) == (3, 2)
 
-    switched = await api.client.put(
-        _url(conversation, "/branch"), json={"message_id": first[1]["id"]}, headers=api.headers
-    )
+    switched = await _choose(conversation, first[1]["id"])
     assert switched.status_code == 200
     shown = switched.json()["messages"]
     assert _said(shown) == [("user", "Name a colour"), ("assistant", "You said: Name a colour")]
@@ -137,34 +124,28 @@ async def test_regenerating_twice_gives_three_answers_in_their_order(
 
 
 async def test_the_chosen_branch_is_stored_and_the_next_message_continues_it(
-    api: Api, fake_openai: FakeOpenAI
+    api: Api, conversation: Conversation, fake_openai: FakeOpenAI
 ) -> None:
-    conversation = await api.conversation()
-    await _say(api, conversation, "Tell me about cats")
-    original = await _view(api, conversation)
-    await _stream(
-        api, _url(conversation, f"/messages/{original[0]['id']}/edit"), {"content": "Dogs, then"}
-    )
-    dogs = await _view(api, conversation)
+    original = await _say(conversation, "Tell me about cats")
+    await _stream(conversation, f"/messages/{original[0]['id']}/edit", {"content": "Dogs, then"})
+    dogs = await conversation.messages()
     assert _said(dogs)[0] == ("user", "Dogs, then")
 
-    switched = await api.client.put(
-        _url(conversation, "/branch"), json={"message_id": original[0]["id"]}, headers=api.headers
-    )
+    switched = await _choose(conversation, original[0]["id"])
     assert switched.status_code == 200
     assert [m["id"] for m in switched.json()["messages"]] == [m["id"] for m in original]
     # Stored: a fresh read (a reload, another tab, another replica) shows the same branch.
-    again = await _view(api, conversation)
+    again = await conversation.messages()
     assert [m["id"] for m in again] == [m["id"] for m in original]
     assert (again[0]["siblings"], again[0]["sibling_index"]) == (2, 0)
 
-    await _say(api, conversation, "And their kittens?")
+    await _say(conversation, "And their kittens?")
     assert _sent(fake_openai) == [
         ("user", "Tell me about cats"),
         ("assistant", "You said: Tell me about cats"),
         ("user", "And their kittens?"),
     ]
-    continued = await _view(api, conversation)
+    continued = await conversation.messages()
     assert [m["id"] for m in continued[:2]] == [m["id"] for m in original]
     assert _said(continued[2:]) == [
         ("user", "And their kittens?"),
@@ -173,13 +154,9 @@ async def test_the_chosen_branch_is_stored_and_the_next_message_continues_it(
     assert continued[2]["parent_id"] == original[1]["id"]
 
     # Choosing the first message of a branch shows that branch to its newest message.
-    to_dogs = await api.client.put(
-        _url(conversation, "/branch"), json={"message_id": dogs[0]["id"]}, headers=api.headers
-    )
+    to_dogs = await _choose(conversation, dogs[0]["id"])
     assert [m["id"] for m in to_dogs.json()["messages"]] == [m["id"] for m in dogs]
-    to_cats = await api.client.put(
-        _url(conversation, "/branch"), json={"message_id": original[0]["id"]}, headers=api.headers
-    )
+    to_cats = await _choose(conversation, original[0]["id"])
     assert [m["id"] for m in to_cats.json()["messages"]] == [m["id"] for m in continued]
 
 
@@ -190,54 +167,49 @@ async def test_a_regenerated_answer_keeps_tool_calls_with_their_turn(
         Reply(tool_calls=[FakeToolCall("weather__forecast", json.dumps({"x": "Paris"}))]),
         Reply(text="It is sunny in Paris."),
     )
-    conversation = await api.conversation()
-    await _say(api, conversation, "Weather in Paris?")
-    first = await _view(api, conversation)
+    conversation = await api.new_conversation()
+    first = await _say(conversation, "Weather in Paris?")
     assert [m["role"] for m in first] == ["user", "assistant", "tool", "assistant"]
     assert [m["parent_id"] for m in first[1:]] == [m["id"] for m in first[:-1]]
 
     # A tool result is not an answer to regenerate; the answer's last message is.
     wrong = await api.client.post(
-        _url(conversation, f"/messages/{first[2]['id']}/regenerate"), headers=api.headers
+        f"{conversation.url}/messages/{first[2]['id']}/regenerate", headers=api.headers
     )
     assert wrong.status_code == 422 and wrong.json()["error"]["type"] == "invalid_input"
     fake_openai.script(Reply(text="I cannot look that up right now."))
-    await _stream(api, _url(conversation, f"/messages/{first[3]['id']}/regenerate"))
+    await _stream(conversation, f"/messages/{first[3]['id']}/regenerate")
     assert _sent(fake_openai) == [("user", "Weather in Paris?")]
-    view = await _view(api, conversation)
+    view = await conversation.messages()
     assert _said(view) == [
         ("user", "Weather in Paris?"),
         ("assistant", "I cannot look that up right now."),
     ]
     assert (view[1]["siblings"], view[1]["sibling_index"]) == (2, 1)
 
-    back = await api.client.put(
-        _url(conversation, "/branch"), json={"message_id": first[1]["id"]}, headers=api.headers
-    )
+    back = await _choose(conversation, first[1]["id"])
     assert [m["id"] for m in back.json()["messages"]] == [m["id"] for m in first]
     # The next turn's context carries the call and its result with their answer.
-    await _say(api, conversation, "Thanks")
+    await _say(conversation, "Thanks")
     sent = fake_openai.last_request["messages"]
     assert [m["role"] for m in sent] == ["system", "user", "assistant", "tool", "assistant", "user"]
     assert sent[3]["content"] == "Sunny in Paris"
 
 
 async def test_wrong_roles_busy_conversations_and_unknown_ids_are_refused_and_change_nothing(
-    api: Api, fake_openai: FakeOpenAI
+    api: Api, conversation: Conversation, fake_openai: FakeOpenAI
 ) -> None:
-    conversation = await api.conversation()
-    await _say(api, conversation, "Hello")
-    view = await _view(api, conversation)
+    view = await _say(conversation, "Hello")
     question, answer = view[0]["id"], view[1]["id"]
 
     edit_answer = await api.client.post(
-        _url(conversation, f"/messages/{answer}/edit"), json={"content": "x"}, headers=api.headers
+        f"{conversation.url}/messages/{answer}/edit", json={"content": "x"}, headers=api.headers
     )
     assert edit_answer.status_code == 422
     assert edit_answer.json()["error"]["type"] == "invalid_input"
     assert "user message" in edit_answer.json()["error"]["message"]
     empty = await api.client.post(
-        _url(conversation, f"/messages/{question}/edit"), json={"content": " "}, headers=api.headers
+        f"{conversation.url}/messages/{question}/edit", json={"content": " "}, headers=api.headers
     )
     assert empty.status_code == 422
 
@@ -245,47 +217,39 @@ async def test_wrong_roles_busy_conversations_and_unknown_ids_are_refused_and_ch
         (f"/messages/{uuid.uuid4()}/edit", {"content": "x"}),
         (f"/messages/{uuid.uuid4()}/regenerate", None),
     ]:
-        unknown = await api.client.post(_url(conversation, path), json=body, headers=api.headers)
+        unknown = await api.client.post(conversation.url + path, json=body, headers=api.headers)
         assert unknown.status_code == 404 and unknown.json()["error"]["type"] == "not_found"
-    nowhere = await api.client.put(
-        _url(conversation, "/branch"), json={"message_id": str(uuid.uuid4())}, headers=api.headers
-    )
+    nowhere = await _choose(conversation, str(uuid.uuid4()))
     assert nowhere.status_code == 404
-    bad = await api.client.put(
-        _url(conversation, "/branch"), json={"message_id": "not-an-id"}, headers=api.headers
-    )
+    bad = await _choose(conversation, "not-an-id")
     assert bad.status_code == 422 and bad.json()["error"]["type"] == "invalid_input"
 
     # A message of another conversation of the same user is not this one's.
-    elsewhere = await api.conversation()
+    elsewhere = await api.new_conversation()
     for path, body in [
         (f"/messages/{question}/edit", {"content": "x"}),
         (f"/messages/{answer}/regenerate", None),
     ]:
-        moved = await api.client.post(_url(elsewhere, path), json=body, headers=api.headers)
+        moved = await api.client.post(elsewhere.url + path, json=body, headers=api.headers)
         assert moved.status_code == 404
-    across = await api.client.put(
-        _url(elsewhere, "/branch"), json={"message_id": question}, headers=api.headers
-    )
+    across = await _choose(elsewhere, question)
     assert across.status_code == 404
 
     # While a run is active: 409, and nothing is stored.
     fake_openai.script(Reply(chunks=["slow "] * 200, chunk_delay=0.02))
-    busy = await api.client.post(
-        _url(conversation, "/messages"), json={"content": "Go on"}, headers=api.headers
-    )
+    busy = await conversation.send("Go on")
     assert busy.status_code == 202
     for path, body in [
         (f"/messages/{question}/edit", {"content": "x"}),
         (f"/messages/{answer}/regenerate", None),
     ]:
-        conflict = await api.client.post(_url(conversation, path), json=body, headers=api.headers)
+        conflict = await api.client.post(conversation.url + path, json=body, headers=api.headers)
         assert conflict.status_code == 409, conflict.text
         assert conflict.json()["error"]["type"] == "conflict"
     run_id = busy.json()["run_id"]
     cancelled = await api.client.post(f"/api/v1/runs/{run_id}/cancel", headers=api.headers)
     assert cancelled.status_code == 200
-    after = await _view(api, conversation)
+    after = await conversation.messages()
     assert [m["role"] for m in after] == ["user", "assistant", "user", "assistant"]
     assert all(m["siblings"] == 1 for m in after)
 
@@ -293,9 +257,8 @@ async def test_wrong_roles_busy_conversations_and_unknown_ids_are_refused_and_ch
 async def test_another_user_gets_404_for_every_branch_route(api: Api) -> None:
     owner = api
     other = await api.as_new_user()
-    conversation = await owner.conversation()
-    await _say(owner, conversation, "Mine")
-    view = await _view(owner, conversation)
+    conversation = await owner.new_conversation()
+    view = await _say(conversation, "Mine")
     question, answer = view[0]["id"], view[1]["id"]
     for method, path, body in [
         ("POST", f"/messages/{question}/edit", {"content": "theirs"}),
@@ -303,28 +266,26 @@ async def test_another_user_gets_404_for_every_branch_route(api: Api) -> None:
         ("PUT", "/branch", {"message_id": question}),
     ]:
         response = await api.client.request(
-            method, _url(conversation, path), json=body, headers=other.headers
+            method, conversation.url + path, json=body, headers=other.headers
         )
         assert response.status_code == 404, (method, path, response.text)
         assert response.json()["error"]["type"] == "not_found"
-    assert await _view(owner, conversation) == view
+    assert await conversation.messages() == view
 
 
-async def test_exports_hold_the_active_branch_and_say_so(api: Api) -> None:
-    conversation = await api.conversation()
-    await _say(api, conversation, "Original question")
-    first = await _view(api, conversation)
-    plain = await api.client.get(_url(conversation, "/export?format=markdown"), headers=api.headers)
+async def test_exports_hold_the_active_branch_and_say_so(
+    api: Api, conversation: Conversation
+) -> None:
+    first = await _say(conversation, "Original question")
+    plain = await api.client.get(f"{conversation.url}/export?format=markdown", headers=api.headers)
     assert "other branches" not in plain.text
-    await _stream(
-        api, _url(conversation, f"/messages/{first[0]['id']}/edit"), {"content": "Better question"}
-    )
+    await _stream(conversation, f"/messages/{first[0]['id']}/edit", {"content": "Better question"})
     markdown = await api.client.get(
-        _url(conversation, "/export?format=markdown"), headers=api.headers
+        f"{conversation.url}/export?format=markdown", headers=api.headers
     )
     assert "Better question" in markdown.text and "Original question" not in markdown.text
     assert "other branches" in markdown.text
-    exported = await api.client.get(_url(conversation, "/export?format=json"), headers=api.headers)
+    exported = await api.client.get(f"{conversation.url}/export?format=json", headers=api.headers)
     assert exported.headers["content-disposition"].endswith('.json"')
     body = exported.json()
     assert body["branch"] == "active"

@@ -12,13 +12,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import anyio
-import httpx
 import pytest
 from sqlalchemy import text
 
-from orchestrator.main import create_app
 from orchestrator.store import create_engine
-from tests.api.conftest import Api, collect, make_settings, names
+from tests.api.conftest import Api, collect, in_process, make_settings, names
 from tests.fakes.openai_server import FakeOpenAI, Reply
 from tests.fixtures.waiting import until
 
@@ -125,19 +123,17 @@ async def test_a_turn_written_by_another_process_meanwhile_is_sent_to_the_model(
     conversation = await api.conversation()
     fake_openai.script(Reply(text="from here"))
     await _turn(api, conversation, "here")  # this process now caches two messages
-    other = create_app(make_settings(database_url, data_dir, fake_openai.url))  # type: ignore[attr-defined]
-    async with other.router.lifespan_context(other):
-        transport = httpx.ASGITransport(app=other)
-        async with httpx.AsyncClient(transport=transport, base_url="http://replica") as client:
-            fake_openai.script(Reply(text="from there"))
-            response = await client.post(
-                _messages_url(conversation), json={"content": "there"}, headers=api.headers
-            )
-            assert response.status_code == 202
-            replica = Api(client, other, api.headers, api.user_id, api.email)
-            with anyio.fail_after(10):
-                events = await replica.run_events(response.json()["run_id"])
-            assert names(events)[-1] == "run.completed"
+    settings = make_settings(database_url, data_dir, fake_openai.url)  # type: ignore[attr-defined]
+    async with in_process(settings, base_url="http://replica") as other:
+        fake_openai.script(Reply(text="from there"))
+        response = await other.client.post(
+            _messages_url(conversation), json={"content": "there"}, headers=api.headers
+        )
+        assert response.status_code == 202
+        replica = Api(other.client, other.app, api.headers, api.user_id, api.email)
+        with anyio.fail_after(10):
+            events = await replica.run_events(response.json()["run_id"])
+        assert names(events)[-1] == "run.completed"
     fake_openai.script(Reply(text="and back"))
     await _turn(api, conversation, "back here")
     sent = [m["content"] for m in fake_openai.last_request["messages"] if m["role"] != "system"]

@@ -13,7 +13,6 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-import anyio
 import httpx
 import pytest
 from fastapi import FastAPI
@@ -22,13 +21,13 @@ from sqlalchemy import func, select
 from orchestrator.main import create_app
 from orchestrator.settings import FilesSettings
 from orchestrator.store.schema import files
-from tests.api.conftest import Api, collect, make_settings
+from tests.api.conftest import Api, in_process, make_settings
 from tests.fakes.openai_server import FakeOpenAI, Reply
 from tests.fakes.tools import FakeTools
+from tests.fixtures.waiting import until
 
 pytestmark = pytest.mark.anyio
 
-SSE = {"accept": "text/event-stream"}
 LIMIT = 256 * 1024
 
 
@@ -210,12 +209,8 @@ async def test_a_dropped_connection_mid_upload_leaves_nothing_behind(api: Api) -
     incoming = _storage(api) / ".incoming"
     with socket.create_connection((url.host, url.port)) as sock:
         sock.sendall(request + head + b"z" * (LIMIT // 2))
-        with anyio.fail_after(10):
-            while not any(incoming.iterdir()):  # being written (no event to wait on)  # noqa: ASYNC110
-                await anyio.sleep(0.01)
-    with anyio.fail_after(10):
-        while _leftovers(api):  # the server saw the drop and removed the draft  # noqa: ASYNC110
-            await anyio.sleep(0.01)
+        await until(lambda: any(incoming.iterdir()))  # being written (no event to wait on)
+    await until(lambda: not _leftovers(api))  # the server saw the drop and removed the draft
     assert await _rows(api, api.user_id) == 0
 
 
@@ -231,15 +226,10 @@ async def test_another_users_file_is_not_found_on_every_route(api: Api) -> None:
         assert response.status_code == 404, (method, path)
         assert "secret" not in response.text
     assert (await other.client.get("/api/v1/files", headers=other.headers)).json() == []
-    conversation = await other.conversation()
-    attached = await other.client.post(
-        f"/api/v1/conversations/{conversation}/messages",
-        headers=other.headers,
-        json={"content": "What does it say?", "files": [created["id"]]},
-    )
+    conversation = await other.new_conversation()
+    attached = await conversation.send("What does it say?", files=[created["id"]])
     assert attached.status_code == 404
-    view = await other.client.get(f"/api/v1/conversations/{conversation}", headers=other.headers)
-    assert view.json()["messages"] == []
+    assert await conversation.messages() == []
     download = await api.client.get(f"/api/v1/files/{created['id']}/content", headers=api.headers)
     assert download.content == b"A's secret plans"
 
@@ -259,16 +249,9 @@ async def test_an_attached_text_file_is_shown_to_the_model_and_indexed_in_knowle
 ) -> None:
     notes = "Project Zephyr launches on the ninth of March.\nBudget: 42 marbles.\n"
     created = (await upload(api, "zephyr.md", notes.encode(), "text/markdown")).json()
-    conversation = await api.conversation()
+    conversation = await api.new_conversation()
     fake_openai.script(Reply(text="Zephyr launches on 9 March (from zephyr.md)."))
-    status, events = await collect(
-        api.client,
-        "POST",
-        f"/api/v1/conversations/{conversation}/messages",
-        headers=api.headers | SSE,
-        json={"content": "What's in this file?", "files": [created["id"]]},
-    )
-    assert status == 200
+    events = await conversation.stream("What's in this file?", files=[created["id"]])
     assert events[-1].data == {"status": "completed"}
     shown = _text(_user_content(fake_openai.last_request))
     assert shown.startswith("What's in this file?")
@@ -282,8 +265,7 @@ async def test_an_attached_text_file_is_shown_to_the_model_and_indexed_in_knowle
     meta = (await api.client.get(f"/api/v1/files/{created['id']}", headers=api.headers)).json()
     assert meta["indexed"] is True
 
-    view = await api.client.get(f"/api/v1/conversations/{conversation}", headers=api.headers)
-    question = view.json()["messages"][0]
+    question = (await conversation.messages())[0]
     assert question["attachments"] == [
         {
             "id": created["id"],
@@ -297,10 +279,9 @@ async def test_an_attached_text_file_is_shown_to_the_model_and_indexed_in_knowle
     deleted = await api.client.delete(f"/api/v1/files/{created['id']}", headers=api.headers)
     assert deleted.status_code == 204
     assert await knowledge.search(api.user_id, "Zephyr marbles") == []
-    view = await api.client.get(f"/api/v1/conversations/{conversation}", headers=api.headers)
-    assert view.json()["messages"][0]["attachments"][0]["name"] == "zephyr.md"
+    assert (await conversation.messages())[0]["attachments"][0]["name"] == "zephyr.md"
     exported = await api.client.get(
-        f"/api/v1/conversations/{conversation}/export",
+        f"{conversation.url}/export",
         headers=api.headers,
         params={"format": "markdown"},
     )
@@ -313,15 +294,9 @@ async def test_an_attached_image_goes_to_the_model_as_an_image_part(
     image = png()
     created = (await upload(api, "red.png", image, "image/png")).json()
     assert created["content_type"] == "image/png"
-    conversation = await api.conversation()
+    conversation = await api.new_conversation()
     fake_openai.script(Reply(text="A red square."))
-    _, events = await collect(
-        api.client,
-        "POST",
-        f"/api/v1/conversations/{conversation}/messages",
-        headers=api.headers | SSE,
-        json={"content": "What colour is it?", "files": [created["id"]]},
-    )
+    events = await conversation.stream("What colour is it?", files=[created["id"]])
     assert events[-1].data == {"status": "completed"}
     parts = _user_content(fake_openai.last_request)
     images = [part for part in parts if part["type"] == "image_url"]
@@ -334,13 +309,7 @@ async def test_an_attached_image_goes_to_the_model_as_an_image_part(
     assert '"red.png"' in _text(parts)
 
     fake_openai.script(Reply(text="Still red."))
-    await collect(
-        api.client,
-        "POST",
-        f"/api/v1/conversations/{conversation}/messages",
-        headers=api.headers | SSE,
-        json={"content": "And now?"},
-    )
+    await conversation.stream("And now?")
     later = fake_openai.last_request["messages"]
     first_question = next(m for m in later if m["role"] == "user")
     assert any(part["type"] == "image_url" for part in first_question["content"])
@@ -350,20 +319,14 @@ async def test_a_model_that_refuses_images_gives_a_clear_error(
     api: Api, fake_openai: FakeOpenAI
 ) -> None:
     created = (await upload(api, "red.png", png(), "image/png")).json()
-    conversation = await api.conversation()
+    conversation = await api.new_conversation()
     fake_openai.script(
         Reply(
             status=400,
             error_message="Invalid content type. image_url is only supported by certain models.",
         )
     )
-    _, events = await collect(
-        api.client,
-        "POST",
-        f"/api/v1/conversations/{conversation}/messages",
-        headers=api.headers | SSE,
-        json={"content": "Describe it", "files": [created["id"]]},
-    )
+    events = await conversation.stream("Describe it", files=[created["id"]])
     assert events[-1].name == "error"
     message = events[-1].data["message"]
     assert "did not accept the attached image" in message
@@ -374,8 +337,8 @@ async def test_files_alone_make_a_message_and_unknown_ids_are_refused(
     api: Api, fake_openai: FakeOpenAI
 ) -> None:
     created = (await upload(api, "data.csv", b"name,qty\npears,3\n", "text/csv")).json()
-    conversation = await api.conversation()
-    url = f"/api/v1/conversations/{conversation}/messages"
+    conversation = await api.new_conversation()
+    url = f"{conversation.url}/messages"
     missing = str(uuid.uuid4())
     refused = await api.client.post(
         url, headers=api.headers, json={"files": [created["id"], missing]}
@@ -385,9 +348,7 @@ async def test_files_alone_make_a_message_and_unknown_ids_are_refused(
     not_an_id = await api.client.post(url, headers=api.headers, json={"files": ["../x"]})
     assert not_an_id.status_code == 404
     fake_openai.script(Reply(text="Three pears."))
-    _, events = await collect(
-        api.client, "POST", url, headers=api.headers | SSE, json={"files": [created["id"]]}
-    )
+    events = await conversation.stream(None, files=[created["id"]])
     assert events[-1].data == {"status": "completed"}
     assert "pears,3" in _text(_user_content(fake_openai.last_request))
 
@@ -399,15 +360,9 @@ async def test_an_attached_pdf_is_read_as_text_for_the_model(
 
     created = (await upload(api, "report.pdf", _pdf(), "application/pdf")).json()
     assert created["content_type"] == "application/pdf"
-    conversation = await api.conversation()
+    conversation = await api.new_conversation()
     fake_openai.script(Reply(text="Revenue grew."))
-    _, events = await collect(
-        api.client,
-        "POST",
-        f"/api/v1/conversations/{conversation}/messages",
-        headers=api.headers | SSE,
-        json={"content": "Summarise the report", "files": [created["id"]]},
-    )
+    events = await conversation.stream("Summarise the report", files=[created["id"]])
     assert events[-1].data == {"status": "completed"}
     shown = _text(_user_content(fake_openai.last_request))
     assert '"report.pdf"' in shown
@@ -424,36 +379,27 @@ async def test_a_large_upload_streams_through_without_being_held_in_memory(
         fake_openai.url,  # type: ignore[attr-defined]
         files=FilesSettings(files_max_bytes=64 * 1024 * 1024),
     )
-    app = create_app(settings, tools=FakeTools())
-    async with app.router.lifespan_context(app):
-        services = app.state.services
-        await services.auth.create_user("big@test.example", "password-123", is_admin=False)
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
-            token = await client.post(
-                "/api/v1/auth/token",
-                json={"email": "big@test.example", "password": "password-123"},
+    async with in_process(settings, tools=FakeTools()) as base:
+        api = await base.as_new_user()
+        block = b"0123456789abcdef" * 4096  # 64 KiB
+
+        async def body() -> AsyncIterator[bytes]:
+            yield b'--big\r\nContent-Disposition: form-data; name="file"; filename="big.log"'
+            yield b"\r\nContent-Type: text/plain\r\n\r\n"
+            for _ in range(size // len(block)):
+                yield block
+            yield b"\r\n--big--\r\n"
+
+        tracemalloc.start()
+        try:
+            response = await api.client.post(
+                "/api/v1/files",
+                headers=api.headers | {"content-type": "multipart/form-data; boundary=big"},
+                content=body(),
             )
-            headers = {"authorization": f"Bearer {token.json()['access_token']}"}
-            block = b"0123456789abcdef" * 4096  # 64 KiB
-
-            async def body() -> AsyncIterator[bytes]:
-                yield b'--big\r\nContent-Disposition: form-data; name="file"; filename="big.log"'
-                yield b"\r\nContent-Type: text/plain\r\n\r\n"
-                for _ in range(size // len(block)):
-                    yield block
-                yield b"\r\n--big--\r\n"
-
-            tracemalloc.start()
-            try:
-                response = await client.post(
-                    "/api/v1/files",
-                    headers=headers | {"content-type": "multipart/form-data; boundary=big"},
-                    content=body(),
-                )
-                _, peak = tracemalloc.get_traced_memory()
-            finally:
-                tracemalloc.stop()
+            _, peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
     assert response.status_code == 201, response.text
     assert response.json()["size"] == size
     assert (data_dir / "files" / "files" / response.json()["id"]).stat().st_size == size

@@ -10,12 +10,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import httpx
 import pytest
 
 from orchestrator.domain import ToolCallContext, ToolOutcome, ToolPolicy
-from orchestrator.main import create_app
-from tests.api.conftest import Api, Conversation, Event, make_settings, names
+from tests.api.conftest import Api, Conversation, Event, in_process, make_settings, names
 from tests.fakes.openai_server import FakeOpenAI, FakeToolCall, Reply
 from tests.fakes.tools import FakeTools, spec, text
 
@@ -85,14 +83,12 @@ async def test_another_process_replays_the_same_events_from_the_database(
         Reply(text="stored for later replay", chunks=["stored ", "for ", "later ", "replay"])
     )
     live = await conversation.stream("x")
-    other = create_app(make_settings(database_url, data_dir, fake_openai.url))  # type: ignore[attr-defined]
-    async with other.router.lifespan_context(other):
-        transport = httpx.ASGITransport(app=other)
-        async with httpx.AsyncClient(transport=transport, base_url="http://replica") as client:
-            replica = Api(client, other, api.headers, api.user_id, api.email)
-            run_id = live[0].data["run_id"]
-            replayed = await replica.run_events(run_id)
-            tail = await replica.run_events(run_id, after=3)
+    settings = make_settings(database_url, data_dir, fake_openai.url)  # type: ignore[attr-defined]
+    async with in_process(settings, base_url="http://replica") as other:
+        replica = Api(other.client, other.app, api.headers, api.user_id, api.email)
+        run_id = live[0].data["run_id"]
+        replayed = await replica.run_events(run_id)
+        tail = await replica.run_events(run_id, after=3)
     assert replayed == live
     assert tail == live[3:]
 

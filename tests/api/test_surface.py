@@ -7,13 +7,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 import websockets
 from openapi_spec_validator import validate
 
-from orchestrator.main import create_app
-from tests.api.conftest import Api, make_settings
+from tests.api.conftest import Api, in_process, make_settings
 from tests.fakes.openai_server import FakeOpenAI, Reply
 
 pytestmark = pytest.mark.anyio
@@ -68,34 +66,30 @@ async def test_health_ready_and_metrics(api: Api) -> None:
 async def test_without_a_model_the_api_says_exactly_what_to_set(
     database_url: str, data_dir: Path
 ) -> None:
-    app = create_app(make_settings(database_url, data_dir, None))
-    async with app.router.lifespan_context(app):
-        async with httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app), base_url="http://test"
-        ) as client:
-            ready = await client.get("/readyz")
-            assert ready.status_code == 503
-            assert "OPENAI_API_KEY" in ready.json()["checks"]["model"]
-            base = Api(client, app, {}, "", "")
-            user = await base.as_new_user()
-            models = (await client.get("/api/v1/models", headers=user.headers)).json()
-            assert models["configured"] is False and "OPENAI_BASE_URL" in models["message"]
-            conversation = await user.conversation()
-            response = await client.post(
-                f"/api/v1/conversations/{conversation}/messages",
-                json={"content": "hello?"},
-                headers=user.headers | {"accept": "text/event-stream"},
-            )
-            last = [
-                line for line in response.text.splitlines() if line.startswith(("event:", "data:"))
-            ][-2:]
-            assert last[0] == "event: error"
-            error = json.loads(last[1].removeprefix("data: "))
-            assert error["type"] == "model_not_configured" and "OPENAI_API_KEY" in error["message"]
-            detail = (
-                await client.get(f"/api/v1/conversations/{conversation}", headers=user.headers)
-            ).json()
-            assert [m["role"] for m in detail["messages"]] == ["user"]
+    async with in_process(make_settings(database_url, data_dir, None)) as base:
+        client = base.client
+        ready = await client.get("/readyz")
+        assert ready.status_code == 503
+        assert "OPENAI_API_KEY" in ready.json()["checks"]["model"]
+        user = await base.as_new_user()
+        models = (await client.get("/api/v1/models", headers=user.headers)).json()
+        assert models["configured"] is False and "OPENAI_BASE_URL" in models["message"]
+        conversation = await user.conversation()
+        response = await client.post(
+            f"/api/v1/conversations/{conversation}/messages",
+            json={"content": "hello?"},
+            headers=user.headers | {"accept": "text/event-stream"},
+        )
+        last = [
+            line for line in response.text.splitlines() if line.startswith(("event:", "data:"))
+        ][-2:]
+        assert last[0] == "event: error"
+        error = json.loads(last[1].removeprefix("data: "))
+        assert error["type"] == "model_not_configured" and "OPENAI_API_KEY" in error["message"]
+        detail = (
+            await client.get(f"/api/v1/conversations/{conversation}", headers=user.headers)
+        ).json()
+        assert [m["role"] for m in detail["messages"]] == ["user"]
 
 
 async def test_the_websocket_carries_the_same_run_events(

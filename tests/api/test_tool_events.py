@@ -12,12 +12,10 @@ from orchestrator.domain import (
     ElicitationRequest,
     ToolCallContext,
     ToolOutcome,
-    ToolServerError,
-    error_outcome,
 )
-from tests.api.conftest import Api, collect
+from tests.api.conftest import Api, Conversation
 from tests.fakes.openai_server import FakeOpenAI, FakeToolCall, Reply
-from tests.fakes.tools import FakeTools, spec, text
+from tests.fakes.tools import FakeTools, connection_lost, no_such_city, spec, text
 
 pytestmark = pytest.mark.anyio
 
@@ -25,12 +23,6 @@ pytestmark = pytest.mark.anyio
 @pytest.fixture
 def tools() -> FakeTools:
     tools = FakeTools()
-
-    async def broken(arguments: dict[str, Any], context: ToolCallContext) -> ToolOutcome:
-        raise ToolServerError("the connection was lost")
-
-    async def refuses(arguments: dict[str, Any], context: ToolCallContext) -> ToolOutcome:
-        return error_outcome("no such city")
 
     async def asks(arguments: dict[str, Any], context: ToolCallContext) -> ToolOutcome:
         answer = await context.elicit(
@@ -41,25 +33,20 @@ def tools() -> FakeTools:
         )
         return text(f"{answer.action}: {(answer.content or {}).get('city')}")
 
-    tools.add(spec("weather__broken"), broken)
-    tools.add(spec("weather__refuses"), refuses)
+    tools.add(spec("weather__broken"), connection_lost)
+    tools.add(spec("weather__refuses"), no_such_city)
     tools.add(spec("weather__asks"), asks)
     return tools
 
 
-async def _start(api: Api, fake_openai: FakeOpenAI, *calls: str) -> tuple[str, str]:
-    """Ask for `calls` in a new conversation; its id and the run's."""
+async def _start(api: Api, fake_openai: FakeOpenAI, *calls: str) -> tuple[Conversation, str]:
+    """Ask for `calls` in a new conversation; it and the run's id."""
     fake_openai.script(
         Reply(tool_calls=[FakeToolCall(name, json.dumps({})) for name in calls]),
         Reply(text="Done."),
     )
-    conversation = await api.conversation()
-    response = await api.client.post(
-        f"/api/v1/conversations/{conversation}/messages",
-        json={"content": "go"},
-        headers=api.headers,
-    )
-    return conversation, response.json()["run_id"]
+    conversation = await api.new_conversation()
+    return conversation, await conversation.start("go")
 
 
 async def _run(api: Api, fake_openai: FakeOpenAI, *calls: str) -> str:
@@ -70,9 +57,7 @@ async def test_a_server_that_fails_is_marked_as_a_host_fault_and_a_tool_error_is
     api: Api, fake_openai: FakeOpenAI
 ) -> None:
     run_id = await _run(api, fake_openai, "weather__broken", "weather__refuses")
-    _, events = await collect(
-        api.client, "GET", f"/api/v1/runs/{run_id}/events", headers=api.headers
-    )
+    events = await api.run_events(run_id)
     calls = {e.data["id"]: e.data["tool"] for e in events if e.name == "tool.call"}
     results = {calls[e.data["id"]]: e.data for e in events if e.name == "tool.result"}
     assert results["broken"]["is_error"] is True and results["broken"]["fault"] == "host"
@@ -84,10 +69,8 @@ async def test_a_stored_tool_message_keeps_the_host_fault_and_a_tool_error_has_n
     api: Api, fake_openai: FakeOpenAI
 ) -> None:
     conversation, run_id = await _start(api, fake_openai, "weather__broken", "weather__refuses")
-    await collect(api.client, "GET", f"/api/v1/runs/{run_id}/events", headers=api.headers)
-    response = await api.client.get(f"/api/v1/conversations/{conversation}", headers=api.headers)
-    assert response.status_code == 200
-    messages = response.json()["messages"]
+    await api.run_events(run_id)
+    messages = await conversation.messages()
     names = {c["id"]: c["name"] for m in messages for c in m["tool_calls"]}
     stored = {names[m["tool_call_id"]]: m for m in messages if m["role"] == "tool"}
     broken, refuses = stored["weather__broken"], stored["weather__refuses"]
@@ -100,7 +83,7 @@ async def test_a_stored_tool_message_keeps_the_host_fault_and_a_tool_error_has_n
     assert sent[broken["tool_call_id"]].startswith("The tool server 'test' failed")
     assert sent[refuses["tool_call_id"]] == "Error: no such city"
     markdown = await api.client.get(
-        f"/api/v1/conversations/{conversation}/export?format=markdown", headers=api.headers
+        f"{conversation.url}/export?format=markdown", headers=api.headers
     )
     assert "**Tool server failed** (weather__broken)" in markdown.text
     assert "**Tool result** (weather__refuses)" in markdown.text
@@ -117,12 +100,8 @@ async def test_a_question_names_its_call_and_its_answer_is_an_event_every_tab_se
     api: Api, fake_openai: FakeOpenAI
 ) -> None:
     run_id = await _run(api, fake_openai, "weather__asks")
-    _, first = await collect(
-        api.client,
-        "GET",
-        f"/api/v1/runs/{run_id}/events",
-        headers=api.headers,
-        stop_after=lambda events: events[-1].name == "input.required",
+    first = await api.run_events(
+        run_id, stop_after=lambda events: events[-1].name == "input.required"
     )
     call_id = next(e.data["id"] for e in first if e.name == "tool.call")
     question = first[-1].data
@@ -133,12 +112,7 @@ async def test_a_question_names_its_call_and_its_answer_is_an_event_every_tab_se
         headers=api.headers,
     )
     assert answered.status_code == 204
-    _, rest = await collect(
-        api.client,
-        "GET",
-        f"/api/v1/runs/{run_id}/events",
-        headers=api.headers | {"last-event-id": str(first[-1].id)},
-    )
+    rest = await api.run_events(run_id, after=first[-1].id)
     assert rest[0].name == "input.answered"
     assert rest[0].data == {"id": question["id"], "action": "accept"}
     result = next(e.data for e in rest if e.name == "tool.result")

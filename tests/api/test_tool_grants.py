@@ -7,7 +7,7 @@ import json
 import pytest
 
 from orchestrator.domain import ToolPolicy
-from tests.api.conftest import Api, Event, collect, names
+from tests.api.conftest import Api, names
 from tests.fakes.openai_server import FakeOpenAI, FakeToolCall, Reply
 from tests.fakes.tools import FakeTools, spec
 
@@ -27,28 +27,12 @@ async def _ask_delete(api: Api, fake_openai: FakeOpenAI, name: str) -> tuple[str
         Reply(tool_calls=[FakeToolCall("files__delete", json.dumps({"x": name}))]),
         Reply(text="Deleted."),
     )
-    conversation = await api.conversation()
-    response = await api.client.post(
-        f"/api/v1/conversations/{conversation}/messages",
-        json={"content": f"delete {name}"},
-        headers=api.headers,
-    )
-    run_id = response.json()["run_id"]
-    _, events = await collect(
-        api.client,
-        "GET",
-        f"/api/v1/runs/{run_id}/events",
-        headers=api.headers,
-        stop_after=lambda events: events[-1].name == "tool.approval_required",
+    conversation = await api.new_conversation()
+    run_id = await conversation.start(f"delete {name}")
+    events = await api.run_events(
+        run_id, stop_after=lambda events: events[-1].name == "tool.approval_required"
     )
     return run_id, events[-1].data["id"]
-
-
-async def _events(api: Api, run_id: str) -> list[Event]:
-    _, events = await collect(
-        api.client, "GET", f"/api/v1/runs/{run_id}/events", headers=api.headers
-    )
-    return events
 
 
 async def test_always_allow_runs_the_call_and_the_next_calls_of_the_tool_without_asking(
@@ -65,7 +49,7 @@ async def test_always_allow_runs_the_call_and_the_next_calls_of_the_tool_without
         "approved": True,
         "always": True,
     }
-    first = await _events(api, run_id)
+    first = await api.run_events(run_id)
     decided = [e.data for e in first if e.name == "tool.decided"]
     assert decided == [{"id": call_id, "approved": True, "always": True}]
     grants = (await api.client.get("/api/v1/tool-grants", headers=api.headers)).json()
@@ -75,13 +59,8 @@ async def test_always_allow_runs_the_call_and_the_next_calls_of_the_tool_without
         Reply(tool_calls=[FakeToolCall("files__delete", json.dumps({"x": "b.txt"}))]),
         Reply(text="Deleted again."),
     )
-    conversation = await api.conversation()
-    response = await api.client.post(
-        f"/api/v1/conversations/{conversation}/messages",
-        json={"content": "delete b.txt"},
-        headers=api.headers,
-    )
-    second = await _events(api, response.json()["run_id"])
+    conversation = await api.new_conversation()
+    second = await api.run_events(await conversation.start("delete b.txt"))
     assert "tool.approval_required" not in names(second)
     assert names(second)[-1] == "run.completed"
     assert tools.calls[-2:] == [
@@ -97,7 +76,7 @@ async def test_a_grant_is_the_users_own_and_removing_it_asks_again(
     await api.client.post(
         f"/api/v1/tool-calls/{call_id}/approve", json={"always": True}, headers=api.headers
     )
-    await _events(api, run_id)
+    await api.run_events(run_id)
     other = await api.as_new_user()
     theirs = (await api.client.get("/api/v1/tool-grants", headers=other.headers)).json()
     assert theirs == {"items": []}
@@ -146,25 +125,16 @@ async def test_always_allow_also_lets_the_parallel_calls_of_the_tool_waiting_bes
         ),
         Reply(text="Both gone."),
     )
-    conversation = await api.conversation()
-    response = await api.client.post(
-        f"/api/v1/conversations/{conversation}/messages",
-        json={"content": "delete both"},
-        headers=api.headers,
-    )
-    run_id = response.json()["run_id"]
-    _, waiting = await collect(
-        api.client,
-        "GET",
-        f"/api/v1/runs/{run_id}/events",
-        headers=api.headers,
-        stop_after=lambda events: names(events).count("tool.approval_required") == 2,
+    conversation = await api.new_conversation()
+    run_id = await conversation.start("delete both")
+    waiting = await api.run_events(
+        run_id, stop_after=lambda events: names(events).count("tool.approval_required") == 2
     )
     first = next(e.data["id"] for e in waiting if e.name == "tool.approval_required")
     await api.client.post(
         f"/api/v1/tool-calls/{first}/approve", json={"always": True}, headers=api.headers
     )
-    events = await _events(api, run_id)
+    events = await api.run_events(run_id)
     decided = [e.data for e in events if e.name == "tool.decided"]
     assert len(decided) == 2 and all(d["approved"] and d["always"] for d in decided)
     assert names(events)[-1] == "run.completed"

@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import json
-from typing import Any
 
 import anyio
 import pytest
 
-from orchestrator.domain import ToolCallContext, ToolOutcome, ToolServerError, error_outcome
 from tests.api import conftest as api_fixtures
 from tests.api.conftest import Api
 from tests.fakes.openai_server import FakeOpenAI, FakeToolCall, Reply
-from tests.fakes.tools import FakeTools, spec
+from tests.fakes.tools import FakeTools, connection_lost, no_such_city, spec
 from tests.security.test_terminal_output import _chat
 
 pytestmark = pytest.mark.anyio
@@ -26,15 +24,8 @@ api = api_fixtures.api
 @pytest.fixture
 def tools() -> FakeTools:
     tools = FakeTools()
-
-    async def broken(arguments: dict[str, Any], context: ToolCallContext) -> ToolOutcome:
-        raise ToolServerError("the connection was lost")
-
-    async def refuses(arguments: dict[str, Any], context: ToolCallContext) -> ToolOutcome:
-        return error_outcome("no such city")
-
-    tools.add(spec("weather__broken", server="weather"), broken)
-    tools.add(spec("weather__refuses", server="weather"), refuses)
+    tools.add(spec("weather__broken", server="weather"), connection_lost)
+    tools.add(spec("weather__refuses", server="weather"), no_such_city)
     return tools
 
 

@@ -2,29 +2,24 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import re
-import socket
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pexpect
 import pytest
-import uvicorn
 
-from orchestrator.domain import ToolCallContext, ToolOutcome, ToolPolicy
+from orchestrator.domain import ToolPolicy
 from orchestrator.main import create_app
-from tests.api.conftest import make_settings
+from tests.api.conftest import make_settings, orchestrator_thread
 from tests.fakes.openai_server import FakeOpenAI, FakeToolCall, Reply
-from tests.fakes.tools import FakeTools, spec, text
+from tests.fakes.tools import FakeTools, deleted, spec
 
 ASSISTANT = str(Path(sys.executable).parent / "assistant")
 
@@ -36,50 +31,17 @@ class Orchestrator:
     tools: FakeTools
 
 
-def _serve(app: Any, ready: threading.Event, box: dict[str, Any]) -> None:
-    loop = asyncio.new_event_loop()
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
-    box.update(server=server, loop=loop, port=sock.getsockname()[1])
-
-    async def main() -> None:
-        task = asyncio.create_task(server.serve(sockets=[sock]))
-        while not server.started and not task.done():  # noqa: ASYNC110
-            await asyncio.sleep(0.01)
-        if server.started:
-            services = app.state.services
-            user = await services.auth.users.by_email("admin@test.example")
-            _, box["key"] = await services.auth.create_api_key(user.id, "pty test")
-        ready.set()
-        await task
-
-    loop.run_until_complete(main())
-    loop.close()
-
-
 @pytest.fixture
 def orchestrator(
     database_url: str, data_dir: Path, fake_openai: FakeOpenAI
 ) -> Iterator[Orchestrator]:
     tools = FakeTools()
-
-    async def delete(arguments: dict[str, Any], context: ToolCallContext) -> ToolOutcome:
-        return text(f"deleted {arguments.get('x')}")
-
-    tools.add(spec("files__delete", ToolPolicy.ASK, server="files"), delete)
+    tools.add(spec("files__delete", ToolPolicy.ASK, server="files"), deleted)
     tools.add(spec("clock__now", ToolPolicy.AUTO, server="clock"))
     settings = make_settings(database_url, data_dir, fake_openai.url)  # type: ignore[attr-defined]
     app = create_app(settings, tools=tools)
-    ready, box = threading.Event(), {}
-    thread = threading.Thread(target=_serve, args=(app, ready, box), daemon=True)
-    thread.start()
-    assert ready.wait(60) and "key" in box, "the orchestrator did not start"
-    try:
-        yield Orchestrator(f"http://127.0.0.1:{box['port']}", box["key"], tools)
-    finally:
-        box["server"].should_exit = True
-        thread.join(30)
+    with orchestrator_thread(app) as server:
+        yield Orchestrator(server.url, server.started_with, tools)
 
 
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[a-zA-Z]|\x1b\][^\x07]*\x07|\r")

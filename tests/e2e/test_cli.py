@@ -5,11 +5,11 @@ from __future__ import annotations
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -17,14 +17,9 @@ import psutil
 import pytest
 
 from tests.fakes.openai_server import FakeOpenAI, Reply
+from tests.fixtures.processes import free_port, listening
 
 ASSISTANT = str(Path(sys.executable).parent / "assistant")
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _env(data_dir: Path, **extra: str) -> dict[str, str]:
@@ -112,10 +107,10 @@ def _start(env: dict[str, str], port: int) -> Stack:
     raise AssertionError("assistant up did not get ready:\n" + "".join(output))
 
 
-@pytest.fixture
-def stack(data_dir: Path, fake_openai: FakeOpenAI) -> Iterator[Stack]:
-    env = _env(data_dir, OPENAI_BASE_URL=fake_openai.url)  # type: ignore[attr-defined]
-    running = _start(env, _free_port())
+@contextmanager
+def _up(env: dict[str, str], port: int) -> Iterator[Stack]:
+    """`assistant up` on `port`, ready, until the block ends (killed if still running)."""
+    running = _start(env, port)
     try:
         yield running
     finally:
@@ -125,6 +120,13 @@ def stack(data_dir: Path, fake_openai: FakeOpenAI) -> Iterator[Stack]:
         for stream in (running.process.stdout, running.process.stderr):
             if stream is not None:
                 stream.close()
+
+
+@pytest.fixture
+def stack(data_dir: Path, fake_openai: FakeOpenAI) -> Iterator[Stack]:
+    env = _env(data_dir, OPENAI_BASE_URL=fake_openai.url)  # type: ignore[attr-defined]
+    with _up(env, free_port()) as running:
+        yield running
 
 
 def test_assistant_up_runs_a_usable_assistant_and_stops_cleanly(
@@ -188,24 +190,7 @@ def test_the_seed_commands_still_work(fresh_database_url: str, data_dir: Path) -
         timeout=120,
     )
     assert init.returncode == 0, init.stderr
-    port = _free_port()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "orchestrator.main:app", "--port", str(port)],
-        cwd=root,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.1)
-        else:
-            raise AssertionError("uvicorn orchestrator.main:app did not come up")
-    finally:
-        server.send_signal(signal.SIGINT)
-        server.wait(timeout=30)
+    port = free_port()
+    command = [sys.executable, "-m", "uvicorn", "orchestrator.main:app", "--port", str(port)]
+    with listening(command, port, env=env, timeout=60, graceful=True):
+        assert httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=5).status_code == 200

@@ -9,6 +9,7 @@ import pytest
 
 from orchestrator.domain import MessageDelta, RunCompleted
 from orchestrator.events import InMemoryEventBus
+from tests.fixtures.waiting import until
 
 pytestmark = pytest.mark.anyio
 
@@ -40,6 +41,4 @@ async def test_a_closed_stream_is_forgotten_after_its_retention() -> None:
     bus.open("r")
     bus.close("r")
     assert bus.has("r")
-    with anyio.fail_after(5):
-        while bus.has("r"):  # noqa: ASYNC110 - the eviction is a loop timer, not an event
-            await asyncio.sleep(0.01)
+    await until(lambda: not bus.has("r"), within=5)  # the eviction is a loop timer, not an event

@@ -17,20 +17,22 @@ import asyncio
 import hashlib
 import json
 import re
-import threading
 import time
 import uuid
 from collections import deque
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-__all__ = ["FakeOpenAI", "FakeToolCall", "Reply", "fake_embedding", "serve_in_thread"]
+from tests.fixtures.serving import ThreadServer
+
+__all__ = ["FakeOpenAI", "FakeToolCall", "Reply", "fake_embedding", "served"]
 
 _WORD = re.compile(r"\S+\s*|\s+")
 
@@ -354,40 +356,16 @@ def _completion(
     }
 
 
-class _ThreadServer:
-    def __init__(self, fake: FakeOpenAI, port: int) -> None:
-        import uvicorn
-
-        self.fake = fake
-        config = uvicorn.Config(
-            fake.app, host="127.0.0.1", port=port, log_level="error", lifespan="off"
-        )
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-
-    @property
-    def url(self) -> str:
-        sockets = self.server.servers[0].sockets
-        return f"http://127.0.0.1:{sockets[0].getsockname()[1]}/v1"
-
-    def start(self) -> None:
-        self.thread.start()
-        deadline = time.monotonic() + 10
-        while not self.server.started:
-            if time.monotonic() > deadline or not self.thread.is_alive():
-                raise RuntimeError("the fake OpenAI server did not start")
-            time.sleep(0.01)
-
-    def stop(self) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=5)
+_Fake = TypeVar("_Fake", bound=FakeOpenAI)
 
 
-def serve_in_thread(fake: FakeOpenAI, port: int = 0) -> _ThreadServer:
-    """Run `fake` on 127.0.0.1 in a background thread; `.url` is its base URL."""
-    server = _ThreadServer(fake, port)
-    server.start()
-    return server
+@contextmanager
+def served(fake: _Fake) -> Iterator[_Fake]:
+    """`with served(FakeOpenAI()) as fake:` the fake on a free port of 127.0.0.1, in a
+    background thread, with its base URL as `fake.url`; stopped on exit."""
+    with ThreadServer(fake.app, lifespan="off", timeout=10) as server:
+        fake.url = f"{server.url}/v1"  # type: ignore[attr-defined]
+        yield fake
 
 
 def _bench_default(tokens: int, delay: float) -> Callable[[dict[str, Any]], Reply]:

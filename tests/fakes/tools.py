@@ -13,6 +13,7 @@ from orchestrator.domain import (
     ToolPolicy,
     ToolServerError,
     ToolSpec,
+    error_outcome,
 )
 
 Handler = Callable[[dict[str, Any], ToolCallContext], Awaitable[ToolOutcome]]
@@ -60,6 +61,21 @@ class FakeTools:
         if handler is None:
             return text(f"{spec.name} ran with {arguments}")
         return await handler(arguments, context)
+
+
+async def deleted(arguments: dict[str, Any], context: ToolCallContext) -> ToolOutcome:
+    """A delete tool's handler: says it deleted its `x`."""
+    return text(f"deleted {arguments.get('x')}")
+
+
+async def connection_lost(arguments: dict[str, Any], context: ToolCallContext) -> ToolOutcome:
+    """A tool whose server fails under the call: a host fault, not the tool's own answer."""
+    raise ToolServerError("the connection was lost")
+
+
+async def no_such_city(arguments: dict[str, Any], context: ToolCallContext) -> ToolOutcome:
+    """A tool that answers with an error of its own, for the model to read."""
+    return error_outcome("no such city")
 
 
 async def broken(arguments: dict[str, Any], context: ToolCallContext) -> ToolOutcome:

@@ -20,13 +20,13 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_playwright
 
-from orchestrator.domain import ToolCallContext, ToolOutcome, ToolPolicy
+from orchestrator.domain import ToolPolicy
 from orchestrator.main import create_app
-from tests.api.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, make_settings
+from tests.api.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, make_settings, orchestrator_thread
 from tests.conftest import SYSTEM_POSTGRES, PostgresServer
-from tests.e2e.test_chat import _serve
 from tests.fakes.openai_server import FakeOpenAI
-from tests.fakes.tools import FakeTools, spec, text
+from tests.fakes.tools import FakeTools, deleted, spec
+from tests.fixtures.processes import free_port
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 ARTIFACTS = Path(__file__).parent / "artifacts"
@@ -51,31 +51,12 @@ def orchestrator_url(
     database_url: str, openai_fake: FakeOpenAI, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[tuple[str, FakeTools]]:
     tools = FakeTools()
-
-    async def delete(arguments: dict[str, Any], context: ToolCallContext) -> ToolOutcome:
-        return text(f"deleted {arguments.get('x')}")
-
-    tools.add(spec("files__delete", ToolPolicy.ASK, server="files"), delete)
+    tools.add(spec("files__delete", ToolPolicy.ASK, server="files"), deleted)
     data_dir = tmp_path_factory.mktemp("orchestrator-data")
     settings = make_settings(database_url, data_dir, openai_fake.url)  # type: ignore[attr-defined]
     app = create_app(settings, tools=tools)
-    ready, box = threading.Event(), {}
-    thread = threading.Thread(target=_serve, args=(app, ready, box), daemon=True)
-    thread.start()
-    assert ready.wait(60) and "key" in box, "the orchestrator did not start"
-    try:
-        yield f"http://127.0.0.1:{box['port']}", tools
-    finally:
-        box["server"].should_exit = True
-        thread.join(30)
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    with orchestrator_thread(app) as server:
+        yield server.url, tools
 
 
 @dataclass
@@ -98,7 +79,7 @@ def _drain(stream: Any, output: list[str]) -> None:
 
 def start_frontend(orchestrator: str, data_dir: Path, **extra: str) -> Frontend:
     """`python -m frontend` on a free port; returns once it says it listens."""
-    port = _free_port()
+    port = free_port()
     env = {key: value for key, value in os.environ.items() if not key.startswith("FRONTEND_")}
     env.update(
         ASSISTANT_ENV_FILE="",

@@ -29,9 +29,8 @@ from playwright.sync_api import Browser, BrowserContext, Locator, Page, expect
 
 from orchestrator.main import create_app
 from orchestrator.settings import MCPSettings
-from tests.api.conftest import make_settings
+from tests.api.conftest import make_settings, orchestrator_thread
 from tests.conftest import PostgresServer
-from tests.e2e.test_chat import _serve
 from tests.fakes.openai_server import FakeOpenAI, FakeToolCall, Reply
 from tests.frontend.conftest import ARTIFACTS, log_in, start_frontend
 
@@ -125,22 +124,19 @@ def mcp_stack(
         mcp=MCPSettings(config=config),
     )
     app = create_app(settings)
-    ready, box = threading.Event(), {}
-    thread = threading.Thread(target=_serve, args=(app, ready, box), daemon=True)
-    thread.start()
-    assert ready.wait(90) and "key" in box, "the orchestrator did not start"
-    orchestrator = f"http://127.0.0.1:{box['port']}"
     frontend = None
     try:
-        _wait_for_tools(orchestrator, box["key"], f"{SERVER}__echo")
-        _wait_for_tools(orchestrator, box["key"], f"{DEMO}__hang")
-        frontend = start_frontend(orchestrator, work / "frontend-data")
-        yield McpStack(frontend.url, orchestrator, box["key"], wire_log)
+        with orchestrator_thread(app, timeout=90) as server:
+            orchestrator, key = server.url, server.started_with
+            try:
+                _wait_for_tools(orchestrator, key, f"{SERVER}__echo")
+                _wait_for_tools(orchestrator, key, f"{DEMO}__hang")
+                frontend = start_frontend(orchestrator, work / "frontend-data")
+                yield McpStack(frontend.url, orchestrator, key, wire_log)
+            finally:
+                if frontend is not None:
+                    frontend.stop()
     finally:
-        if frontend is not None:
-            frontend.stop()
-        box["server"].should_exit = True
-        thread.join(30)
         _off_the_loop(postgres.drop_database, database)
 
 

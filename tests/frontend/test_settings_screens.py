@@ -8,15 +8,11 @@ Each screen is kept as a screenshot in tests/frontend/artifacts/.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
 import re
 import shutil
-import socket
-import subprocess
 import sys
-import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -25,7 +21,6 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from playwright.sync_api import Browser, BrowserContext, Locator, Page, Response, expect
 from playwright.sync_api import Error as PlaywrightError
 
@@ -33,6 +28,8 @@ from orchestrator.main import create_app
 from orchestrator.settings import MCPSettings, OpenAISettings
 from tests.api.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, make_settings
 from tests.fakes.openai_server import FakeOpenAI, FakeToolCall, Reply
+from tests.fixtures.processes import free_port, listening
+from tests.fixtures.serving import ThreadServer
 from tests.frontend.conftest import Stack, log_in, screenshot, start_frontend
 from tests.frontend.test_security import SECRET
 
@@ -381,23 +378,6 @@ def test_the_settings_screens_fit_a_phone(browser: Browser, stack: Stack) -> Non
     context.close()
 
 
-def _serve(app: Any, sock: socket.socket, ready: threading.Event, box: dict[str, Any]) -> None:
-    """Serve the app on a bound socket in this thread's own event loop."""
-    loop = asyncio.new_event_loop()
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
-    box["server"] = server
-
-    async def main() -> None:
-        task = asyncio.create_task(server.serve(sockets=[sock]))
-        while not server.started and not task.done():  # noqa: ASYNC110
-            await asyncio.sleep(0.01)
-        ready.set()
-        await task
-
-    loop.run_until_complete(main())
-    loop.close()
-
-
 @pytest.fixture(scope="module")
 def hub_stack(
     database_url: str,
@@ -408,9 +388,8 @@ def hub_stack(
     data_dir = tmp_path_factory.mktemp("hub-orchestrator")
     config = data_dir / "mcp.json"
     config.write_text(json.dumps({"mcpServers": {}}))
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    orchestrator = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    port = free_port()
+    orchestrator = f"http://127.0.0.1:{port}"
     settings = make_settings(
         database_url,
         data_dir,
@@ -418,43 +397,20 @@ def hub_stack(
         mcp=MCPSettings(config=config, oauth_redirect_url=f"{orchestrator}/mcp/oauth/callback"),
     )
     app = create_app(settings)
-    ready, box = threading.Event(), {}
-    thread = threading.Thread(target=_serve, args=(app, sock, ready, box), daemon=True)
-    thread.start()
-    assert ready.wait(60) and box["server"].started, "the orchestrator did not start"
-    frontend = start_frontend(orchestrator, tmp_path_factory.mktemp("hub-frontend"))
-    try:
-        yield orchestrator, frontend.url
-    finally:
-        frontend.stop()
-        box["server"].should_exit = True
-        thread.join(30)
+    with ThreadServer(app, port=port, lifespan="on", log_level="warning", timeout=60):
+        frontend = start_frontend(orchestrator, tmp_path_factory.mktemp("hub-frontend"))
+        try:
+            yield orchestrator, frontend.url
+        finally:
+            frontend.stop()
 
 
 @pytest.fixture(scope="module")
 def oauth_server() -> Iterator[str]:
     """An MCP server that is its own OAuth authorization server (approves at once)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    process = subprocess.Popen(
-        [sys.executable, "-m", "tests.fakes.oauth_server", "--port", str(port)],
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            with socket.socket() as probe:
-                if probe.connect_ex(("127.0.0.1", port)) == 0:
-                    break
-            assert time.monotonic() < deadline, "the OAuth test server did not start"
-            time.sleep(0.05)  # a child process has no event to wait on
+    port = free_port()
+    with listening([sys.executable, "-m", "tests.fakes.oauth_server", "--port", str(port)], port):
         yield f"http://127.0.0.1:{port}/mcp"
-    finally:
-        process.kill()
-        process.wait()
 
 
 def test_an_admin_adds_a_real_mcp_server_and_its_tools_appear(

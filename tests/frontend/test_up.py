@@ -12,24 +12,17 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.e2e.test_cli import Stack, _env, _free_port, _start
+from tests.e2e.test_cli import Stack, _env, _up
 from tests.fakes.openai_server import FakeOpenAI
+from tests.fixtures.processes import free_port
 
 
 @pytest.fixture
 def stack_with_frontend(data_dir: Path, fake_openai: FakeOpenAI) -> Iterator[tuple[Stack, int]]:
-    port = _free_port()
+    port = free_port()
     env = _env(data_dir, OPENAI_BASE_URL=fake_openai.url, FRONTEND_PORT=str(port))  # type: ignore[attr-defined]
-    running = _start(env, _free_port())
-    try:
+    with _up(env, free_port()) as running:
         yield running, port
-    finally:
-        if running.process.poll() is None:
-            running.process.kill()
-            running.process.wait()
-        for stream in (running.process.stdout, running.process.stderr):
-            if stream is not None:
-                stream.close()
 
 
 def test_assistant_up_prints_the_browser_address_first_and_the_admin_logs_in_there(

@@ -11,7 +11,7 @@ from typing import Any
 import anyio
 import pytest
 
-from orchestrator.domain import ChatModel
+from orchestrator.domain import ChatModel, ElicitationAnswer, ToolCallContext
 from orchestrator.mcp import CircuitBreaker, HubOptions, MCPHub, MemoryHubStore, Vault
 
 OpenHub = Callable[..., AbstractAsyncContextManager[MCPHub]]
@@ -19,6 +19,23 @@ OpenHub = Callable[..., AbstractAsyncContextManager[MCPHub]]
 FAST_BREAKER = CircuitBreaker(
     threshold=3, base_delay=0.01, max_delay=0.05, open_interval=30.0, stable_after=5.0
 )
+
+
+def call_context(user_id: str = "user-1") -> ToolCallContext:
+    """The context of a tool call by `user_id` that reports no progress and cancels every
+    question its tool asks."""
+
+    async def elicit(request: object) -> ElicitationAnswer:
+        return ElicitationAnswer(action="cancel")
+
+    return ToolCallContext(
+        user_id=user_id,
+        conversation_id="c",
+        run_id="r",
+        call_id="call",
+        report_progress=lambda *_: None,
+        elicit=elicit,  # type: ignore[arg-type]
+    )
 
 
 @pytest.fixture

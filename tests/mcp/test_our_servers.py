@@ -13,29 +13,15 @@ import anyio
 import jwt
 import pytest
 
-from orchestrator.domain import ElicitationAnswer, TextPart, ToolCallContext, ToolOutcome
+from orchestrator.domain import TextPart, ToolOutcome
 from orchestrator.mcp import META_KEY, ServiceTokens
 from tests.fakes.mcp_server import ServerState, build
 from tests.fixtures.processes import free_port, listening
-from tests.mcp.conftest import OpenHub
+from tests.mcp.conftest import OpenHub, call_context
 
 pytestmark = pytest.mark.anyio
 
 SECRET = "service-secret-for-tests-0123456789"
-
-
-def _context(user_id: str = "user-1") -> ToolCallContext:
-    async def elicit(request: object) -> ElicitationAnswer:
-        return ElicitationAnswer(action="cancel")
-
-    return ToolCallContext(
-        user_id=user_id,
-        conversation_id="c",
-        run_id="r",
-        call_id="call",
-        report_progress=lambda *_: None,
-        elicit=elicit,  # type: ignore[arg-type]
-    )
 
 
 def _text(outcome: ToolOutcome) -> str:
@@ -58,7 +44,7 @@ async def test_our_stdio_servers_get_a_signed_token_for_the_user_in_meta(
     servers = {"demo": {"command": "in-process", "assistant": True, "protocol": protocol}}
     async with open_hub(servers, targets={"demo": build(state)}, service_secret=SECRET) as hub:
         spec = {s.name: s for s in await hub.list_tools("user-9")}["demo__whoami"]
-        token = _text(await hub.call_tool(spec, {}, _context("user-9")))
+        token = _text(await hub.call_tool(spec, {}, call_context("user-9")))
     claims = ServiceTokens(SECRET).verify(token, "demo")
     assert claims["sub"] == "user-9" and claims["iss"] == "assistant"
     assert claims["aud"] == "mcp:demo"
@@ -74,7 +60,7 @@ async def test_third_party_servers_never_get_the_token(open_hub: OpenHub) -> Non
     servers = {"demo": {"command": "in-process"}}
     async with open_hub(servers, targets={"demo": build(state)}, service_secret=SECRET) as hub:
         spec = {s.name: s for s in await hub.list_tools("user-1")}["demo__whoami"]
-        answer = _text(await hub.call_tool(spec, {}, _context()))
+        answer = _text(await hub.call_tool(spec, {}, call_context()))
     assert answer == "anonymous" and state.tokens == [None]
 
 
@@ -84,7 +70,7 @@ async def test_our_http_servers_get_the_token_as_a_bearer_header(
     servers = {"web": {"url": http_server, "assistant": True}}
     async with open_hub(servers, service_secret=SECRET) as hub:
         spec = {s.name: s for s in await hub.list_tools("user-3")}["web__whoami"]
-        answer = _text(await hub.call_tool(spec, {}, _context("user-3")))
+        answer = _text(await hub.call_tool(spec, {}, call_context("user-3")))
     scheme, token = answer.split(" ", 1)
     assert scheme == "Bearer"
     assert ServiceTokens(SECRET).verify(token, "web")["sub"] == "user-3"

@@ -17,10 +17,8 @@ import jwt
 import pytest
 
 from orchestrator.domain import (
-    ElicitationAnswer,
     Forbidden,
     TextPart,
-    ToolCallContext,
     Unavailable,
 )
 from orchestrator.mcp import (
@@ -32,7 +30,7 @@ from orchestrator.mcp import (
 )
 from tests.fakes.mcp_server import build
 from tests.fixtures.mcp_api import OpenApi
-from tests.mcp.conftest import OpenHub
+from tests.mcp.conftest import OpenHub, call_context
 from tests.mcp.recording import (
     counting_listener,
     header_values,
@@ -50,20 +48,6 @@ SECRET = "service-secret-for-the-security-tests-0123"
 
 def _name(prefix: str = "s") -> str:
     return f"{prefix}{uuid.uuid4().hex[:8]}"
-
-
-def _context(user_id: str) -> ToolCallContext:
-    async def elicit(request: object) -> ElicitationAnswer:
-        return ElicitationAnswer(action="cancel")
-
-    return ToolCallContext(
-        user_id=user_id,
-        conversation_id="c",
-        run_id="r",
-        call_id="call",
-        report_progress=lambda *_: None,
-        elicit=elicit,  # type: ignore[arg-type]
-    )
 
 
 async def _ready(server: HubServer | None) -> None:
@@ -87,7 +71,7 @@ async def test_the_hubs_own_requests_to_our_http_servers_carry_a_service_jwt_nev
     with recording_server() as (url, recorder):
         async with open_hub({"web": {"url": url, "assistant": True}}, service_secret=SECRET) as hub:
             spec = {s.name: s for s in await hub.list_tools("user-3")}["web__whoami"]
-            await hub.call_tool(spec, {}, _context("user-3"))
+            await hub.call_tool(spec, {}, call_context("user-3"))
     bearers = [value for value in header_values(recorder, "authorization") if value]
     assert len(bearers) == len(recorder.requests) >= 3
     assert not any(SECRET in bearer for bearer in bearers)
@@ -169,7 +153,7 @@ async def test_an_admins_stdio_args_and_env_from_the_api_are_literal(
         assert created.status_code == 201, created.text
         await _ready(api.hub.find(api.alice_id, name))
         spec = {s.name: s for s in await api.hub.list_tools(api.alice_id)}[f"{name}__launched"]
-        outcome = await api.hub.call_tool(spec, {}, _context(api.alice_id))
+        outcome = await api.hub.call_tool(spec, {}, call_context(api.alice_id))
     text = "".join(part.text for part in outcome.content if isinstance(part, TextPart))
     seen = json.loads(text)
     assert seen["argv"] == list(INJECTIONS.values())

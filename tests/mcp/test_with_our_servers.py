@@ -9,28 +9,14 @@ from pathlib import Path
 
 import pytest
 
-from orchestrator.domain import ElicitationAnswer, JsonPart, TextPart, ToolCallContext, ToolOutcome
+from orchestrator.domain import JsonPart, TextPart, ToolOutcome
 from tests.fixtures.processes import free_port, listening
-from tests.mcp.conftest import OpenHub
+from tests.mcp.conftest import OpenHub, call_context
 
 pytestmark = pytest.mark.anyio
 
 SECRET = "shared-secret-between-hub-and-servers-0123"
 ASSISTANT = str(Path(sys.executable).parent / "assistant")
-
-
-def _context(user_id: str) -> ToolCallContext:
-    async def elicit(request: object) -> ElicitationAnswer:
-        return ElicitationAnswer(action="cancel")
-
-    return ToolCallContext(
-        user_id=user_id,
-        conversation_id="c",
-        run_id="r",
-        call_id="call",
-        report_progress=lambda *_: None,
-        elicit=elicit,  # type: ignore[arg-type]
-    )
 
 
 def _dump(outcome: ToolOutcome) -> str:
@@ -61,11 +47,11 @@ async def _each_user_sees_their_own_files(open_hub: OpenHub, servers: dict[str, 
         specs = {spec.name: spec for spec in await hub.list_tools("user-1")}
         write, listing = specs["files__write_file"], specs["files__list_files"]
         written = await hub.call_tool(
-            write, {"path": "notes.txt", "content": "hello"}, _context("user-1")
+            write, {"path": "notes.txt", "content": "hello"}, call_context("user-1")
         )
         assert not written.is_error, _dump(written)
-        mine = await hub.call_tool(listing, {}, _context("user-1"))
-        theirs = await hub.call_tool(listing, {}, _context("user-2"))
+        mine = await hub.call_tool(listing, {}, call_context("user-1"))
+        theirs = await hub.call_tool(listing, {}, call_context("user-2"))
     assert "notes.txt" in _dump(mine)
     assert "notes.txt" not in _dump(theirs)
 

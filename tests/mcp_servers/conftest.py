@@ -5,10 +5,7 @@ on 127.0.0.1 from a thread."""
 from __future__ import annotations
 
 import os
-import socket
 import sys
-import threading
-import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
@@ -29,6 +26,8 @@ from mcp_servers.settings import (
     WebSettings,
 )
 from tests.conftest import PostgresServer
+from tests.fixtures.processes import free_port
+from tests.fixtures.serving import ThreadServer
 
 REPO = Path(__file__).resolve().parents[2]
 ASSISTANT_BIN = str(Path(sys.executable).parent / "assistant")
@@ -80,43 +79,6 @@ async def knowledge(knowledge_url: str, data_dir: Path) -> AsyncIterator[Knowled
     config = make_settings(data_dir, knowledge=KnowledgeSettings(database_url=knowledge_url))
     async with open_knowledge(config, embedder=None) as service:
         yield service
-
-
-class ThreadServer:
-    """An ASGI app served by uvicorn on 127.0.0.1 from a background thread."""
-
-    def __init__(self, app: Any) -> None:
-        import uvicorn
-
-        self.port = free_port()
-        config = uvicorn.Config(
-            app, host="127.0.0.1", port=self.port, log_level="error", lifespan="auto"
-        )
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def __enter__(self) -> ThreadServer:
-        self.thread.start()
-        deadline = time.monotonic() + 15
-        while not self.server.started:  # uvicorn offers no event to wait on
-            if time.monotonic() > deadline or not self.thread.is_alive():
-                raise RuntimeError("the test server did not start")
-            time.sleep(0.01)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=10)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def server_env(data_dir: Path, **extra: str) -> dict[str, str]:

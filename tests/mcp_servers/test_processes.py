@@ -4,6 +4,7 @@ over HTTP (`assistant serve mcp`), listed by /discover and called with user toke
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import anyio
 import httpx
@@ -13,6 +14,7 @@ from mcp import Client, StdioServerParameters
 from mcp.client.streamable_http import streamable_http_client
 
 from mcp_servers.identity import USER_TOKEN_META_KEY, sign_user_token
+from tests.fixtures.waiting import until
 from tests.mcp_servers.conftest import ASSISTANT_BIN, REPO, free_port, server_env
 
 pytestmark = pytest.mark.anyio
@@ -122,29 +124,27 @@ def http_servers(
 
 
 async def _wait_healthy(url: str) -> None:
-    with anyio.fail_after(60):
-        async with httpx.AsyncClient() as client:
-            while True:
-                try:
-                    if (await client.get(f"{url}/healthz")).status_code == 200:
-                        return
-                except httpx.TransportError:
-                    pass
-                await anyio.sleep(0.1)
+    async with httpx.AsyncClient() as client:
+
+        async def healthy() -> bool:
+            try:
+                return (await client.get(f"{url}/healthz")).status_code == 200
+            except httpx.TransportError:
+                return False
+
+        await until(healthy, within=60, every=0.1)
 
 
 async def test_serve_mcp_lists_every_listed_server_in_discover(
     http_servers: tuple[str, str],
 ) -> None:
     url, secret = http_servers
-    with anyio.fail_after(30):
-        while True:
-            listing = httpx.get(
-                f"{url}/discover", headers={"Authorization": f"Bearer {secret}"}
-            ).json()
-            if len(listing["servers"]) == 3:
-                break
-            await anyio.sleep(0.1)
+
+    def discover() -> dict[str, Any]:
+        return httpx.get(f"{url}/discover", headers={"Authorization": f"Bearer {secret}"}).json()
+
+    await until(lambda: len(discover()["servers"]) == 3, within=30, every=0.1)
+    listing = discover()
     assert {s["name"]: set(s["tools"]) for s in listing["servers"]} == {
         name: tools for name, tools in EXPECTED_TOOLS.items() if name != "assistant"
     }

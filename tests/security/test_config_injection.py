@@ -32,6 +32,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from tests.api.conftest import collect
 from tests.fakes.mcp_server import build
 from tests.fakes.openai_server import FakeOpenAI, FakeToolCall, Reply
+from tests.fixtures.waiting import until
 from tests.mcp_servers.conftest import ThreadServer
 from tests.security.conftest import Count, Tally, World
 
@@ -156,16 +157,19 @@ class Probe:
 
 
 async def _ready(probe: Probe, name: str, headers: dict[str, str] | None = None) -> dict[str, Any]:
-    with anyio.fail_after(20):
-        while True:
-            response = await probe.call(
-                "GET", f"/api/v1/mcp/servers/{name}", headers=headers or probe.world.b.headers
-            )
-            view = response.json()
-            assert view["health"]["state"] not in ("circuit_open", "stopped"), view
-            if view["health"]["state"] == "ready":
-                return view
-            await anyio.sleep(0.05)  # the hub offers no event to wait on over HTTP
+    view: dict[str, Any] = {}
+
+    async def ready() -> bool:
+        nonlocal view
+        response = await probe.call(
+            "GET", f"/api/v1/mcp/servers/{name}", headers=headers or probe.world.b.headers
+        )
+        view = response.json()
+        assert view["health"]["state"] not in ("circuit_open", "stopped"), view
+        return view["health"]["state"] == "ready"
+
+    await until(ready, within=20, every=0.05)  # the hub offers no event to wait on over HTTP
+    return view
 
 
 async def _run(

@@ -6,14 +6,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from orchestrator.main import create_app
-from tests.api.conftest import make_settings
-from tests.fakes.openai_server import FakeOpenAI, serve_in_thread
+from tests.api.conftest import in_process, make_settings
+from tests.fakes.openai_server import FakeOpenAI, served
 
 pytestmark = pytest.mark.anyio
 
@@ -41,13 +39,8 @@ class FailingModels(FakeOpenAI):
 
 @pytest.fixture(scope="module")
 def failing_models() -> Iterator[FailingModels]:
-    fake = FailingModels()
-    server = serve_in_thread(fake)
-    fake.url = server.url  # type: ignore[attr-defined]
-    try:
+    with served(FailingModels()) as fake:
         yield fake
-    finally:
-        server.stop()
 
 
 @pytest.mark.parametrize(
@@ -59,11 +52,8 @@ async def test_readyz_names_the_failing_model_check_without_the_providers_text(
 ) -> None:
     failing_models.status = status
     settings = make_settings(database_url, data_dir, failing_models.url)  # type: ignore[attr-defined]
-    app = create_app(settings)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
-            ready = await client.get("/readyz")
+    async with in_process(settings) as api:
+        ready = await api.client.get("/readyz")
     assert ready.status_code == 503
     body = ready.json()
     assert body["status"] == "not_ready" and body["checks"]["database"] == "ok"
@@ -75,11 +65,9 @@ async def test_readyz_names_the_failing_model_check_without_the_providers_text(
 async def test_readyz_says_the_model_api_cannot_be_reached_without_its_url(
     database_url: str, data_dir: Path, free_tcp_port: int
 ) -> None:
-    app = create_app(make_settings(database_url, data_dir, f"http://127.0.0.1:{free_tcp_port}/v1"))
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
-            ready = await client.get("/readyz")
+    settings = make_settings(database_url, data_dir, f"http://127.0.0.1:{free_tcp_port}/v1")
+    async with in_process(settings) as api:
+        ready = await api.client.get("/readyz")
     assert ready.status_code == 503
     assert "cannot reach the model API at OPENAI_BASE_URL" in ready.json()["checks"]["model"]
     assert str(free_tcp_port) not in ready.text
