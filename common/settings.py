@@ -27,6 +27,7 @@ __all__ = [
     "OpenAIAccess",
     "SharedSettings",
     "env_config",
+    "local_secret",
 ]
 
 # Tests set ASSISTANT_ENV_FILE="" so that a developer's .env never leaks into them.
@@ -150,21 +151,27 @@ class SharedSettings(BaseSettings):
                 "same secret: generate one with "
                 'python -c "import secrets; print(secrets.token_urlsafe(48))"'
             )
-        path = self.data_dir / "mcp-service-token"
-        try:
-            return path.read_text().strip()
-        except FileNotFoundError:
-            pass
-        # Written aside and linked into place, so that a process starting at the same time
-        # (orchestrator and MCP servers) never reads a half-written file and both agree.
-        self.data_dir.mkdir(parents=True, exist_ok=True)
-        draft = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
-        fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        try:
-            with os.fdopen(fd, "w") as file:
-                file.write(secrets.token_urlsafe(48))
-            with contextlib.suppress(FileExistsError):
-                os.link(draft, path)
-        finally:
-            draft.unlink()
+        return local_secret(self.data_dir, "mcp-service-token")
+
+
+def local_secret(data_dir: Path, name: str) -> str:
+    """A random secret kept in `data_dir/name`, made on first use (a local, one-machine setup).
+
+    The file is written aside and linked into place, so that processes starting at the same
+    time (orchestrator, MCP servers, front end) never read a half-written file and all agree
+    on one value. Only the owner may read it.
+    """
+    path = data_dir / name
+    with contextlib.suppress(FileNotFoundError):
         return path.read_text().strip()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    draft = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+    fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "w") as file:
+            file.write(secrets.token_urlsafe(48))
+        with contextlib.suppress(FileExistsError):
+            os.link(draft, path)
+    finally:
+        draft.unlink()
+    return path.read_text().strip()

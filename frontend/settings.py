@@ -7,17 +7,15 @@ same names (`ENVIRONMENT`, `DATA_DIR`, `REDIS_URL`); what is its own is `FRONTEN
 
 from __future__ import annotations
 
-import contextlib
 import ipaddress
 import os
-import secrets
 from pathlib import Path
 from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from common.settings import ConfigError
+from common.settings import ConfigError, local_secret
 
 __all__ = ["ConfigError", "FrontendSettings"]
 
@@ -103,21 +101,7 @@ class FrontendSettings(BaseSettings):
                 "FRONTEND_SECRET_KEY is not set. Every front-end process needs the same secret: "
                 'generate one with python -c "import secrets; print(secrets.token_urlsafe(48))"'
             )
-        path = self.data_dir / "frontend-secret-key"
-        with contextlib.suppress(FileNotFoundError):
-            return path.read_text().strip()
-        self.data_dir.mkdir(parents=True, exist_ok=True)
-        # Written aside and linked into place: two processes starting at once agree.
-        draft = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
-        fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        try:
-            with os.fdopen(fd, "w") as file:
-                file.write(secrets.token_urlsafe(48))
-            with contextlib.suppress(FileExistsError):
-                os.link(draft, path)
-        finally:
-            draft.unlink()
-        return path.read_text().strip()
+        return local_secret(self.data_dir, "frontend-secret-key")
 
     def check(self) -> None:
         """Fail fast on configuration that cannot work.

@@ -10,8 +10,6 @@ local run generates its own secret and keeps it in the data folder.
 from __future__ import annotations
 
 import ipaddress
-import os
-import secrets
 from pathlib import Path
 
 from pydantic import Field, SecretStr, field_validator, model_validator
@@ -25,6 +23,7 @@ from common.settings import (
     OpenAIAccess,
     SharedSettings,
     env_config,
+    local_secret,
 )
 
 __all__ = [
@@ -284,15 +283,7 @@ class Settings(SharedSettings):
                 "JWT_SECRET_KEY is not set. In production every replica needs the same secret: "
                 'generate one with python -c "import secrets; print(secrets.token_urlsafe(48))"'
             )
-        path = self.data_dir / "jwt-secret"
-        if path.exists():
-            return path.read_text().strip()
-        self.data_dir.mkdir(parents=True, exist_ok=True)
-        value = secrets.token_urlsafe(48)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as file:
-            file.write(value)
-        return value
+        return local_secret(self.data_dir, "jwt-secret")
 
     def check(self) -> None:
         """Fail fast on configuration that cannot work.
