@@ -25,6 +25,7 @@ import pytest
 
 from orchestrator.store import EmbeddedPostgres, create_engine, upgrade
 from tests.fakes.openai_server import FakeOpenAI, served
+from tests.fixtures.accounts import seed_admin
 
 # Set-ups shared by several folders (see tests/fixtures/__init__.py).
 pytest_plugins = ("tests.fixtures.mcp_api",)
@@ -114,8 +115,16 @@ def postgres(request: pytest.FixtureRequest) -> PostgresServer:
 
 @pytest.fixture(scope="session")
 def database_url(postgres: PostgresServer) -> Iterator[str]:
-    """A migrated database on the parametrised server, for the whole session."""
-    with postgres.database(upgrade) as url:
+    """A migrated database on the parametrised server, for the whole session.
+
+    It holds the shared admin (`tests.fixtures.accounts`) from the start.
+    """
+
+    async def upgrade_and_seed(url: str) -> None:
+        await upgrade(url)
+        await seed_admin(url)
+
+    with postgres.database(upgrade_and_seed) as url:
         yield url
 
 

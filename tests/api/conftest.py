@@ -28,10 +28,8 @@ from orchestrator.settings import (
 )
 from tests.fakes.openai_server import FakeOpenAI
 from tests.fakes.tools import FakeTools
+from tests.fixtures.accounts import ADMIN_EMAIL, ADMIN_PASSWORD
 from tests.fixtures.serving import ThreadServer, serve
-
-ADMIN_EMAIL = "admin@test.example"
-ADMIN_PASSWORD = "correct horse battery staple"
 
 
 def make_settings(
