@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 import anyio
 import pytest
 
-from orchestrator.domain import Conflict, NotFound
+from orchestrator.domain import Conflict, NotFound, RunStatus
 from orchestrator.runtime.interactions import PendingInteractions
 from tests.fixtures.waiting import until
 
@@ -23,11 +23,11 @@ class Desk:
     interactions: PendingInteractions = field(init=False)
 
     def __post_init__(self) -> None:
-        async def on_waiting(run_id: str, waiting: bool) -> None:
+        async def set_status(run_id: str, status: RunStatus) -> None:
             assert run_id == "run-1"
-            self.told.append(waiting)
+            self.told.append(status is RunStatus.WAITING)
 
-        self.interactions = PendingInteractions(on_waiting=on_waiting)
+        self.interactions = PendingInteractions(set_status=set_status)
         self.interactions.register_run("run-1", "alice")
 
     async def ask(self, call_id: str, tool: str = "files__delete") -> asyncio.Task[bool]:
