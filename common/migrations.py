@@ -8,6 +8,7 @@ Alembic is imported where it is used: starting on an up-to-date schema costs one
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -23,14 +24,17 @@ if TYPE_CHECKING:
 
 __all__ = ["Migrations"]
 
+_REVISION = re.compile(r"^revision(?:\s*:\s*str)?\s*=\s*[\"']([^\"']+)[\"']", re.MULTILINE)
+
 
 @dataclass(frozen=True)
 class Migrations:
     """One Alembic chain: its scripts, the table that records its revision, its file names.
 
-    Each script's file name starts with its revision id (`0007_files.py`, `k0001_...py`);
-    `revision_files` is the glob that finds them in `scripts/versions`. The chain's `env.py`
-    must use the connection it is given in `config.attributes["connection"]`.
+    Script file names sort in the chain's order (`0001_initial_schema.py` ...
+    `0008_message_fault.py`, `k0001_knowledge.py`); `revision_files` is the glob that finds
+    them in `scripts/versions`. The chain's `env.py` must use the connection it is given in
+    `config.attributes["connection"]`.
     """
 
     scripts: Path
@@ -47,9 +51,17 @@ class Migrations:
         return config
 
     def head(self) -> str | None:
-        """The newest revision among the scripts, or None when there are none."""
-        names = sorted(path.name for path in (self.scripts / "versions").glob(self.revision_files))
-        return names[-1].split("_", 1)[0] if names else None
+        """The newest script's revision id, or None when there are none.
+
+        Read from the script's `revision = "..."` line, not its file name: an id need not
+        be the name's prefix (`0008_message_fault.py` is revision "0008_message_fault"),
+        and a head that never matches the database's would run Alembic at every start.
+        """
+        paths = sorted((self.scripts / "versions").glob(self.revision_files))
+        if not paths:
+            return None
+        found = _REVISION.search(paths[-1].read_text(encoding="utf-8"))
+        return found.group(1) if found else None
 
     async def current(self, engine: AsyncEngine) -> str | None:
         """The database's revision of this chain, or None before its first migration."""
