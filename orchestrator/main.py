@@ -74,7 +74,6 @@ def create_app(
             config, model=model, tools=tools, mcp_targets=mcp_targets
         ) as services:
             app.state.services = services
-            app.state.knowledge = services.knowledge
             app.state.first_admin = await _first_admin(config, services)
             # Loading the tokenizer's encodings takes about a second: do it now, in the
             # background, rather than in the first user's request.

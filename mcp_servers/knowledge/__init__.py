@@ -1,7 +1,7 @@
 """The knowledge MCP server: documents (RAG) and long-term memory in PostgreSQL."""
 
 from mcp_servers.knowledge.server import NAME, KnowledgeServer, build_server
-from mcp_servers.knowledge.service import Knowledge, TooLarge, open_knowledge
+from mcp_servers.knowledge.service import Knowledge, TooLarge, knowledge_on, open_knowledge
 from mcp_servers.knowledge.store import (
     CollectionInfo,
     DocumentInfo,
@@ -25,5 +25,6 @@ __all__ = [
     "NotFoundError",
     "TooLarge",
     "build_server",
+    "knowledge_on",
     "open_knowledge",
 ]

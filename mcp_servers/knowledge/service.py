@@ -15,14 +15,17 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
+from sqlalchemy.ext.asyncio import AsyncEngine
+
 from common.extraction import Extracted, extract
+from common.settings import OpenAIAccess
 from mcp_servers.knowledge.chunking import chunk_text
 from mcp_servers.knowledge.database import has_vectors, open_engine
 from mcp_servers.knowledge.embeddings import Embedder, EmbeddingFailed, choose_embedder
 from mcp_servers.knowledge.store import DocumentInfo, Hit, KnowledgeStore, MemoryInfo
 from mcp_servers.settings import KnowledgeSettings, ServersSettings
 
-__all__ = ["Knowledge", "TooLarge", "open_knowledge"]
+__all__ = ["Knowledge", "TooLarge", "knowledge_on", "open_knowledge"]
 
 logger = logging.getLogger(__name__)
 
@@ -159,26 +162,41 @@ async def open_knowledge(
     """
     core = settings.core
     url = settings.knowledge.database_url or core.database.url
-    async with open_engine(url, core.data_dir, migrate=not core.production) as engine:
-        vectors = await has_vectors(engine)
-        if isinstance(embedder, str):
-            key = core.openai.api_key
-            chosen = choose_embedder(
-                settings.knowledge.embeddings,
-                openai_api_key=key.get_secret_value() if key else None,
-                openai_base_url=core.openai.base_url,
-                openai_model=settings.knowledge.openai_model,
-            )
-        else:
-            chosen = embedder
-        store = KnowledgeStore(
-            engine, vectors=vectors, text_search_config=settings.knowledge.text_search_config
-        )
-        knowledge = Knowledge(store, chosen, settings.knowledge)
+    async with (
+        open_engine(url, core.data_dir, migrate=not core.production) as engine,
+        knowledge_on(engine, settings.knowledge, core.openai, embedder=embedder) as knowledge,
+    ):
         logger.info("Knowledge search: %s", knowledge.mode)
-        try:
-            yield knowledge
-        finally:
-            close = getattr(chosen, "close", None)
-            if close is not None:
-                await close()
+        yield knowledge
+
+
+@asynccontextmanager
+async def knowledge_on(
+    engine: AsyncEngine,
+    config: KnowledgeSettings,
+    openai: OpenAIAccess,
+    *,
+    embedder: Embedder | str | None = "configured",
+) -> AsyncIterator[Knowledge]:
+    """The knowledge service on an open engine whose knowledge tables are migrated.
+
+    The embedder is the configured one (KNOWLEDGE_EMBEDDINGS) unless `embedder` gives one;
+    a local model loads on its first use. The embedder is closed on exit, the engine not.
+    """
+    if isinstance(embedder, str):
+        key = openai.api_key
+        embedder = choose_embedder(
+            config.embeddings,
+            openai_api_key=key.get_secret_value() if key else None,
+            openai_base_url=openai.base_url,
+            openai_model=config.openai_model,
+        )
+    store = KnowledgeStore(
+        engine, vectors=await has_vectors(engine), text_search_config=config.text_search_config
+    )
+    try:
+        yield Knowledge(store, embedder, config)
+    finally:
+        close = getattr(embedder, "close", None)
+        if close is not None:
+            await close()

@@ -23,13 +23,12 @@ from mcp_servers.knowledge import (
     DocumentInfo,
     Hit,
     Knowledge,
-    KnowledgeStore,
     NotAllowed,
     NotFoundError,
     TooLarge,
+    knowledge_on,
 )
-from mcp_servers.knowledge.database import KNOWLEDGE_SCHEMA, has_vectors
-from mcp_servers.knowledge.embeddings import choose_embedder
+from mcp_servers.knowledge.database import KNOWLEDGE_SCHEMA
 from mcp_servers.settings import KnowledgeSettings
 from orchestrator.domain import Conflict, Forbidden, InvalidInput, NotFound, PayloadTooLarge
 
@@ -172,25 +171,10 @@ async def open_knowledge_base(
 ) -> AsyncGenerator[KnowledgeBase]:
     """The knowledge service on the orchestrator's database, its tables migrated when `migrate`.
 
-    The embedder is chosen as the knowledge server chooses it (KNOWLEDGE_EMBEDDINGS); the
-    local model loads on its first use, not here, so opening costs two queries.
+    Built as the knowledge server builds it (`knowledge_on`): the local embedding model loads
+    on its first use, not here, so opening costs two queries.
     """
-    config = KnowledgeSettings()
     if migrate and await KNOWLEDGE_SCHEMA.upgrade(url, engine):
         logger.info("Knowledge tables upgraded to %s", KNOWLEDGE_SCHEMA.head())
-    key = settings.openai.api_key
-    embedder = choose_embedder(
-        config.embeddings,
-        openai_api_key=key.get_secret_value() if key else None,
-        openai_base_url=settings.openai.base_url,
-        openai_model=config.openai_model,
-    )
-    store = KnowledgeStore(
-        engine, vectors=await has_vectors(engine), text_search_config=config.text_search_config
-    )
-    try:
-        yield KnowledgeBase(Knowledge(store, embedder, config))
-    finally:
-        close = getattr(embedder, "close", None)
-        if close is not None:
-            await close()
+    async with knowledge_on(engine, KnowledgeSettings(), settings.openai) as knowledge:
+        yield KnowledgeBase(knowledge)

@@ -259,7 +259,7 @@ async def test_an_attached_text_file_is_shown_to_the_model_and_indexed_in_knowle
     assert "cite it by its name" in shown
     assert notes in shown
 
-    knowledge = api.app.state.knowledge
+    knowledge = api.app.state.services.knowledge
     hits = await knowledge.search(api.user_id, "Zephyr marbles")
     assert hits and hits[0].title == "zephyr.md"
     meta = (await api.client.get(f"/api/v1/files/{created['id']}", headers=api.headers)).json()

@@ -55,7 +55,7 @@ async def test_an_uploaded_pdf_is_listed_and_searchable(api: httpx.AsyncClient) 
     assert (document["kind"], document["collection"], document["chunks"]) == ("pdf", "reports", 1)
     listed = await api.get("/api/v1/knowledge/documents", headers=headers)
     assert [d["id"] for d in listed.json()] == [document["id"]]
-    knowledge = api.app.state.knowledge  # type: ignore[attr-defined]
+    knowledge = api.app.state.services.knowledge
     user = (await api.get("/api/v1/auth/me", headers=headers)).json()["id"]
     hits = await knowledge.search(user, "quarterly revenue")
     assert hits[0].document_id == document["id"] and hits[0].page == 1
