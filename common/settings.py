@@ -26,6 +26,7 @@ __all__ = [
     "MCPAccess",
     "OpenAIAccess",
     "SharedSettings",
+    "blank_is_none",
     "env_config",
     "local_secret",
 ]
@@ -69,7 +70,8 @@ def env_config(prefix: str = "") -> SettingsConfigDict:
     )
 
 
-def _blank_is_none(value: object) -> object:
+def blank_is_none(value: object) -> object:
+    """A field validator (mode "before"): an empty string given for an optional value is None."""
     return None if value in ("", None) else value
 
 
@@ -81,7 +83,7 @@ class DatabaseSettings(BaseSettings):
     url: str | None = None
     pool_size: int = Field(default=10, gt=0)
 
-    _blank_url_is_none = field_validator("url", mode="before")(_blank_is_none)
+    _blank_url_is_none = field_validator("url", mode="before")(blank_is_none)
 
 
 class OpenAIAccess(BaseSettings):
@@ -92,7 +94,7 @@ class OpenAIAccess(BaseSettings):
     api_key: SecretStr | None = None
     base_url: str | None = None
 
-    _blank_access_is_none = field_validator("api_key", "base_url", mode="before")(_blank_is_none)
+    _blank_access_is_none = field_validator("api_key", "base_url", mode="before")(blank_is_none)
 
     @property
     def configured(self) -> bool:
@@ -108,7 +110,7 @@ class MCPAccess(BaseSettings):
     discovery_url: str | None = None
     service_token: SecretStr | None = None
 
-    _blank_discovery_is_none = field_validator("discovery_url", mode="before")(_blank_is_none)
+    _blank_discovery_is_none = field_validator("discovery_url", mode="before")(blank_is_none)
 
 
 class SharedSettings(BaseSettings):

@@ -15,7 +15,7 @@ from typing import Literal
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from common.settings import ConfigError, local_secret
+from common.settings import ConfigError, blank_is_none, local_secret
 
 __all__ = ["ConfigError", "FrontendSettings"]
 
@@ -56,10 +56,7 @@ class FrontendSettings(BaseSettings):
     node_modules: Path = Field(default=_REPOSITORY / "node_modules", alias="FRONTEND_NODE_MODULES")
     """Where `npm ci` put the browser libraries the front end serves."""
 
-    @field_validator("redis_url", "secret_key", mode="before")
-    @classmethod
-    def _blank_is_none(cls, value: object) -> object:
-        return None if value in ("", None) else value
+    _blank_is_none = field_validator("redis_url", "secret_key", mode="before")(blank_is_none)
 
     @field_validator("orchestrator_url")
     @classmethod

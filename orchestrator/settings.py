@@ -22,6 +22,7 @@ from common.settings import (
     MCPAccess,
     OpenAIAccess,
     SharedSettings,
+    blank_is_none,
     env_config,
     local_secret,
 )
@@ -67,10 +68,7 @@ class LocalModelSettings(BaseSettings):
     threads: int | None = Field(default=None, gt=0)
     max_tokens: int = Field(default=512, gt=0)
 
-    @field_validator("path", mode="before")
-    @classmethod
-    def _blank_is_none(cls, value: object) -> object:
-        return None if value in ("", None) else value
+    _blank_is_none = field_validator("path", mode="before")(blank_is_none)
 
 
 class AuthSettings(BaseSettings):
@@ -145,10 +143,9 @@ class MCPSettings(MCPAccess):
         description="What the hub keeps of each tool, prompt or resource description.",
     )
 
-    @field_validator("discovery_url", "oauth_redirect_url", mode="before")
-    @classmethod
-    def _blank_is_none(cls, value: object) -> object:
-        return None if value in ("", None) else value
+    _blank_is_none = field_validator("discovery_url", "oauth_redirect_url", mode="before")(
+        blank_is_none
+    )
 
     @property
     def internal_hosts(self) -> tuple[str, ...]:
@@ -216,10 +213,7 @@ class FilesSettings(BaseSettings):
         "except for the local model.",
     )
 
-    @field_validator("storage_dir", "s3_endpoint_url", mode="before")
-    @classmethod
-    def _blank_is_none(cls, value: object) -> object:
-        return None if value in ("", None) else value
+    _blank_is_none = field_validator("storage_dir", "s3_endpoint_url", mode="before")(blank_is_none)
 
     @property
     def allowed_types(self) -> tuple[str, ...]:
