@@ -50,7 +50,8 @@ metadata = MetaData(
 )
 
 
-def _created_at() -> Column[object]:
+def created_at_column() -> Column[object]:
+    """A `created_at` column, set by the database when the row is inserted."""
     return Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now())
 
 
@@ -62,11 +63,16 @@ users = Table(
     Column("password_hash", Text),
     Column("is_admin", Boolean, nullable=False, server_default=text("false")),
     Column("is_active", Boolean, nullable=False, server_default=text("true")),
-    _created_at(),
+    created_at_column(),
     # Bumped when the account is disabled or demoted, its password changes, or it logs out
     # everywhere: access tokens carry the version they were issued at (`ver`).
     Column("token_version", Integer, nullable=False, server_default=text("0")),
+    # The display name (from the OIDC provider, or set by the user).
+    Column("name", Text),
+    # Set by an admin's password reset: the user must choose a new password at next login.
+    Column("password_change_required", Boolean, nullable=False, server_default=text("false")),
 )
+
 
 api_keys = Table(
     "api_keys",
@@ -82,9 +88,13 @@ api_keys = Table(
     Column("name", Text, nullable=False),
     Column("prefix", Text, nullable=False),
     Column("key_hash", Text, nullable=False, unique=True),
-    _created_at(),
+    created_at_column(),
     Column("last_used_at", DateTime(timezone=True)),
+    # What the key may do: any of "chat", "read", "mcp", "admin" (admin needs an admin owner).
+    Column("scopes", ARRAY(Text), nullable=False, server_default=text("'{chat,read}'")),
+    Column("expires_at", DateTime(timezone=True)),
 )
+
 
 refresh_tokens = Table(
     "refresh_tokens",
@@ -96,7 +106,7 @@ refresh_tokens = Table(
     ),
     Column("expires_at", DateTime(timezone=True), nullable=False),
     Column("revoked_at", DateTime(timezone=True)),
-    _created_at(),
+    created_at_column(),
 )
 
 conversations = Table(
@@ -107,7 +117,7 @@ conversations = Table(
         "user_id", UUID(as_uuid=False), ForeignKey("users.id", ondelete="CASCADE"), nullable=False
     ),
     Column("title", Text, nullable=False),
-    _created_at(),
+    created_at_column(),
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Column("last_seq", Integer, nullable=False, server_default=text("0")),
     # The newest message of the branch the user is on: the conversation view and the next
@@ -150,7 +160,7 @@ messages = Table(
     # "host" on a tool message whose call got no answer because the tool server failed.
     Column("fault", Text),
     Column("token_count", Integer, nullable=False, server_default=text("0")),
-    _created_at(),
+    created_at_column(),
     Column("search", TSVECTOR, Computed("to_tsvector('simple', text)", persisted=True)),
     UniqueConstraint("conversation_id", "seq", name="uq_messages_conversation_seq"),
     Index("ix_messages_search", "search", postgresql_using="gin"),
@@ -185,7 +195,7 @@ conversation_summaries = Table(
     Column("tokens_after", Integer, nullable=False),
     Column("model", Text),
     Column("run_id", UUID(as_uuid=False)),
-    _created_at(),
+    created_at_column(),
 )
 
 runs = Table(
@@ -204,7 +214,7 @@ runs = Table(
     ),
     Column("status", Text, nullable=False),
     Column("model", Text, nullable=False),
-    _created_at(),
+    created_at_column(),
     Column("finished_at", DateTime(timezone=True)),
     Column("error", JSONB),
     Column("input_tokens", Integer, nullable=False, server_default=text("0")),
@@ -252,7 +262,7 @@ tool_calls = Table(
         "user_id", UUID(as_uuid=False), ForeignKey("users.id", ondelete="CASCADE"), nullable=False
     ),
     Column("status", Text, nullable=False),
-    _created_at(),
+    created_at_column(),
     Column("decided_at", DateTime(timezone=True)),
 )
 
@@ -267,7 +277,7 @@ mcp_servers = Table(
     Column("config", JSONB, nullable=False),
     Column("secrets", Text),
     Column("created_by", UUID(as_uuid=False), ForeignKey("users.id", ondelete="SET NULL")),
-    _created_at(),
+    created_at_column(),
     Index(
         "uq_mcp_servers_shared_name",
         "name",
@@ -282,6 +292,7 @@ mcp_servers = Table(
         postgresql_where=text("owner_id IS NOT NULL"),
     ),
 )
+
 
 # The trusted version (fingerprint) of each tool; `approved_by` is null for the first
 # version seen.
@@ -317,7 +328,7 @@ tool_grants = Table(
         "user_id", UUID(as_uuid=False), ForeignKey("users.id", ondelete="CASCADE"), nullable=False
     ),
     Column("tool", Text, nullable=False),
-    _created_at(),
+    created_at_column(),
     PrimaryKeyConstraint("user_id", "tool", name="pk_tool_grants"),
 )
 
@@ -335,6 +346,6 @@ files = Table(
     Column("size", BigInteger, nullable=False),
     Column("sha256", Text, nullable=False),
     Column("document_id", Text),
-    _created_at(),
+    created_at_column(),
     Index("ix_files_user_created", "user_id", text("created_at DESC"), text("id DESC")),
 )
