@@ -18,7 +18,7 @@ from typing import Any
 from fastapi import FastAPI
 
 from orchestrator.api import build_api
-from orchestrator.auth import FirstAdmin
+from orchestrator.auth import FirstAdmin, ensure_first_admin
 from orchestrator.domain import ChatModel, ToolHost
 from orchestrator.llm import NOT_CONFIGURED_MESSAGE, warm_up
 from orchestrator.runtime.services import Services, open_services
@@ -46,7 +46,8 @@ async def _first_admin(settings: Settings, services: Services) -> FirstAdmin | N
                 "or set ASSISTANT_ADMIN_EMAIL and ASSISTANT_ADMIN_PASSWORD."
             )
         return None
-    return await services.auth.ensure_first_admin(
+    return await ensure_first_admin(
+        services.auth,
         settings.data_dir,
         email=settings.auth.admin_email,
         password=password.get_secret_value() if password else None,

@@ -77,6 +77,11 @@ class AuthSettings(BaseSettings):
     model_config = env_config()
 
     jwt_secret_key: SecretStr | None = None
+    jwt_previous_secret_keys: SecretStr | None = Field(
+        default=None,
+        description="Comma-separated secrets that signed tokens before JWT_SECRET_KEY: they "
+        "still verify (nobody is logged out by a rotation) but sign nothing.",
+    )
     access_token_minutes: int = Field(default=15, gt=0)
     refresh_token_days: int = Field(default=14, gt=0)
     credential_recheck_seconds: float = Field(
@@ -279,6 +284,28 @@ class Settings(SharedSettings):
             )
         return local_secret(self.data_dir, "jwt-secret")
 
+    def jwt_previous_secrets(self) -> list[str]:
+        """The previous signing secrets (JWT_PREVIOUS_SECRET_KEYS), which only verify.
+
+        Raises:
+            ConfigError: one is a placeholder or shorter than 32 characters, in production
+                or beyond loopback (it would let anyone forge tokens as well as a weak
+                current secret would).
+        """
+        configured = self.auth.jwt_previous_secret_keys
+        if configured is None:
+            return []
+        secrets = [part.strip() for part in configured.get_secret_value().split(",")]
+        secrets = [secret for secret in secrets if secret]
+        for secret in secrets:
+            weak = secret.lower() in PLACEHOLDER_SECRETS or len(secret) < 32
+            if weak and (self.production or not self.loopback_only):
+                raise ConfigError(
+                    "JWT_PREVIOUS_SECRET_KEYS holds a placeholder or a secret shorter than 32 "
+                    "characters: tokens it signed could be forged. Remove it from the list."
+                )
+        return secrets
+
     def check(self) -> None:
         """Fail fast on configuration that cannot work.
 
@@ -286,6 +313,7 @@ class Settings(SharedSettings):
             ConfigError: with what to set.
         """
         self.jwt_secret()
+        self.jwt_previous_secrets()
         if self.production and self.database.url is None:
             raise ConfigError(
                 "DATABASE_URL is not set. Production needs a PostgreSQL server "

@@ -7,7 +7,9 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from orchestrator.auth import Principal
+from orchestrator.api.scopes import check_route_scope
+from orchestrator.auth import Principal, require_scope
+from orchestrator.auth.scopes import ADMIN
 from orchestrator.domain import Forbidden, Unauthorized
 from orchestrator.runtime.knowledge import KnowledgeBase
 from orchestrator.runtime.services import Services
@@ -37,20 +39,25 @@ KnowledgeDep = Annotated[KnowledgeBase, Depends(_knowledge)]
 
 
 async def _current_user(
+    request: Request,
     services: ServicesDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
     if credentials is None:
         raise Unauthorized("Send Authorization: Bearer <access token or API key>.")
-    return await services.auth.authenticate(credentials.credentials)
+    principal = await services.auth.authenticate(credentials.credentials)
+    check_route_scope(principal, request.method, request.scope.get("route"))
+    return principal
 
 
 CurrentUser = Annotated[Principal, Depends(_current_user)]
+"""The caller, authenticated and holding the scope the route needs (`api/scopes.py`)."""
 
 
 async def _admin_user(user: CurrentUser) -> Principal:
     if not user.is_admin:
         raise Forbidden("Only an admin can do this.")
+    require_scope(user.scopes, ADMIN, via=user.via)
     return user
 
 

@@ -1,4 +1,12 @@
-"""Access and refresh tokens: HS256 JWTs signed with the assistant's secret.
+"""Access and refresh tokens: HS256 JWTs signed with the assistant's key ring.
+
+The ring is the current secret (`JWT_SECRET_KEY`), which signs, and the previous ones
+(`JWT_PREVIOUS_SECRET_KEYS`), which only verify. Every token names the key that signed it in
+its header (`kid`, a digest of the secret, never the secret), and is checked with that key
+alone; a `kid` the ring does not hold is refused. Rotating (a new current secret, the old one
+moved to the previous ones) logs nobody out: tokens signed before still verify until they
+expire, and new ones are signed with the new secret. Drop an old secret once the refresh
+tokens it signed have expired (`REFRESH_TOKEN_DAYS`).
 
 Every token names its issuer (`iss: "assistant"`) and audience (`aud: "assistant-api"`), so
 that a JWT this secret signs for another purpose (the MCP servers' user tokens, say) is not
@@ -9,7 +17,9 @@ issued before, within the bound of `AuthService`'s short version cache.
 
 from __future__ import annotations
 
+import hashlib
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -18,7 +28,7 @@ import jwt
 
 from orchestrator.domain import Unauthorized
 
-__all__ = ["AUDIENCE", "TokenCodec", "TokenPair"]
+__all__ = ["AUDIENCE", "TokenCodec", "TokenPair", "key_id"]
 
 _ISSUER = "assistant"
 AUDIENCE = "assistant-api"
@@ -43,11 +53,31 @@ class TokenPair:
     refresh_expires_at: datetime
 
 
-class TokenCodec:
-    """Issues and checks the assistant's access and refresh tokens with one secret."""
+def key_id(secret: str) -> str:
+    """The `kid` of a signing secret: 16 hex digits of a digest, which reveal nothing of it."""
+    return hashlib.sha256(b"assistant-jwt-kid:" + secret.encode()).hexdigest()[:16]
 
-    def __init__(self, secret: str, *, access_minutes: int, refresh_days: int) -> None:
+
+class TokenCodec:
+    """Issues access and refresh tokens with the current secret; checks them with the ring.
+
+    Raises:
+        ValueError: the current secret is empty.
+    """
+
+    def __init__(
+        self,
+        secret: str,
+        *,
+        access_minutes: int,
+        refresh_days: int,
+        previous: Sequence[str] = (),
+    ) -> None:
+        if not secret:
+            raise ValueError("the JWT secret is empty")
         self._secret = secret
+        self._kid = key_id(secret)
+        self._ring = {key_id(key): key for key in (*previous, secret) if key}
         self._access = timedelta(minutes=access_minutes)
         self._refresh = timedelta(days=refresh_days)
 
@@ -60,7 +90,10 @@ class TokenCodec:
         version: int = 0,
         family: str | None = None,
     ) -> tuple[TokenPair, str]:
-        """A new access and refresh pair; returns it with the refresh token's family."""
+        """A new access and refresh pair; returns it with the refresh token's family.
+
+        The family is the session: access tokens carry it as `sid`.
+        """
         now = datetime.now(UTC)
         family = family or str(uuid.uuid4())
         jti = str(uuid.uuid4())
@@ -72,12 +105,14 @@ class TokenCodec:
                 "email": email,
                 "adm": is_admin,
                 "ver": version,
+                "sid": family,
                 "typ": "access",
                 "iat": now,
                 "exp": now + self._access,
             },
             self._secret,
             algorithm=_ALGORITHM,
+            headers={"kid": self._kid},
         )
         refresh_expires = now + self._refresh
         refresh = jwt.encode(
@@ -92,6 +127,7 @@ class TokenCodec:
             },
             self._secret,
             algorithm=_ALGORITHM,
+            headers={"kid": self._kid},
         )
         pair = TokenPair(
             access_token=access,
@@ -105,16 +141,26 @@ class TokenCodec:
     def decode(self, token: str, *, kind: str) -> dict[str, Any]:
         """The claims of a valid token of `kind` ("access" or "refresh").
 
-        Checked: the HS256 signature (no other algorithm, `none` included), issuer,
-        audience, expiry, `nbf`, and an `iat` no later than now (plus a small leeway).
+        Checked: the HS256 signature by the ring's key named by `kid` (no other algorithm,
+        `none` included), issuer, audience, expiry, `nbf`, and an `iat` no later than now
+        (plus a small leeway). A token without `kid` (issued before the ring) is checked
+        with the current secret.
 
         Raises:
-            Unauthorized: expired, forged, malformed, not yet valid or of the other kind.
+            Unauthorized: expired, forged, malformed, signed with a key the ring does not
+                hold, not yet valid or of the other kind.
         """
+        try:
+            kid = jwt.get_unverified_header(token).get("kid", self._kid)
+        except jwt.PyJWTError as error:
+            raise Unauthorized("The token is not valid.") from error
+        secret = self._ring.get(kid) if isinstance(kid, str) else None
+        if secret is None:
+            raise Unauthorized("The token was signed with a key this server does not know.")
         try:
             claims = jwt.decode(
                 token,
-                self._secret,
+                secret,
                 algorithms=[_ALGORITHM],
                 issuer=_ISSUER,
                 audience=AUDIENCE,
@@ -134,6 +180,8 @@ class TokenCodec:
             raise Unauthorized(f"An {kind} token is required here.")
         ids = ("sub", "jti") if kind == "refresh" else ("sub",)
         if not all(_is_uuid(claims.get(name)) for name in ids):
+            raise Unauthorized("The token is not valid.")
+        if "sid" in claims and not _is_uuid(claims["sid"]):
             raise Unauthorized("The token is not valid.")
         return claims
 

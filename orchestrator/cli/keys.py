@@ -18,8 +18,17 @@ keys_app = typer.Typer(help="API keys.", no_args_is_help=True)
 def keys_create(
     user: Annotated[str, typer.Option("--user", help="The email of the key's owner.")],
     name: Annotated[str, typer.Option("--name", help="A name to recognise the key by.")] = "cli",
+    scope: Annotated[
+        list[str] | None,
+        typer.Option("--scope", help="chat, read, mcp or admin (repeat it); default chat, read."),
+    ] = None,
+    days: Annotated[
+        int | None, typer.Option("--days", min=1, help="Expire after this many days.")
+    ] = None,
 ) -> None:
     """Create an API key; it is printed once, to standard output."""
+    from datetime import UTC, datetime, timedelta
+
     from orchestrator.domain import NotFound
 
     settings = load_settings()
@@ -28,7 +37,8 @@ def keys_create(
         record = await auth.users.by_email(user)
         if record is None:
             raise NotFound(f"No user {user}. Create one with: assistant users create {user}")
-        _, secret = await auth.create_api_key(record.id, name)
+        expires = datetime.now(UTC) + timedelta(days=days) if days else None
+        _, secret = await auth.create_api_key(record.id, name, scopes=scope, expires_at=expires)
         return secret
 
     secret = with_auth(settings, create)

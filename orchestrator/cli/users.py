@@ -36,7 +36,12 @@ def with_auth(settings: Settings, action: Callable[[Any], Awaitable[T]]) -> T:
 
     async def go() -> T:
         async with open_database(settings, migrate=True) as (engine, _):
-            codec = TokenCodec(settings.jwt_secret(), access_minutes=15, refresh_days=1)
+            codec = TokenCodec(
+                settings.jwt_secret(),
+                access_minutes=15,
+                refresh_days=1,
+                previous=settings.jwt_previous_secrets(),
+            )
             return await action(AuthService(SqlUserStore(engine), codec))
 
     return run(go)

@@ -261,7 +261,12 @@ def hub_options(
         service_secret=secret,
         vault=Vault.from_settings(token_key, settings.jwt_secret()),
         oauth_redirect_url=redirect,
-        protected_values=(*protected_values(), settings.jwt_secret(), *filter(None, [secret])),
+        protected_values=(
+            *protected_values(),
+            settings.jwt_secret(),
+            *settings.jwt_previous_secrets(),
+            *filter(None, [secret]),
+        ),
         targets=targets or {},
         allowed_internal_hosts=mcp.internal_hosts,
         limits=Limits(mcp.max_result_bytes, mcp.max_description_bytes),
@@ -328,6 +333,7 @@ async def open_services(
             settings.jwt_secret(),
             access_minutes=settings.auth.access_token_minutes,
             refresh_days=settings.auth.refresh_token_days,
+            previous=settings.jwt_previous_secrets(),
         )
         client: openai.AsyncOpenAI | None = None
         model_given = model is not None

@@ -1,4 +1,4 @@
-"""PostgreSQL adapters: conversations, runs, summaries, users; the embedded server; migrations."""
+"""PostgreSQL adapters: conversations, runs, users, sessions; the embedded server; migrations."""
 
 from orchestrator.store.conversations import SqlConversationStore
 from orchestrator.store.database import EmbeddedPostgres, create_engine, to_async_url
@@ -7,6 +7,7 @@ from orchestrator.store.history import HistoryCache
 from orchestrator.store.mcp import SqlMCPStore
 from orchestrator.store.migrations import current_revision, head_revision, upgrade
 from orchestrator.store.runs import RECOVERY_SEQ_GAP, SqlRunStore
+from orchestrator.store.sessions import SessionRecord, SqlSessionStore
 from orchestrator.store.summaries import SqlSummaryStore
 from orchestrator.store.tool_grants import SqlToolGrants, ToolGrant
 from orchestrator.store.users import ApiKeyRecord, SqlUserStore, UserRecord
@@ -16,10 +17,12 @@ __all__ = [
     "ApiKeyRecord",
     "EmbeddedPostgres",
     "HistoryCache",
+    "SessionRecord",
     "SqlConversationStore",
     "SqlFileStore",
     "SqlMCPStore",
     "SqlRunStore",
+    "SqlSessionStore",
     "SqlSummaryStore",
     "SqlToolGrants",
     "SqlUserStore",

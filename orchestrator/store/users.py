@@ -1,18 +1,19 @@
-"""Users, API keys and refresh tokens in PostgreSQL."""
+"""Users, API keys and refresh tokens in PostgreSQL (sessions: `orchestrator.store.sessions`)."""
 
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import delete, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from orchestrator.domain import Conflict, NotFound
 from orchestrator.store.schema import api_keys, refresh_tokens, users
+from orchestrator.store.schema_identity import sessions
 
 __all__ = ["ApiKeyRecord", "SqlUserStore", "UserRecord"]
 
@@ -29,6 +30,8 @@ class UserRecord(BaseModel):
     created_at: datetime
     password_hash: str | None = None
     token_version: int = 0
+    name: str | None = None
+    password_change_required: bool = False
 
 
 class ApiKeyRecord(BaseModel):
@@ -42,6 +45,8 @@ class ApiKeyRecord(BaseModel):
     prefix: str
     created_at: datetime
     last_used_at: datetime | None = None
+    scopes: tuple[str, ...] = ("chat", "read")
+    expires_at: datetime | None = None
 
 
 def _user(row: Any) -> UserRecord:
@@ -53,6 +58,8 @@ def _user(row: Any) -> UserRecord:
         created_at=row.created_at,
         password_hash=row.password_hash,
         token_version=row.token_version,
+        name=row.name,
+        password_change_required=row.password_change_required,
     )
 
 
@@ -64,6 +71,8 @@ def _key(row: Any) -> ApiKeyRecord:
         prefix=row.prefix,
         created_at=row.created_at,
         last_used_at=row.last_used_at,
+        scopes=tuple(row.scopes),
+        expires_at=row.expires_at,
     )
 
 
@@ -72,6 +81,11 @@ class SqlUserStore:
 
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
+
+    @property
+    def engine(self) -> AsyncEngine:
+        """The database engine (the session store shares it)."""
+        return self._engine
 
     async def create_user(
         self, email: str, password_hash: str | None, *, is_admin: bool
@@ -106,12 +120,13 @@ class SqlUserStore:
         is_active: bool | None = None,
         is_admin: bool | None = None,
         password_hash: str | None = None,
+        password_change_required: bool | None = None,
     ) -> UserRecord:
         """Change what is given and retire every credential issued before.
 
-        The token version is bumped (outstanding access tokens stop working) and every live
-        refresh token of the user is revoked, in one transaction. With nothing given, this
-        is "log out everywhere".
+        The token version is bumped (outstanding access tokens stop working), every live
+        refresh token of the user is revoked and every session ended, in one transaction.
+        With nothing given, this is "log out everywhere".
 
         The last active admin can be neither disabled nor demoted: someone must be able to
         administer the assistant. Concurrent changes are serialised on the admins' rows.
@@ -127,6 +142,8 @@ class SqlUserStore:
             values["is_admin"] = is_admin
         if password_hash is not None:
             values["password_hash"] = password_hash
+        if password_change_required is not None:
+            values["password_change_required"] = password_change_required
         async with self._engine.begin() as conn:
             if is_active is False or is_admin is False:
                 admins = (
@@ -150,6 +167,11 @@ class SqlUserStore:
             await conn.execute(
                 update(refresh_tokens)
                 .where(refresh_tokens.c.user_id == user_id, refresh_tokens.c.revoked_at.is_(None))
+                .values(revoked_at=func.now())
+            )
+            await conn.execute(
+                update(sessions)
+                .where(sessions.c.user_id == user_id, sessions.c.revoked_at.is_(None))
                 .values(revoked_at=func.now())
             )
         return _user(row)
@@ -190,7 +212,14 @@ class SqlUserStore:
             return (await conn.execute(select(func.count()).select_from(users))).scalar_one()
 
     async def create_api_key(
-        self, user_id: str, name: str, prefix: str, key_hash: str
+        self,
+        user_id: str,
+        name: str,
+        prefix: str,
+        key_hash: str,
+        *,
+        scopes: tuple[str, ...] = ("chat", "read"),
+        expires_at: datetime | None = None,
     ) -> ApiKeyRecord:
         """Record a new key of the user by its hash; the key itself is never stored."""
         async with self._engine.begin() as conn:
@@ -203,6 +232,8 @@ class SqlUserStore:
                         name=name,
                         prefix=prefix,
                         key_hash=key_hash,
+                        scopes=list(scopes),
+                        expires_at=expires_at,
                     )
                     .returning(api_keys)
                 )
@@ -239,23 +270,38 @@ class SqlUserStore:
             raise NotFound("No such API key.")
         return key_hash
 
-    async def user_for_key(self, key_hash: str) -> UserRecord | None:
-        """The active owner of a key, stamping the key as used."""
-        async with self._engine.begin() as conn:
-            user_id = (
-                await conn.execute(
-                    update(api_keys)
-                    .where(api_keys.c.key_hash == key_hash)
-                    .values(last_used_at=func.now())
-                    .returning(api_keys.c.user_id)
-                )
-            ).scalar_one_or_none()
-            if user_id is None:
-                return None
-            row = (
-                await conn.execute(select(users).where(users.c.id == user_id, users.c.is_active))
+    async def key_and_owner(self, key_hash: str) -> tuple[ApiKeyRecord, UserRecord] | None:
+        """The key with this hash and its owner (active or not), if the key exists."""
+        async with self._engine.connect() as conn:
+            key = (
+                await conn.execute(select(api_keys).where(api_keys.c.key_hash == key_hash))
             ).one_or_none()
-        return _user(row) if row else None
+            if key is None:
+                return None
+            owner = (
+                await conn.execute(select(users).where(users.c.id == key.user_id))
+            ).one_or_none()
+        return (_key(key), _user(owner)) if owner is not None else None
+
+    async def stamp_key_used(self, key_id: str, *, every: timedelta) -> bool:
+        """Set the key's `last_used_at` to now unless it was set less than `every` ago.
+
+        The condition is in the UPDATE, so replicas racing on one key write it once.
+        Returns whether this call wrote it.
+        """
+        async with self._engine.begin() as conn:
+            result = await conn.execute(
+                update(api_keys)
+                .where(
+                    api_keys.c.id == key_id,
+                    or_(
+                        api_keys.c.last_used_at.is_(None),
+                        api_keys.c.last_used_at < func.now() - every,
+                    ),
+                )
+                .values(last_used_at=func.now())
+            )
+        return result.rowcount > 0
 
     async def save_refresh_token(
         self, jti: str, family: str, user_id: str, expires_at: datetime

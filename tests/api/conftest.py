@@ -16,6 +16,7 @@ from fastapi import FastAPI
 from httpx_sse import aconnect_sse
 from pydantic import SecretStr
 
+from orchestrator.auth import SCOPES
 from orchestrator.main import create_app
 from orchestrator.runtime.services import Services
 from orchestrator.settings import (
@@ -195,7 +196,7 @@ async def _admin_key(app: FastAPI) -> str:
     services: Services = app.state.services
     user = await services.auth.users.by_email(ADMIN_EMAIL)
     assert user is not None
-    _, key = await services.auth.create_api_key(user.id, "pty test")
+    _, key = await services.auth.create_api_key(user.id, "pty test", scopes=list(SCOPES))
     return key
 
 

@@ -142,7 +142,7 @@ async def test_a_demoted_admins_old_tokens_stop_and_new_ones_are_not_admin(api: 
 async def test_logging_out_everywhere_ends_every_session(api: Api) -> None:
     laptop = await _login(api, api.email)
     phone = await _login(api, api.email)
-    out = await api.client.post("/api/v1/auth/logout", headers=_bearer(laptop["access_token"]))
+    out = await api.client.post("/api/v1/auth/logout-all", headers=_bearer(laptop["access_token"]))
     assert out.status_code == 204
     for session in (laptop, phone):
         me = await api.client.get("/api/v1/auth/me", headers=_bearer(session["access_token"]))

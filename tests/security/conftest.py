@@ -24,6 +24,7 @@ import pytest
 from fastapi import FastAPI
 from pydantic import SecretStr
 
+from orchestrator.auth import allowed_scopes
 from orchestrator.main import create_app
 from orchestrator.runtime.services import Services
 from orchestrator.settings import (
@@ -163,7 +164,9 @@ async def _caller(services: Services, client: httpx.AsyncClient, *, admin: bool)
     user = await services.auth.create_user(email, PASSWORD, is_admin=admin)
     response = await client.post("/api/v1/auth/token", json={"email": email, "password": PASSWORD})
     assert response.status_code == 200, response.text
-    _, key = await services.auth.create_api_key(user.id, "attack")
+    _, key = await services.auth.create_api_key(
+        user.id, "attack", scopes=sorted(allowed_scopes(admin))
+    )
     return Caller(email, user.id, response.json()["access_token"], key)
 
 

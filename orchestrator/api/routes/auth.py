@@ -1,29 +1,34 @@
-"""Logging in: tokens from a password, fresh tokens from a refresh token, who am I.
+"""Logging in and out: tokens for a password or a refresh token, who am I, my sessions.
 
-Failed logins are throttled per account and per client address (429 with `Retry-After`);
-changing the password or logging out everywhere ends every other session of the user.
+Each login is a session (`GET /auth/sessions`). `POST /auth/logout` ends the caller's own
+session (its refresh tokens at once, its access tokens within seconds on every replica);
+`POST /auth/logout-all` ends every session of the user, as a password change does. Failed
+logins are throttled per account and per client address (429 with `Retry-After`). After an
+admin's password reset, a login is refused with 403 `password_change_required` until it
+carries a `new_password`.
 """
 
 from __future__ import annotations
 
+from uuid import UUID
+
 from fastapi import APIRouter, Request, Response
-from pydantic import BaseModel, ConfigDict, Field
 
 from orchestrator.api.deps import CurrentUser, ServicesDep
 from orchestrator.api.errors import error_responses
-from orchestrator.api.schemas import RefreshRequest, TokenRequest, TokenResponse, UserOut
-from orchestrator.auth import MIN_PASSWORD_LENGTH, TokenPair
-from orchestrator.domain import NotFound
+from orchestrator.api.schemas import (
+    PasswordChange,
+    RefreshRequest,
+    SessionList,
+    SessionOut,
+    TokenRequest,
+    TokenResponse,
+    UserOut,
+)
+from orchestrator.auth import TokenPair
+from orchestrator.domain import InvalidInput, NotFound
 
 router = APIRouter(prefix="/auth", tags=["auth"])
-
-
-class PasswordChange(BaseModel):
-    """The current password, and the new one."""
-
-    model_config = ConfigDict(extra="forbid")
-    current_password: str = Field(min_length=1, max_length=1024)
-    new_password: str = Field(min_length=MIN_PASSWORD_LENGTH, max_length=1024)
 
 
 def _tokens(pair: TokenPair) -> TokenResponse:
@@ -33,16 +38,24 @@ def _tokens(pair: TokenPair) -> TokenResponse:
 
 
 @router.post(
-    "/token", response_model=TokenResponse, responses=error_responses(400, 401, 413, 422, 429)
+    "/token", response_model=TokenResponse, responses=error_responses(400, 401, 403, 413, 422, 429)
 )
 async def token(body: TokenRequest, request: Request, services: ServicesDep) -> TokenResponse:
-    """Exchange an email and password for an access token and a refresh token.
+    """Exchange an email and password for an access token and a refresh token (a session).
 
     Repeated failures for one account or from one address are slowed down, then refused
-    with 429 and `Retry-After` (a refused attempt does not check the password).
+    with 429 and `Retry-After` (a refused attempt does not check the password). With
+    `new_password`, the password is changed as the login succeeds.
     """
     address = request.client.host if request.client else None
-    return _tokens(await services.auth.login(body.email, body.password, address=address))
+    pair = await services.auth.login(
+        body.email,
+        body.password,
+        address=address,
+        user_agent=request.headers.get("user-agent"),
+        new_password=body.new_password,
+    )
+    return _tokens(pair)
 
 
 @router.post(
@@ -53,7 +66,7 @@ async def refresh(body: RefreshRequest, services: ServicesDep) -> TokenResponse:
     return _tokens(await services.auth.refresh(body.refresh_token))
 
 
-@router.get("/me", response_model=UserOut, responses=error_responses(401))
+@router.get("/me", response_model=UserOut, responses=error_responses(401, 403))
 async def me(user: CurrentUser, services: ServicesDep) -> UserOut:
     """The signed-in user."""
     record = await services.auth.users.by_id(user.user_id)
@@ -62,20 +75,62 @@ async def me(user: CurrentUser, services: ServicesDep) -> UserOut:
     return UserOut(id=record.id, email=record.email, is_admin=record.is_admin)
 
 
-@router.post("/logout", status_code=204, responses=error_responses(401))
-async def logout_everywhere(user: CurrentUser, services: ServicesDep) -> Response:
-    """End every session of the caller: all access and refresh tokens stop working.
+@router.post("/logout", status_code=204, responses=error_responses(401, 403))
+async def logout(user: CurrentUser, services: ServicesDep) -> Response:
+    """End this session: its refresh token and its access tokens stop working.
 
-    API keys are not sessions: delete them with `DELETE /keys/{id}`.
+    The user's other sessions go on (`/auth/logout-all` ends them all). API keys are not
+    sessions: delete them with `DELETE /keys/{id}`.
     """
-    await services.auth.update_account(user.user_id)
+    if user.session_id is None:
+        await services.auth.logout_everywhere(user.user_id)  # a token from before sessions
+    else:
+        await services.auth.logout(user.user_id, user.session_id)
     return Response(status_code=204)
 
 
-@router.post("/password", status_code=204, responses=error_responses(400, 401, 413, 422, 429))
+@router.post("/logout-all", status_code=204, responses=error_responses(401, 403))
+async def logout_everywhere(user: CurrentUser, services: ServicesDep) -> Response:
+    """End every session of the caller: all access and refresh tokens stop working."""
+    await services.auth.logout_everywhere(user.user_id)
+    return Response(status_code=204)
+
+
+@router.get("/sessions", response_model=SessionList, responses=error_responses(401, 403))
+async def list_sessions(user: CurrentUser, services: ServicesDep) -> SessionList:
+    """Your live sessions (browsers, terminals), most recently active first."""
+    records = await services.auth.sessions(user.user_id)
+    return SessionList(
+        items=[
+            SessionOut(
+                **record.model_dump(exclude={"user_id"}), current=record.id == user.session_id
+            )
+            for record in records
+        ]
+    )
+
+
+@router.delete(
+    "/sessions/{session_id}", status_code=204, responses=error_responses(401, 403, 404, 422)
+)
+async def end_session(session_id: UUID, user: CurrentUser, services: ServicesDep) -> Response:
+    """End one of your sessions (another browser, a lost laptop): it must log in again."""
+    await services.auth.logout(user.user_id, str(session_id))
+    return Response(status_code=204)
+
+
+@router.post("/password", status_code=204, responses=error_responses(400, 401, 403, 413, 422, 429))
 async def change_password(
     body: PasswordChange, user: CurrentUser, services: ServicesDep
 ) -> Response:
-    """Change the caller's password; every session ends (log in again with the new one)."""
+    """Change the caller's password; every session ends (log in again with the new one).
+
+    The new password needs 8 to 128 characters, and may be neither your email nor one of
+    the most common passwords; a refusal names the rule (422, `detail.rule`).
+    """
+    if body.new_password == body.current_password:
+        raise InvalidInput(
+            "The new password must differ from the current one.", detail={"rule": "unchanged"}
+        )
     await services.auth.change_password(user.user_id, body.current_password, body.new_password)
     return Response(status_code=204)

@@ -31,9 +31,9 @@ class UserCreate(BaseModel):
     email: str = Field(min_length=3, max_length=320)
     password: str | None = Field(
         default=None,
-        min_length=MIN_PASSWORD_LENGTH,
         max_length=1024,
-        description="Left out: one is generated and returned once.",
+        description="Left out: one is generated and returned once. "
+        f"At least {MIN_PASSWORD_LENGTH} characters, not the email, not a common one.",
     )
     is_admin: bool = False
 
@@ -46,7 +46,6 @@ class UserUpdate(BaseModel):
     is_admin: bool | None = None
     password: str | None = Field(
         default=None,
-        min_length=MIN_PASSWORD_LENGTH,
         max_length=1024,
         description="A new password, set by the admin (the user's sessions end).",
     )
@@ -132,3 +131,37 @@ async def update_user(
         str(user_id), is_active=body.is_active, is_admin=body.is_admin, password=body.password
     )
     return AccountOut.of(record)
+
+
+class PasswordReset(BaseModel):
+    """An admin's password reset: a temporary password, or none to have one generated."""
+
+    model_config = ConfigDict(extra="forbid")
+    password: str | None = Field(
+        default=None, max_length=1024, description="Left out: one is generated."
+    )
+
+
+class PasswordResetDone(BaseModel):
+    """The temporary password to hand to the user, who must change it at their next login."""
+
+    password: str | None = Field(description="The generated password (absent when given).")
+    password_change_required: bool = True
+
+
+@router.post(
+    "/{user_id}/password-reset",
+    response_model=PasswordResetDone,
+    responses=error_responses(400, 401, 403, 404, 413, 422),
+)
+async def reset_password(
+    user_id: UUID, admin: AdminUser, services: ServicesDep, body: PasswordReset | None = None
+) -> PasswordResetDone:
+    """Reset a user's password: every session ends, and the next login must set a new one.
+
+    Until then, a login with the temporary password is refused with 403
+    `password_change_required`; it succeeds when it also sends `new_password`.
+    """
+    given = body.password if body else None
+    temporary = await services.auth.reset_password(str(user_id), given)
+    return PasswordResetDone(password=None if given else temporary)

@@ -33,6 +33,7 @@ from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from pydantic import ValidationError
 
 from orchestrator.api.schemas import InputAnswer, MessageCreate
+from orchestrator.api.scopes import check_route_scope
 from orchestrator.auth import Principal
 from orchestrator.domain import AssistantError, ElicitationAnswer, InvalidInput, Run, Unauthorized
 from orchestrator.runtime.services import Services
@@ -149,16 +150,22 @@ class _Session:
 
 
 async def _authenticate(websocket: WebSocket, services: Services) -> tuple[Principal, str]:
-    """The caller and the credential they used (kept, to check again on each command)."""
+    """The caller and the credential they used (kept, to check again on each command).
+
+    The socket starts runs and answers approvals: an API key needs the `chat` scope.
+    """
     header = websocket.headers.get("authorization", "")
     if header.lower().startswith("bearer "):
         credential = header[7:].strip()
-        return await services.auth.authenticate(credential), credential
-    async with asyncio.timeout(_AUTH_SECONDS):
-        first = _parse(_text(await websocket.receive()))
-    if first.get("type") != "auth" or not isinstance(first.get("token"), str):
-        raise Unauthorized('Authenticate first: {"type": "auth", "token": "..."}.')
-    return await services.auth.authenticate(first["token"]), first["token"]
+    else:
+        async with asyncio.timeout(_AUTH_SECONDS):
+            first = _parse(_text(await websocket.receive()))
+        if first.get("type") != "auth" or not isinstance(first.get("token"), str):
+            raise Unauthorized('Authenticate first: {"type": "auth", "token": "..."}.')
+        credential = first["token"]
+    principal = await services.auth.authenticate(credential)
+    check_route_scope(principal, "GET", None)
+    return principal, credential
 
 
 @router.websocket("/ws")

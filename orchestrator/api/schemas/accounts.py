@@ -1,17 +1,22 @@
-"""Logging in and API keys: the bodies of `/auth` and `/keys`."""
+"""Logging in, sessions and API keys: the bodies of `/auth` and `/keys`."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+
+from orchestrator.auth import MAX_PASSWORD_LENGTH
 
 __all__ = [
     "ApiKeyCreate",
     "ApiKeyCreated",
     "ApiKeyOut",
+    "PasswordChange",
     "RefreshRequest",
+    "SessionList",
+    "SessionOut",
     "TokenRequest",
     "TokenResponse",
     "UserOut",
@@ -26,6 +31,24 @@ class TokenRequest(BaseModel):
     model_config = _Strict
     email: str = Field(min_length=3, max_length=320)
     password: str = Field(min_length=1, max_length=1024)
+    new_password: str | None = Field(
+        default=None,
+        max_length=1024,
+        description="A new password to set while logging in: required after an admin's reset "
+        "(the login is refused with 403 `password_change_required` until it is sent).",
+    )
+
+
+class PasswordChange(BaseModel):
+    """The current password, and the new one (the rules are checked by the server)."""
+
+    model_config = _Strict
+    current_password: str = Field(min_length=1, max_length=1024)
+    new_password: str = Field(
+        min_length=1,
+        max_length=1024,
+        description=f"8 to {MAX_PASSWORD_LENGTH} characters, not your email, not a common one.",
+    )
 
 
 class RefreshRequest(BaseModel):
@@ -53,10 +76,26 @@ class UserOut(BaseModel):
 
 
 class ApiKeyCreate(BaseModel):
-    """A new API key's name, to tell keys apart."""
+    """A new API key: a name to tell keys apart, what it may do, and when it expires."""
 
     model_config = _Strict
     name: str = Field(default="default", min_length=1, max_length=100)
+    scopes: list[str] | None = Field(
+        default=None,
+        max_length=8,
+        description='Any of "chat", "read", "mcp", "admin" (admins only); '
+        'default ["chat", "read"].',
+    )
+    expires_in_days: int | None = Field(default=None, ge=1, le=3650)
+    expires_at: AwareDatetime | None = Field(
+        default=None, description="An exact expiry (with a time zone); or `expires_in_days`."
+    )
+
+    @model_validator(mode="after")
+    def _one_expiry(self) -> ApiKeyCreate:
+        if self.expires_in_days is not None and self.expires_at is not None:
+            raise ValueError("Give either expires_in_days or expires_at, not both.")
+        return self
 
 
 class ApiKeyOut(BaseModel):
@@ -66,7 +105,30 @@ class ApiKeyOut(BaseModel):
     name: str
     prefix: str = Field(description="The first characters of the key, to recognise it.")
     created_at: datetime
-    last_used_at: datetime | None = None
+    last_used_at: datetime | None = Field(
+        default=None, description="Updated at most once a minute."
+    )
+    scopes: list[str]
+    expires_at: datetime | None = None
+    expired: bool = False
+
+
+class SessionOut(BaseModel):
+    """A login session: where and how it was started, and whether it is this one."""
+
+    id: str
+    via: str = Field(description='"password", "oidc" or "local" (the terminal client).')
+    address: str | None
+    user_agent: str | None
+    created_at: datetime
+    last_active_at: datetime | None = Field(description="When its tokens were last renewed.")
+    current: bool = Field(description="Whether this is the session of the token used.")
+
+
+class SessionList(BaseModel):
+    """The caller's live sessions, most recently active first."""
+
+    items: list[SessionOut]
 
 
 class ApiKeyCreated(ApiKeyOut):
