@@ -27,7 +27,7 @@ from orchestrator.auth import Principal, require_scope
 from orchestrator.auth.scopes import ADMIN, CHAT, MCP, READ
 from orchestrator.domain import Forbidden
 
-__all__ = ["SESSION", "check_route_scope", "route_scope"]
+__all__ = ["SESSION", "TAGS", "check_route_scope", "route_scope"]
 
 SESSION: Final = "session"
 """Not a scope: the route needs an access token from a login, never an API key."""
@@ -51,6 +51,10 @@ _TABLE: Final[dict[str, tuple[str, str]]] = {
     "keys": (READ, SESSION),
     "sessions": (READ, SESSION),
 }
+
+
+TAGS: Final = frozenset(_TABLE)
+"""The router tags the table knows."""
 
 
 def route_scope(method: str, tags: list[str]) -> str:
