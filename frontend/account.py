@@ -1,4 +1,4 @@
-"""The Settings screen everyone has: profile, password, API keys; and the JSON they call.
+"""The Settings screen everyone has: profile, password, API keys, sessions; and their JSON.
 
 An API key is created by this server on the user's behalf: its secret reaches the page in
 that one response (marked `no-store`) and nowhere else; lists show only the prefix.
@@ -69,6 +69,12 @@ def keys_page() -> Any:
     return _page("keys")
 
 
+@bp.get("/settings/sessions")
+@login_required
+def sessions_page() -> Any:
+    return _page("sessions")
+
+
 @bp.post("/api/account/password")
 @login_required
 def change_password() -> Any:
@@ -127,10 +133,19 @@ def list_keys() -> Any:
 @bp.post("/api/keys")
 @login_required
 def create_key() -> Any:
-    name = _body().get("name")
+    body = _body()
+    name = body.get("name")
     if not isinstance(name, str) or not name.strip():
         return _refused(400, "invalid_input", "Give the key a name.")
-    created = call_as_user("POST", "/keys", json={"name": name.strip()[:100]})
+    new: dict[str, Any] = {"name": name.strip()[:100]}
+    scopes = body.get("scopes")
+    if not isinstance(scopes, list) or not scopes:
+        return _refused(400, "invalid_input", "Choose at least one thing the key may do.")
+    new["scopes"] = scopes
+    days = body.get("expires_in_days")
+    if days is not None:
+        new["expires_in_days"] = days
+    created = call_as_user("POST", "/keys", json=new)
     response = jsonify(created)
     response.status_code = 201
     response.headers["Cache-Control"] = "no-store"
@@ -141,4 +156,29 @@ def create_key() -> Any:
 @login_required
 def delete_key(key_id: Any) -> Any:
     call_as_user("DELETE", f"/keys/{key_id}")
+    return Response(status=204)
+
+
+@bp.get("/api/sessions")
+@login_required
+def list_sessions() -> Any:
+    return jsonify(call_as_user("GET", "/auth/sessions"))
+
+
+@bp.delete("/api/sessions/<uuid:session_id>")
+@login_required
+def end_session(session_id: Any) -> Any:
+    call_as_user("DELETE", f"/auth/sessions/{session_id}")
+    return Response(status=204)
+
+
+@bp.post("/api/account/logout-all")
+@login_required
+def logout_everywhere() -> Any:
+    """End every session of the user, this browser's included."""
+    call_as_user("POST", "/auth/logout-all")
+    key = session.get("key")
+    if isinstance(key, str):
+        frontend().credentials.forget(key)
+    session.clear()
     return Response(status=204)

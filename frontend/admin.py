@@ -137,6 +137,17 @@ def update_user(user_id: Any) -> Any:
     return _answer(call_as_user("PATCH", f"/users/{user_id}", json=change))
 
 
+@bp.post("/api/admin/users/<uuid:user_id>/password-reset")
+@admin_required
+def reset_password(user_id: Any) -> Any:
+    """A temporary password the user must replace at their next login (their sessions end)."""
+    password = _body().get("password")
+    reset = {"password": password} if isinstance(password, str) and password else {}
+    response = jsonify(call_as_user("POST", f"/users/{user_id}/password-reset", json=reset))
+    response.headers["Cache-Control"] = "no-store"  # a generated password, shown once
+    return response
+
+
 # -- MCP servers --------------------------------------------------------------------------
 
 

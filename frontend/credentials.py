@@ -65,14 +65,23 @@ class Credentials:
     def _save(self, key: str, tokens: Tokens) -> None:
         self._cache.set(f"tokens:{key}", asdict(tokens), timeout=self._lifetime)
 
-    def login(self, email: str, password: str) -> str:
+    def login(
+        self,
+        email: str,
+        password: str,
+        *,
+        new_password: str | None = None,
+        user_agent: str | None = None,
+    ) -> str:
         """Log in at the orchestrator; the key that names the tokens from now on.
 
         Raises:
             Unauthorized: wrong email or password.
             ApiError, Unreachable: the orchestrator refused or did not answer.
         """
-        tokens = self._orchestrator.login(email, password, self._clock())
+        tokens = self._orchestrator.login(
+            email, password, self._clock(), new_password=new_password, user_agent=user_agent
+        )
         key = secrets.token_urlsafe(32)
         self._save(key, tokens)
         return key

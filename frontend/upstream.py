@@ -99,9 +99,27 @@ class Orchestrator:
         body = response.json()
         return Tokens(body["access_token"], body["refresh_token"], now + body["expires_in"])
 
-    def login(self, email: str, password: str, now: float) -> Tokens:
-        """Raises: Unauthorized (wrong email or password), ApiError, Unreachable."""
-        response = self._send("POST", "/auth/token", json={"email": email, "password": password})
+    def login(
+        self,
+        email: str,
+        password: str,
+        now: float,
+        *,
+        new_password: str | None = None,
+        user_agent: str | None = None,
+    ) -> Tokens:
+        """Log in (setting `new_password` on the way, when given).
+
+        `user_agent` is the browser's, so that the user's list of sessions names it.
+
+        Raises: Unauthorized (wrong email or password), ApiError (403
+        `password_change_required` after an admin's reset), Unreachable.
+        """
+        body = {"email": email, "password": password}
+        if new_password is not None:
+            body["new_password"] = new_password
+        headers = {"User-Agent": user_agent[:512]} if user_agent else None
+        response = self._send("POST", "/auth/token", json=body, headers=headers)
         return self._tokens(response, now)
 
     def refresh(self, refresh_token: str, now: float) -> Tokens:

@@ -11,6 +11,41 @@ export function formatWhen(value, now = new Date()) {
   return date.toLocaleDateString(undefined, { year: "numeric", month: "short", day: "numeric" });
 }
 
+// When a key stops working: "Never", "Expired", or how long it has left.
+export function formatExpiry(value, now = new Date()) {
+  if (!value) return "Never";
+  const date = new Date(value);
+  if (Number.isNaN(date.getTime())) return "—";
+  const seconds = Math.round((date.getTime() - now.getTime()) / 1000);
+  if (seconds <= 0) return "Expired";
+  if (seconds < 3600) return "In less than an hour";
+  if (seconds < 86400) return `In ${Math.floor(seconds / 3600)} h`;
+  const days = Math.round(seconds / 86400);
+  return days === 1 ? "In 1 day" : `In ${days} days`;
+}
+
+// A browser's User-Agent as a person names it: "Firefox on Linux", or the raw text.
+export function describeAgent(agent) {
+  if (!agent) return "Unknown device";
+  const browsers = [
+    ["Edg/", "Edge"],
+    ["Firefox/", "Firefox"],
+    ["Chrome/", "Chrome"],
+    ["Safari/", "Safari"],
+  ];
+  const systems = [
+    ["Android", "Android"],
+    ["iPhone", "iOS"],
+    ["Windows", "Windows"],
+    ["Mac OS X", "macOS"],
+    ["Linux", "Linux"],
+  ];
+  const browser = browsers.find(([mark]) => agent.includes(mark));
+  const system = systems.find(([mark]) => agent.includes(mark));
+  if (!browser) return agent.length > 60 ? `${agent.slice(0, 57)}…` : agent;
+  return system ? `${browser[1]} on ${system[1]}` : browser[1];
+}
+
 export function formatCount(value) {
   return new Intl.NumberFormat("en-US").format(Number(value) || 0);
 }

@@ -1,6 +1,6 @@
-// Settings › API keys: list, create (the key is shown once), revoke.
+// Settings › API keys: list, create with scopes and an expiry (the key is shown once), revoke.
 
-import { formatWhen } from "./admin_format.js";
+import { formatExpiry, formatWhen } from "./admin_format.js";
 import { $, busy, confirmAction, copyField, el, request, showError } from "./settings_ui.js";
 
 async function load() {
@@ -18,10 +18,12 @@ function render(keys) {
     ...keys.map((key) =>
       el(
         "tr",
-        { "data-key": key.id },
+        { "data-key": key.id, class: key.expired ? "expired" : null },
         el("td", { text: key.name }),
         el("td", {}, el("code", { text: `${key.prefix}…` })),
+        el("td", { class: "key-scopes", text: key.scopes.join(", ") }),
         el("td", { text: formatWhen(key.created_at) }),
+        el("td", { text: formatExpiry(key.expires_at) }),
         el("td", { text: formatWhen(key.last_used_at) }),
         el("td", { class: "actions" }, revokeButton(key)),
       ),
@@ -54,16 +56,30 @@ function revokeButton(key) {
   return button;
 }
 
+function chosenScopes() {
+  return [...document.querySelectorAll('#key-scopes input[name="scope"]:checked')].map(
+    (box) => box.value,
+  );
+}
+
 $("key-form").addEventListener("submit", async (event) => {
   event.preventDefault();
   const name = $("key-name").value.trim();
+  const scopes = chosenScopes();
   if (!name) {
     showError("keys-error", "Give the key a name.");
     return;
   }
+  if (!scopes.length) {
+    showError("keys-error", "Choose at least one thing the key may do.");
+    return;
+  }
   showError("keys-error", null);
+  const days = $("key-expiry").value;
+  const body = { name, scopes };
+  if (days) body.expires_in_days = Number(days);
   try {
-    const created = await busy($("create-key"), () => request("POST", "/keys", { name }));
+    const created = await busy($("create-key"), () => request("POST", "/keys", body));
     $("key-name").value = "";
     $("new-key-value").value = created.key;
     $("new-key").hidden = false;

@@ -100,7 +100,9 @@ $("reset-form").addEventListener("submit", async (event) => {
     return;
   }
   try {
-    await request("PATCH", `/admin/users/${$("reset-dialog").dataset.user}`, { password });
+    await request("POST", `/admin/users/${$("reset-dialog").dataset.user}/password-reset`, {
+      password,
+    });
     $("reset-dialog").close("ok");
   } catch (error) {
     showError("reset-error", error.message);

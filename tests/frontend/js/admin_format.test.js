@@ -4,7 +4,9 @@ import { test } from "node:test";
 
 import {
   breakerText,
+  describeAgent,
   formatCount,
+  formatExpiry,
   formatWhen,
   parseArgs,
   parseEnv,
@@ -71,4 +73,26 @@ test("usage totals add up requests and tokens and count users once", () => {
   ];
   assert.deepEqual(usageTotals(rows), { requests: 7, input: 151, output: 16, users: 2 });
   assert.deepEqual(usageTotals([]), { requests: 0, input: 0, output: 0, users: 0 });
+});
+
+test("an expiry reads as the time a key has left", () => {
+  const now = new Date("2026-12-07T12:00:00Z");
+  assert.equal(formatExpiry(null, now), "Never");
+  assert.equal(formatExpiry("2026-12-07T11:00:00Z", now), "Expired");
+  assert.equal(formatExpiry("2026-12-07T12:30:00Z", now), "In less than an hour");
+  assert.equal(formatExpiry("2026-12-07T17:00:00Z", now), "In 5 h");
+  assert.equal(formatExpiry("2026-12-08T12:00:00Z", now), "In 1 day");
+  assert.equal(formatExpiry("2027-01-06T12:00:00Z", now), "In 30 days");
+});
+
+test("a user agent reads as a browser on a system", () => {
+  const chrome =
+    "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/139.0 Safari/537.36";
+  assert.equal(describeAgent(chrome), "Chrome on Linux");
+  assert.equal(
+    describeAgent("Mozilla/5.0 (iPhone; CPU iPhone OS 18_0) Safari/604.1"),
+    "Safari on iOS",
+  );
+  assert.equal(describeAgent("python-httpx/0.28"), "python-httpx/0.28");
+  assert.equal(describeAgent(null), "Unknown device");
 });
