@@ -6,7 +6,7 @@ import { $, confirmAction, el, request, showError } from "./settings_ui.js";
 async function load() {
   try {
     const { items } = await request("GET", "/sessions");
-    render(items);
+    render([...items].sort((a, b) => Number(b.current) - Number(a.current)));
   } catch (error) {
     showError("sessions-error", error.message);
   }
