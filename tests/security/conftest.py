@@ -271,6 +271,10 @@ class _Builder:
         key = await self.post("/api/v1/keys", {"name": "A-secret-key"})
         self.keep("api_key", key["id"])
         self.markers |= {key["key"], key["prefix"]}
+        sessions = await self.client.get("/api/v1/auth/sessions", headers=self.a.headers)
+        assert sessions.status_code == 200, sessions.text
+        for item in sessions.json()["items"]:
+            self.keep("session", item["id"])
         server = f"asecret{uuid.uuid4().hex[:6]}"
         await self.post("/api/v1/mcp/servers", {"name": server, "url": mcp_url})
         self.keep("mcp_server", server)

@@ -39,6 +39,7 @@ PATH_KINDS = {
     "runs/{run_id}": "run",
     "tool-calls/{call_id}": "tool_call",
     "keys/{key_id}": "api_key",
+    "sessions/{session_id}": "session",
     "servers/{name}": "mcp_server",
     "tools/{tool}": "mcp_tool",
     "tool-grants/{tool}": "mcp_tool",
@@ -88,7 +89,7 @@ def _a(world: World, kind: str) -> str:
     return world.objects[kind][0]
 
 
-SESSION_ENDING = frozenset({"/api/v1/auth/logout"})
+SESSION_ENDING = frozenset({"/api/v1/auth/logout", "/api/v1/auth/logout-all"})
 """Routes that end the caller's own sessions: tried last."""
 
 BODIES: dict[str, Callable[[World], list[Payload]]] = {
@@ -98,6 +99,7 @@ BODIES: dict[str, Callable[[World], list[Payload]]] = {
         Payload({"current_password": "not B's password", "new_password": "b-new-password"})
     ],
     "ApiKeyCreate": lambda w: [Payload({"name": "B's key"})],
+    "PasswordReset": lambda w: [Payload({"password": "b-chose-this-1"})],
     "ConversationCreate": lambda w: [Payload({"title": "B's conversation"})],
     "ConversationRename": lambda w: [Payload({"title": "B was here"})],
     "RegenerateRequest": lambda w: [Payload({})],
@@ -304,6 +306,7 @@ async def _snapshot(world: World) -> dict[str, Any]:
         ],
         "runs": [await get(f"/api/v1/runs/{r}") for r in world.objects["run"]],
         "keys": sorted(key["id"] for key in await get("/api/v1/keys")),
+        "sessions": sorted(item["id"] for item in (await get("/api/v1/auth/sessions"))["items"]),
         "server": (await get(f"/api/v1/mcp/servers/{_a(world, 'mcp_server')}"))["name"],
         "documents": await get("/api/v1/knowledge/documents", collection=_a(world, "collection")),
         "files": await get("/api/v1/files"),
