@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import anyio
 import pytest
+import websockets
 from fastapi.routing import APIRoute
 from sqlalchemy import text
 
@@ -214,3 +217,16 @@ def test_every_authenticated_route_is_in_the_scope_table(tmp_path: Path) -> None
         and not set(map(str, route.tags)) & TAGS
     ]
     assert untagged == []
+
+
+async def test_the_websocket_needs_the_chat_scope(api: Api, live_url: str) -> None:
+    url = live_url.replace("http", "ws") + "/api/v1/ws"
+    for scopes, answer in ((["read"], "error"), (["chat"], "ready")):
+        key = (await _key(api, scopes=scopes))["key"]
+        async with websockets.connect(url) as socket:
+            await socket.send(json.dumps({"type": "auth", "token": key}))
+            with anyio.fail_after(10):
+                reply = json.loads(await socket.recv())
+        assert reply["type"] == answer, reply
+        if answer == "error":
+            assert reply["error"]["message"] == "This API key lacks the 'chat' scope."
