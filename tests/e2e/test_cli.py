@@ -65,6 +65,14 @@ def test_users_and_keys_are_created_from_the_command_line(
     assert key.returncode == 0 and re.fullmatch(r"sk-asst-\S+\n", key.stdout)
     missing = _run("keys", "create", "--user", "nobody@example.com", env=env)
     assert missing.returncode == 1 and "No user" in missing.stderr
+    scoped = _run(
+        "keys", "create", "--user", "ada@example.com", "--scope", "admin", "--days", "7", env=env
+    )
+    assert scoped.returncode == 0, scoped.stderr
+    unknown = _run("keys", "create", "--user", "ada@example.com", "--scope", "write", env=env)
+    assert unknown.returncode == 1 and "Unknown scope 'write'" in unknown.stderr
+    not_admin = _run("keys", "create", "--user", "cy@example.com", "--scope", "admin", env=env)
+    assert not_admin.returncode == 1 and "Only an admin" in not_admin.stderr
 
 
 def test_production_refuses_a_placeholder_secret(data_dir: Path) -> None:
