@@ -139,9 +139,10 @@ def create_key() -> Any:
         return _refused(400, "invalid_input", "Give the key a name.")
     new: dict[str, Any] = {"name": name.strip()[:100]}
     scopes = body.get("scopes")
-    if not isinstance(scopes, list) or not scopes:
-        return _refused(400, "invalid_input", "Choose at least one thing the key may do.")
-    new["scopes"] = scopes
+    if scopes is not None:  # left out: the orchestrator's default (chat, read)
+        if not isinstance(scopes, list) or not scopes:
+            return _refused(400, "invalid_input", "Choose at least one thing the key may do.")
+        new["scopes"] = scopes
     days = body.get("expires_in_days")
     if days is not None:
         new["expires_in_days"] = days

@@ -105,6 +105,11 @@ def _new_key_shown_once(page: Page, fake: FakeOpenAI) -> None:
     expect(page.get_by_label("New API key")).to_be_visible()
 
 
+def _sessions(page: Page, fake: FakeOpenAI) -> None:
+    page.goto("/settings/sessions")
+    expect(page.locator("#sessions tr.current")).to_be_visible()
+
+
 def _admin_users(page: Page, fake: FakeOpenAI) -> None:
     page.goto("/admin/users")
     expect(page.locator("tr", has_text=ADMIN_EMAIL).first).to_be_visible()
@@ -165,6 +170,8 @@ SCREENS = [
     Screen("settings profile, dark", (1280, 800), "dark", _settings),
     Screen("a new API key shown once", (1280, 800), "light", _new_key_shown_once),
     Screen("a new API key shown once, dark", (1280, 800), "dark", _new_key_shown_once),
+    Screen("sessions", (1280, 800), "light", _sessions),
+    Screen("sessions on a phone, dark", (390, 844), "dark", _sessions),
     Screen("admin users", (1280, 800), "light", _admin_users),
     Screen("admin users, dark", (1280, 800), "dark", _admin_users),
     Screen("admin users on a phone", (390, 844), "light", _admin_users),
