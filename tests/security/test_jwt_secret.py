@@ -73,3 +73,19 @@ def test_on_loopback_a_local_run_generates_and_keeps_its_own_secret(
 def test_beyond_loopback_a_strong_secret_is_used_as_given(tmp_path: Path) -> None:
     strong = "k" * 48
     assert _settings(tmp_path, "0.0.0.0", strong).jwt_secret() == strong
+
+
+def test_a_weak_previous_secret_is_refused_beyond_loopback_and_strong_ones_are_kept(
+    tmp_path: Path,
+) -> None:
+    strong = "s" * 48
+    settings = _settings(tmp_path, "0.0.0.0", strong)
+    settings.auth = settings.auth.model_copy(
+        update={"jwt_previous_secret_keys": SecretStr(f"{'p' * 40}, changeme")}
+    )
+    with pytest.raises(ConfigError, match="JWT_PREVIOUS_SECRET_KEYS"):
+        settings.check()
+    settings.auth = settings.auth.model_copy(
+        update={"jwt_previous_secret_keys": SecretStr(f" {'p' * 40} ,{'q' * 40},")}
+    )
+    assert settings.jwt_previous_secrets() == ["p" * 40, "q" * 40]
