@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
@@ -80,7 +80,7 @@ class ApiKeyCreate(BaseModel):
 
     model_config = _Strict
     name: str = Field(default="default", min_length=1, max_length=100)
-    scopes: list[str] | None = Field(
+    scopes: list[Annotated[str, Field(max_length=32)]] | None = Field(
         default=None,
         max_length=8,
         description='Any of "chat", "read", "mcp", "admin" (admins only); '
