@@ -231,4 +231,7 @@ async def test_the_websocket_needs_the_chat_scope(api: Api, live_url: str) -> No
                 reply = json.loads(await socket.recv())
         assert reply["type"] == answer, reply
         if answer == "error":
-            assert reply["error"]["message"] == "This API key lacks the 'chat' scope."
+            assert reply["error"] == {
+                "type": "forbidden",
+                "message": "This API key lacks the 'chat' scope.",
+            }

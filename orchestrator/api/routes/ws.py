@@ -1,7 +1,8 @@
 """The run events over a WebSocket, for clients that prefer one connection.
 
 Authenticate with an `Authorization: Bearer` header, or (browsers cannot set headers) with
-a first message `{"type": "auth", "token": "..."}`. Then send JSON commands, each with an
+a first message `{"type": "auth", "token": "..."}`; an API key needs the `chat` scope (else
+a `forbidden` error and code 4403). Then send JSON commands, each with an
 optional `ref` echoed in the answer:
 
 - `{"type": "send", "conversation_id", "content", "model"?, "tools"?}` starts a run and
@@ -35,7 +36,14 @@ from pydantic import ValidationError
 from orchestrator.api.schemas import InputAnswer, MessageCreate
 from orchestrator.api.scopes import check_route_scope
 from orchestrator.auth import Principal
-from orchestrator.domain import AssistantError, ElicitationAnswer, InvalidInput, Run, Unauthorized
+from orchestrator.domain import (
+    AssistantError,
+    ElicitationAnswer,
+    Forbidden,
+    InvalidInput,
+    Run,
+    Unauthorized,
+)
 from orchestrator.runtime.services import Services
 
 router = APIRouter()
@@ -176,15 +184,11 @@ async def events_socket(websocket: WebSocket) -> None:
     try:
         user, credential = await _authenticate(websocket, services)
     except (AssistantError, TimeoutError) as error:
-        message = (
-            error.message
-            if isinstance(error, AssistantError)
-            else "Authentication timed out or was malformed."
-        )
-        await websocket.send_json(
-            {"type": "error", "error": {"type": "unauthorized", "message": message}}
-        )
-        await websocket.close(code=4401)
+        known = isinstance(error, AssistantError)
+        message = error.message if known else "Authentication timed out or was malformed."
+        kind = error.code if known and isinstance(error, Forbidden) else "unauthorized"
+        await websocket.send_json({"type": "error", "error": {"type": kind, "message": message}})
+        await websocket.close(code=4403 if kind == "forbidden" else 4401)
         return
     except WebSocketDisconnect:
         return
