@@ -149,7 +149,8 @@ class SqlSealedRows:
             blob.is_not(None), blob != "", not_(blob.startswith(f"v2.{kid}."))
         )
         if after is not None:
-            query = query.where(tuple_(*keys) > tuple_(*after))
+            bound = (literal(value, col.type) for col, value in zip(keys, after, strict=True))
+            query = query.where(tuple_(*keys) > tuple_(*bound))
         query = query.order_by(*keys).limit(limit)
         async with self._engine.connect() as conn:
             rows = (await conn.execute(query)).all()
