@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import base64
 import json
+from pathlib import Path
 
 import pytest
 from cryptography.fernet import Fernet
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from pydantic import SecretStr
 
 from orchestrator.mcp import CircuitBreaker, MasterKeyError, MasterKeys, Vault
 from orchestrator.mcp.governance import MemoryKeyStore, credential_binding, server_binding
 from orchestrator.mcp.governance.vault import kid_of
+from orchestrator.settings import AuthSettings, ConfigError, DatabaseSettings, MCPSettings, Settings
 
 ALICE = credential_binding("alice-id", "notes")
 BOB = credential_binding("bob-id", "notes")
@@ -87,6 +90,38 @@ async def test_a_wrong_master_key_is_refused_at_the_check_and_changes_nothing() 
     ring = Vault(MasterKeys("a-new-master", "the-right-master"), keys)
     await ring.check()
     assert keys.keys == before
+
+
+def _settings(data_dir: Path, token_key: str | None, **values: object) -> Settings:
+    key = SecretStr(token_key) if token_key is not None else None
+    return Settings(data_dir=data_dir, mcp=MCPSettings(token_key=key), **values)  # type: ignore[arg-type]
+
+
+def test_a_local_run_keeps_its_own_master_key_not_one_derived_from_the_jwt_secret(
+    data_dir: Path,
+) -> None:
+    settings = _settings(data_dir, None)
+    [master] = settings.secrets_master_keys()
+    assert master == (data_dir / "secrets-master-key").read_text().strip()
+    assert len(master) >= 32 and master != settings.jwt_secret()
+    assert _settings(data_dir, None).secrets_master_keys() == [master]  # kept, not remade
+    assert settings.legacy_secret_keys() == [settings.jwt_secret()]  # old blobs still open
+    configured = _settings(data_dir, "new-master-key-1234, old-master-key-1234")
+    assert configured.secrets_master_keys() == ["new-master-key-1234", "old-master-key-1234"]
+
+
+@pytest.mark.parametrize("token_key", [None, "changeme", "short", "a-long-enough-key,changeme"])
+def test_production_refuses_a_missing_or_weak_master_key(data_dir: Path, token_key: str) -> None:
+    settings = _settings(
+        data_dir,
+        token_key,
+        environment="production",
+        auth=AuthSettings(jwt_secret_key=SecretStr("j" * 48)),
+        database=DatabaseSettings(url="postgresql://db/assistant"),
+    )
+    with pytest.raises(ConfigError, match="MCP_TOKEN_KEY"):
+        settings.check()
+    assert not (data_dir / "secrets-master-key").exists()
 
 
 def test_a_vault_needs_a_master_key() -> None:
