@@ -8,6 +8,8 @@ A blob names its data key after a `v2.` prefix (`v2.<kid>.<ciphertext>`); older 
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 from sqlalchemy import (
@@ -25,6 +27,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from orchestrator.domain import Conflict
 from orchestrator.domain.secrets import DataKey, SealedKind, SealedRow
 from orchestrator.store.schema import mcp_credentials, mcp_servers
 from orchestrator.store.schema_secrets import secret_keys
@@ -33,6 +36,8 @@ __all__ = ["SqlKeyStore", "SqlSealedRows"]
 
 # One transaction at a time makes the first data key (processes starting together).
 _FIRST_KEY_LOCK = 0x5EC2E75
+# One rotation at a time, across processes.
+_ROTATION_LOCK = 0x5EC2E76
 
 
 def _key(row: Any) -> DataKey:
@@ -114,6 +119,25 @@ class SqlKeyStore:
         )
         async with self._engine.begin() as conn:
             return (await conn.execute(statement)).rowcount > 0
+
+    @asynccontextmanager
+    async def rotating(self) -> AsyncIterator[None]:
+        """Held while one rotation runs, in any process (a PostgreSQL advisory lock).
+
+        Raises:
+            Conflict: another rotation is running.
+        """
+        async with self._engine.connect() as conn:
+            taken = text("SELECT pg_try_advisory_lock(:lock)")
+            if not (await conn.execute(taken, {"lock": _ROTATION_LOCK})).scalar():
+                raise Conflict("Another rotation of the secrets' keys is running.")
+            await conn.commit()
+            try:
+                yield
+            finally:
+                release = text("SELECT pg_advisory_unlock(:lock)")
+                await conn.execute(release, {"lock": _ROTATION_LOCK})
+                await conn.commit()
 
 
 def _text(value: Any) -> str | None:

@@ -16,6 +16,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from orchestrator.domain import Conflict
 from orchestrator.mcp import MasterKeyError, MasterKeys, Vault, key_status, rewrap, rotate
 from orchestrator.mcp.config import ServerSource, parse_server
 from orchestrator.mcp.governance import credential_binding, server_binding
@@ -231,3 +232,18 @@ async def test_the_master_key_rotates_and_a_wrong_one_changes_nothing(
     assert await only_new.open(sealed, credential_binding(alice, "x")) == {"a": 1}
     with pytest.raises(MasterKeyError):
         await Vault(MasterKeys(MASTER), SqlKeyStore(one.engine)).check()
+
+
+async def test_one_rotation_at_a_time_across_processes(
+    processes: tuple[Process, Process],
+) -> None:
+    one, two = processes
+    await one.vault.check()
+    async with one.vault.keys.rotating():  # a rotation runs in the first process
+        with pytest.raises(Conflict, match="Another rotation"):
+            await rotate(two.vault, SqlSealedRows(two.engine))
+        with pytest.raises(Conflict):
+            await rewrap(two.vault)
+        assert len(await two.vault.keys.all_keys()) == 1  # the refused one changed nothing
+    rotation = await rotate(two.vault, SqlSealedRows(two.engine))
+    assert len(rotation.retired) == 1

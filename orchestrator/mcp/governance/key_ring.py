@@ -15,7 +15,8 @@ import base64
 import hashlib
 import os
 import secrets
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Protocol
@@ -26,6 +27,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from common.settings import ConfigError
+from orchestrator.domain import Conflict
 from orchestrator.domain.secrets import DataKey
 
 __all__ = ["DataKey", "KeyStore", "MasterKeyError", "MasterKeys", "MemoryKeyStore", "new_data_key"]
@@ -66,6 +68,14 @@ class KeyStore(Protocol):
 
     async def rewrap(self, kid: str, old_wrapped: str, master_id: str, wrapped: str) -> bool:
         """Replace a key's wrapping if it is still `old_wrapped`; whether it was replaced."""
+        ...
+
+    def rotating(self) -> AbstractAsyncContextManager[None]:
+        """Held while one rotation runs, in any process.
+
+        Raises:
+            Conflict: another rotation is running.
+        """
         ...
 
 
@@ -142,6 +152,7 @@ class MemoryKeyStore:
     """A `KeyStore` in memory, for the CLI's one-off connections and tests."""
 
     keys: dict[str, DataKey] = field(default_factory=dict[str, DataKey])
+    busy: bool = False
 
     async def all_keys(self) -> list[DataKey]:
         """Every data key, oldest first."""
@@ -179,3 +190,18 @@ class MemoryKeyStore:
             return False
         self.keys[kid] = replace(key, master_id=master_id, wrapped=wrapped)
         return True
+
+    @asynccontextmanager
+    async def rotating(self) -> AsyncIterator[None]:
+        """Held while one rotation runs.
+
+        Raises:
+            Conflict: another rotation is running.
+        """
+        if self.busy:
+            raise Conflict("Another rotation of the secrets' keys is running.")
+        self.busy = True
+        try:
+            yield
+        finally:
+            self.busy = False

@@ -85,7 +85,15 @@ async def rotate(vault: Vault, rows: SealedRows, *, batch: int = 100, passes: in
 
     A row written meanwhile is left as written (under the new key, or read again on the
     next pass); a blob that does not open is left alone and reported.
+
+    Raises:
+        Conflict: another rotation is running (in any process).
     """
+    async with vault.keys.rotating():
+        return await _rotate(vault, rows, batch=batch, passes=passes)
+
+
+async def _rotate(vault: Vault, rows: SealedRows, *, batch: int, passes: int) -> Rotation:
     rotation = Rotation(await vault.add_key())
     unreadable: dict[tuple[str, tuple[str, ...]], SealedRow] = {}
     for _ in range(passes):
@@ -121,7 +129,13 @@ async def rewrap(vault: Vault) -> list[str]:
 
     Raises:
         MasterKeyError: a data key's master key is not in the ring; nothing was changed.
+        Conflict: another rotation is running (in any process).
     """
+    async with vault.keys.rotating():
+        return await _rewrap(vault)
+
+
+async def _rewrap(vault: Vault) -> list[str]:
     keys = await vault.keys.all_keys()
     stale = [key for key in keys if key.master_id != vault.masters.current_id]
     secrets = {key.kid: vault.masters.unwrap(key) for key in stale}
