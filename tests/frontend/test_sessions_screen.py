@@ -86,3 +86,41 @@ def test_a_user_logs_out_another_browser_this_one_and_everywhere(
     expect(phone).to_have_url(re.compile(r"/login"))
     laptop_context.close()
     phone_context.close()
+
+
+def test_an_admin_resets_with_a_generated_password_the_user_must_replace(
+    browser: Browser, stack: Stack
+) -> None:
+    email = _new_user(stack.orchestrator_url)
+    admin_context = _context(browser, stack.url)
+    admin = admin_context.new_page()
+    log_in(admin)
+    admin.goto("/admin/users")
+    row = admin.locator("#users tr", has_text=email)
+    row.get_by_role("button", name=f"Reset password {email}").click()
+    admin.get_by_role("dialog", name="Reset password").get_by_role(
+        "button", name="Set password"
+    ).click()
+    expect(admin.get_by_text("You won't see it again.")).to_be_visible()
+    expect(admin.locator("#new-password-email")).to_have_text(email)
+    temporary = admin.get_by_label("Generated password").input_value()
+    assert len(temporary) >= 12
+
+    user_context = _context(browser, stack.url)
+    user = user_context.new_page()
+    user.goto("/login")
+    user.fill("#email", email)
+    user.fill("#password", temporary)
+    user.click("button[type=submit]")
+    expect(user).to_have_url(re.compile(r"/login/new-password"))
+    user.get_by_label("New password", exact=True).fill("mine-at-last-42")
+    user.get_by_label("New password again").fill("not the same")
+    user.get_by_role("button", name="Set password and log in").click()
+    expect(user.get_by_role("alert")).to_have_text("The two new passwords differ.")
+    user.get_by_label("New password", exact=True).fill("mine-at-last-42")
+    user.get_by_label("New password again").fill("mine-at-last-42")
+    user.get_by_role("button", name="Set password and log in").click()
+    user.wait_for_selector("body[data-ready]")
+    assert user.request.get("/api/me").json()["email"] == email
+    admin_context.close()
+    user_context.close()

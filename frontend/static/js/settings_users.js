@@ -95,19 +95,29 @@ $("reset-form").addEventListener("submit", async (event) => {
   if (event.submitter?.value !== "ok") return;
   event.preventDefault();
   const password = $("reset-password").value;
-  if (password.length < 8) {
+  if (password && password.length < 8) {
     showError("reset-error", "The password needs at least 8 characters.");
     return;
   }
+  const dialog = $("reset-dialog");
   try {
-    await request("POST", `/admin/users/${$("reset-dialog").dataset.user}/password-reset`, {
+    const reset = await request("POST", `/admin/users/${dialog.dataset.user}/password-reset`, {
       password,
     });
-    $("reset-dialog").close("ok");
+    dialog.close("ok");
+    if (reset.password) showPassword($("reset-email").textContent, reset.password);
   } catch (error) {
     showError("reset-error", error.message);
   }
 });
+
+// A generated password, shown once for the admin to pass on.
+function showPassword(email, password) {
+  $("new-password-email").textContent = email;
+  $("new-password-value").value = password;
+  $("new-password").hidden = false;
+  $("new-password-value").focus();
+}
 
 $("user-form").addEventListener("submit", async (event) => {
   event.preventDefault();
@@ -127,12 +137,7 @@ $("user-form").addEventListener("submit", async (event) => {
   try {
     const created = await busy($("create-user"), () => request("POST", "/admin/users", body));
     $("user-form").reset();
-    if (created.password) {
-      $("new-password-email").textContent = created.email;
-      $("new-password-value").value = created.password;
-      $("new-password").hidden = false;
-      $("new-password-value").focus();
-    }
+    if (created.password) showPassword(created.email, created.password);
     await load();
   } catch (error) {
     showError("users-error", error.message);
