@@ -104,7 +104,9 @@ def change_password() -> Any:
     parts = frontend()
     old = session.get("key")
     try:
-        key = parts.credentials.login(user["email"], new)
+        key = parts.credentials.login(
+            user["email"], new, user_agent=request.headers.get("User-Agent")
+        )
     except (ApiError, Unreachable):
         # Changed, but this browser could not sign in again: it logs in like the others.
         session.clear()
