@@ -11,7 +11,7 @@ import anyio
 import pytest
 import websockets
 from fastapi.routing import APIRoute
-from sqlalchemy import text
+from sqlalchemy import event, text
 
 from orchestrator.api.scopes import TAGS
 from orchestrator.auth import AuthService, TokenCodec
@@ -155,9 +155,21 @@ async def test_a_key_lists_its_scopes_and_expiry_and_works_until_it_expires(api:
 
 async def test_last_used_is_written_once_a_minute_not_per_request(api: Api) -> None:
     key = await _key(api)
-    for _ in range(5):
-        response = await api.client.get("/api/v1/conversations", headers=_bearer(key["key"]))
-        assert response.status_code == 200
+    writes: list[str] = []
+
+    def count(conn, cursor, statement, *args) -> None:  # type: ignore[no-untyped-def]
+        if statement.lstrip().upper().startswith("UPDATE API_KEYS"):
+            writes.append(statement)
+
+    engine = api.services.database.engine.sync_engine
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        for _ in range(30):
+            response = await api.client.get("/api/v1/conversations", headers=_bearer(key["key"]))
+            assert response.status_code == 200
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    assert len(writes) == 1
     [first] = (await api.client.get("/api/v1/keys", headers=api.headers)).json()
     assert first["last_used_at"] is not None
     # Another process (its own checker) using it within the minute writes nothing either.
