@@ -75,9 +75,9 @@ class Access(BaseModel):
         governed: list[ToolSpec] = []
         for spec in specs:
             rule = self.rule_for(spec.server, spec.tool)
-            if rule is GroupPolicy.DENY or spec.policy is ToolPolicy.DENY:
+            if rule is GroupPolicy.DENY:
                 continue
-            if rule is GroupPolicy.ASK:
+            if rule is GroupPolicy.ASK and spec.policy is not ToolPolicy.DENY:
                 spec = spec.model_copy(update={"policy": ToolPolicy.ASK, "always_ask": True})
             governed.append(spec)
         return governed
