@@ -6,8 +6,10 @@ import json
 import uuid
 from typing import Any
 
+import anyio
 import httpx
 import pytest
+import websockets
 
 from orchestrator.domain import ToolCallContext, ToolPolicy, text_of
 from tests.api.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, Api, names
@@ -312,4 +314,37 @@ async def test_a_denied_tool_is_refused_on_the_openai_compatible_api(
     assert response.status_code == 200, response.text
     offered = {tool["function"]["name"] for tool in fake_openai.requests[-2].get("tools", [])}
     assert "files__read" not in offered and "web__fetch" in offered
+    assert [call for call in tools.calls if call[0] == "files__read"] == []
+
+
+async def test_groups_hold_over_the_websocket_too(
+    api: Api, live_url: str, fake_openai: FakeOpenAI, tools: FakeTools
+) -> None:
+    admin = await _admin(api)
+    group = await _group(api, admin, models=["gpt-5"])
+    await _join(api, admin, group["id"], api.user_id)
+    await _rule(api, admin, group["id"], "files", "read", "deny")
+    conversation = await api.conversation()
+    fake_openai.script(
+        Reply(tool_calls=[FakeToolCall("files__read", json.dumps({"x": "secret"}))]),
+        Reply(text="I may not read it."),
+    )
+    url = live_url.replace("http", "ws") + "/api/v1/ws"
+    async with websockets.connect(url, additional_headers=api.headers) as socket:
+        assert json.loads(await socket.recv())["type"] == "ready"
+        base = {"type": "send", "conversation_id": conversation, "content": "hi"}
+        await socket.send(json.dumps(base | {"ref": "other", "model": "other-model"}))
+        with anyio.fail_after(10):
+            refused = json.loads(await socket.recv())
+        assert refused["ref"] == "other" and refused["error"]["type"] == "forbidden"
+        assert "other-model" in refused["error"]["message"]
+
+        await socket.send(json.dumps(base | {"ref": "ok"}))
+        events: list[dict[str, Any]] = []
+        with anyio.fail_after(20):
+            while not events or events[-1].get("event") not in ("run.completed", "error"):
+                events.append(json.loads(await socket.recv()))
+    result = next(e["data"] for e in events if e.get("event") == "tool.result")
+    assert result["is_error"]
+    assert events[-1]["event"] == "run.completed"
     assert [call for call in tools.calls if call[0] == "files__read"] == []
