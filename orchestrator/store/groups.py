@@ -448,3 +448,41 @@ class SqlGroupStore:
             record = await self._get(conn, group_id)
         self.forget()
         return record
+
+    # -- groups from an identity provider --------------------------------------------------
+
+    async def sync_provider_groups(self, user_id: str, names: Sequence[str]) -> list[str]:
+        """Make a user's provider-kept groups those an OIDC groups claim names, at login.
+
+        A named group that does not exist is created (`source` "oidc"); the user joins
+        every named group, and leaves the "oidc" groups no longer named. Groups an admin
+        made ("local") are never left this way. Returns the user's groups' names.
+        """
+        wanted = sorted({name.strip() for name in names if name and name.strip()})
+        async with self._engine.begin() as conn:
+            if wanted:
+                await conn.execute(
+                    insert(groups)
+                    .values(
+                        [{"id": str(uuid.uuid4()), "name": n, "source": "oidc"} for n in wanted]
+                    )
+                    .on_conflict_do_nothing(index_elements=["name"])
+                )
+                ids = (
+                    await conn.execute(select(groups.c.id).where(groups.c.name.in_(wanted)))
+                ).scalars()
+                await conn.execute(
+                    insert(group_members)
+                    .values([{"group_id": i, "user_id": user_id} for i in ids])
+                    .on_conflict_do_nothing()
+                )
+            stale = select(groups.c.id).where(
+                and_(groups.c.source == "oidc", groups.c.name.not_in(wanted))
+            )
+            await conn.execute(
+                delete(group_members).where(
+                    and_(group_members.c.user_id == user_id, group_members.c.group_id.in_(stale))
+                )
+            )
+        self.forget()
+        return [name for _, name in (await self.groups_of([user_id]))[user_id]]
