@@ -280,6 +280,17 @@ async def test_a_group_limits_the_models_its_members_may_use(
     fake_openai.script(Reply(text="small hello"))
     accepted = await conversation.send("hello", model="small-model")
     assert accepted.status_code == 202, accepted.text
+    await api.run_events(accepted.json()["run_id"])
+    [asked, answer] = await conversation.messages()
+    for tail, body in [("regenerate", {"model": "gpt-5"}), ("edit", {"content": "hi again"})]:
+        again = await api.client.post(
+            f"{conversation.url}/messages/{answer['id'] if tail == 'regenerate' else asked['id']}"
+            f"/{tail}",
+            json=body,
+            headers=api.headers,
+        )
+        _error(again, 403, "forbidden")
+    assert len(await conversation.messages()) == 2
 
     # A second group that allows any model (null) opens everything: lists are a union.
     wide = await _group(api, admin)

@@ -33,8 +33,9 @@ ModelName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1
 Name = Annotated[
     str, StringConstraints(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f/]+$")
 ]
-ServerName = Annotated[str, Path(min_length=1, max_length=200)]
+ServerName = Annotated[str, Path(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f]+$")]
 GROUP_ERRORS = error_responses(401, 403, 404, 422)
+BODY_ERRORS = error_responses(400, 401, 403, 404, 413, 422)
 
 
 class GroupCreate(BaseModel):
@@ -154,7 +155,9 @@ async def get_group(group_id: UUID, admin: AdminUser, services: ServicesDep) -> 
 
 
 @router.patch(
-    "/{group_id}", response_model=GroupOut, responses=error_responses(400, 401, 403, 404, 409, 422)
+    "/{group_id}",
+    response_model=GroupOut,
+    responses=error_responses(400, 401, 403, 404, 409, 413, 422),
 )
 async def update_group(
     group_id: UUID, body: GroupUpdate, admin: AdminUser, services: ServicesDep
@@ -180,7 +183,7 @@ async def delete_group(group_id: UUID, admin: AdminUser, services: ServicesDep) 
     return Response(status_code=204)
 
 
-@router.post("/{group_id}/members", response_model=GroupOut, responses=GROUP_ERRORS)
+@router.post("/{group_id}/members", response_model=GroupOut, responses=BODY_ERRORS)
 async def add_member(
     group_id: UUID, body: MemberAdd, admin: AdminUser, services: ServicesDep
 ) -> GroupOut:
@@ -196,7 +199,7 @@ async def remove_member(
     return GroupOut.of(await services.groups.remove_member(str(group_id), str(user_id)))
 
 
-@router.put("/{group_id}/policies", response_model=GroupOut, responses=GROUP_ERRORS)
+@router.put("/{group_id}/policies", response_model=GroupOut, responses=BODY_ERRORS)
 async def set_policy(
     group_id: UUID, body: PolicySet, admin: AdminUser, services: ServicesDep
 ) -> GroupOut:
