@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from enum import StrEnum
+from functools import cached_property
 from typing import Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -63,15 +64,25 @@ class Access(BaseModel):
     models: frozenset[str] | None = None
     hidden_servers: frozenset[str] = Field(default_factory=frozenset[str])
 
+    @cached_property
+    def _by_server(self) -> dict[str, list[ToolRule]]:
+        by_server: dict[str, list[ToolRule]] = {}
+        for rule in self.rules:
+            by_server.setdefault(rule.server, []).append(rule)
+        return by_server
+
     def rule_for(self, server: str, tool: str) -> GroupPolicy | None:
         """The strongest group rule on `tool` of `server` (deny over ask), or None."""
-        found = {rule.policy for rule in self.rules if rule.matches(server, tool)}
+        rules = self._by_server.get(server, ())
+        found = {rule.policy for rule in rules if rule.matches(server, tool)}
         if GroupPolicy.DENY in found:
             return GroupPolicy.DENY
         return GroupPolicy.ASK if found else None
 
     def govern(self, specs: Iterable[ToolSpec]) -> list[ToolSpec]:
         """The tools as the user may have them: denied ones left out, "ask" ones forced."""
+        if not self.rules:
+            return list(specs)
         governed: list[ToolSpec] = []
         for spec in specs:
             rule = self.rule_for(spec.server, spec.tool)
