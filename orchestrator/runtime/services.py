@@ -35,11 +35,13 @@ from orchestrator.runtime.health import HealthChecks
 from orchestrator.runtime.interactions import PendingInteractions
 from orchestrator.runtime.knowledge import KnowledgeBase, open_knowledge_base
 from orchestrator.runtime.runs import RunService
+from orchestrator.runtime.tool_access import GovernedTools
 from orchestrator.settings import ConfigError, Settings
 from orchestrator.store import (
     EmbeddedPostgres,
     SqlConversationStore,
     SqlFileStore,
+    SqlGroupStore,
     SqlKeyStore,
     SqlMCPStore,
     SqlRunStore,
@@ -124,13 +126,14 @@ class Tools:
 class Services:
     """Everything the API and the CLI use, connected, in a few named parts.
 
-    `auth` holds the accounts (`auth.users` their records); `runs` starts and follows runs;
-    `files` holds attached files; `knowledge` the documents users search; `health` answers
-    readiness probes.
+    `auth` holds the accounts (`auth.users` their records); `groups` the groups and what
+    they allow their members; `runs` starts and follows runs; `files` holds attached files;
+    `knowledge` the documents users search; `health` answers readiness probes.
     """
 
     settings: Settings
     auth: AuthService
+    groups: SqlGroupStore
     database: Database
     models: Models
     tools: Tools
@@ -348,6 +351,7 @@ async def open_services(
             )
         )
         users = SqlUserStore(engine)
+        groups = SqlGroupStore(engine, recheck_seconds=settings.auth.credential_recheck_seconds)
         codec = TokenCodec(
             settings.jwt_secret(),
             access_minutes=settings.auth.access_token_minutes,
@@ -373,9 +377,11 @@ async def open_services(
                 hub_options(settings, vault, targets=mcp_targets, model_name=model_info.name),
                 model=sampling_model,
                 tokenizer=model.tokenizer(model_info.name or settings.openai.model),
+                access=groups,
             )
             await stack.enter_async_context(hub)
             tools = hub
+        tools = GovernedTools(tools, groups)
         conversations = SqlConversationStore(engine)
         runs_store = SqlRunStore(engine, conversations)
         bus = InMemoryEventBus()
@@ -414,7 +420,7 @@ async def open_services(
             compactor=compactor,
         )
         completions = await stack.enter_async_context(
-            CompletionService(model=model, tools=tools, budget=budget)
+            CompletionService(model=model, tools=tools, budget=budget, access=groups)
         )
         # RunService takes the domain's ports: pyright checks the SQL stores implement them.
         run_service = RunService(
@@ -428,6 +434,7 @@ async def open_services(
             interactions=interactions,
             default_model=model_info.name,
             grants=SqlToolGrants(engine),
+            access=groups,
         )
         if settings.redis_url is None:
             recovered = await runs_store.recover_unfinished()
@@ -436,6 +443,7 @@ async def open_services(
         services = Services(
             settings=settings,
             auth=_auth_service(settings, users, codec),
+            groups=groups,
             database=Database(engine, url, conversations, runs_store, summaries),
             models=Models(model, model_info, completions),
             tools=Tools(tools, hub),

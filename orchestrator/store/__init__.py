@@ -3,6 +3,7 @@
 from orchestrator.store.conversations import SqlConversationStore
 from orchestrator.store.database import EmbeddedPostgres, create_engine, to_async_url
 from orchestrator.store.files import SqlFileStore
+from orchestrator.store.groups import UNCHANGED, GroupMember, GroupRecord, SqlGroupStore
 from orchestrator.store.history import HistoryCache
 from orchestrator.store.mcp import SqlMCPStore
 from orchestrator.store.migrations import current_revision, head_revision, upgrade
@@ -15,12 +16,16 @@ from orchestrator.store.users import ApiKeyRecord, SqlUserStore, UserRecord
 
 __all__ = [
     "RECOVERY_SEQ_GAP",
+    "UNCHANGED",
     "ApiKeyRecord",
     "EmbeddedPostgres",
+    "GroupMember",
+    "GroupRecord",
     "HistoryCache",
     "SessionRecord",
     "SqlConversationStore",
     "SqlFileStore",
+    "SqlGroupStore",
     "SqlKeyStore",
     "SqlMCPStore",
     "SqlRunStore",
