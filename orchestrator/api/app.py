@@ -20,6 +20,7 @@ from orchestrator.api.routes import (
     knowledge,
     mcp,
     models,
+    oidc,
     openai_compat,
     runs,
     tools,
@@ -66,6 +67,7 @@ def build_api(
     for module in (*resources, knowledge, files):
         api.include_router(module.router)
     api.include_router(users.router)
+    api.include_router(oidc.router)
     app.include_router(api)
     app.include_router(health.router)
     app.include_router(mcp.callback_router)
