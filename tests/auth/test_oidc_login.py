@@ -416,6 +416,40 @@ async def test_logins_keep_working_after_the_provider_rotates_its_signing_key(
     assert again["id"] == user["id"]
 
 
+async def test_a_login_started_on_one_replica_finishes_on_another(
+    provider: Provider, database_url: str, tmp_path: Path
+) -> None:
+    sub, email = new_sub(), new_email()
+    provider.set_user(sub, {"email": email, "email_verified": True})
+    replicas = [
+        make_settings(database_url, tmp_path / name, None, login=login_settings(provider))
+        for name in ("a", "b")
+    ]
+    verifier = secrets.token_urlsafe(48)
+    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest())
+    async with (
+        in_process(replicas[0], base_url=BASE) as one,
+        in_process(replicas[1], base_url=BASE) as other,
+    ):
+        authorization = await start(
+            one,
+            return_to=f"{FRONT}/login/sso/done",
+            handoff_challenge=challenge.rstrip(b"=").decode(),
+        )
+        callback = await provider.authorize(authorization, sub)
+        other.client.cookies = one.client.cookies
+        finished = await other.client.get(callback)
+        code = parse_qs(urlsplit(finished.headers["location"]).query)["code"][0]
+        exchange = {"code": code, "code_verifier": verifier}
+        tokens = await one.client.post("/api/v1/auth/oidc/exchange", json=exchange)
+        replayed = await other.client.post("/api/v1/auth/oidc/exchange", json=exchange)
+        user = await me(other, tokens)
+
+    assert finished.status_code == 302
+    assert user["email"] == email
+    assert replayed.status_code == 401
+
+
 async def test_identity_rows_name_the_issuer_and_subject(api: Api, provider: Provider) -> None:
     sub = new_sub()
     provider.set_user(sub, {"email": new_email(), "email_verified": True})

@@ -64,7 +64,7 @@ def _tokens(pair: TokenPair) -> TokenResponse:
     )
 
 
-@router.get("/providers", response_model=LoginMethods)
+@router.get("/providers", response_model=LoginMethods, responses=error_responses(401))
 async def providers(services: ServicesDep) -> LoginMethods:
     """The ways to log in (no credential needed): for a login screen to show its buttons."""
     oidc = None
@@ -80,7 +80,10 @@ async def providers(services: ServicesDep) -> LoginMethods:
     "/oidc/login",
     status_code=302,
     response_class=RedirectResponse,
-    responses=error_responses(404, 422, 502),
+    responses={
+        302: {"description": "To the provider's login."},
+        **error_responses(401, 404, 422, 502),
+    },
 )
 async def oidc_login(
     services: ServicesDep,
@@ -110,7 +113,12 @@ async def oidc_login(
 
 
 @router.get(
-    "/oidc/callback", response_model=TokenResponse, responses=error_responses(401, 403, 404, 502)
+    "/oidc/callback",
+    response_model=TokenResponse,
+    responses={
+        302: {"description": "To `return_to`, with `code` (or `error`, its type)."},
+        **error_responses(401, 403, 404, 502),
+    },
 )
 async def oidc_callback(request: Request, services: ServicesDep) -> Response:
     """Where the provider sends the browser back: finish the login.
