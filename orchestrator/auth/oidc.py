@@ -228,7 +228,11 @@ class OIDCProvider:
             or any(ord(c) < 0x20 for c in return_to)
         ):
             raise refused
-        parts = urlsplit(return_to)
+        try:
+            parts = urlsplit(return_to)
+            parts.port  # noqa: B018 - raises on a port that is not a number
+        except ValueError:
+            raise refused from None
         if not parts.scheme and not parts.netloc:
             if not return_to.startswith("/") or return_to.startswith("//"):
                 raise refused

@@ -362,6 +362,9 @@ async def test_a_failed_login_returns_to_the_front_end_with_the_reason(
         "javascript:alert(1)",
         "relative/path",
         "http://user@front.test/",
+        "http://[::1/",
+        "http://front.test:port/",
+        "/\\evil.example",
     ],
 )
 async def test_a_login_may_return_only_here_or_to_the_front_end(api: Api, return_to: str) -> None:

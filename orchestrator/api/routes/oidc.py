@@ -154,7 +154,9 @@ async def oidc_callback(request: Request, services: ServicesDep) -> Response:
 
 
 @router.post(
-    "/oidc/exchange", response_model=TokenResponse, responses=error_responses(401, 404, 422)
+    "/oidc/exchange",
+    response_model=TokenResponse,
+    responses=error_responses(400, 401, 404, 413, 422),
 )
 async def oidc_exchange(body: HandoffExchange, services: ServicesDep) -> TokenResponse:
     """Trade a handoff code from the callback (once, within 60 s) for the token pair."""
