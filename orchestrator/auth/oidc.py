@@ -294,12 +294,14 @@ class OIDCProvider:
             UpstreamError: the provider could not be reached.
         """
         pending = self._unseal(cookie)
+        if "error" in params:
+            # Checked before the state, which some providers leave out of an error: nothing
+            # is signed in on this path, so an error without it does no harm.
+            reason = params.get("error_description") or params["error"]
+            raise Unauthorized(f"The provider did not sign you in: {reason[:200]}")
         state = params.get("state") or ""
         if not secrets.compare_digest(state.encode(), pending.state.encode()):
             raise Unauthorized("The login's state does not match this browser's; start again.")
-        if "error" in params:
-            reason = params.get("error_description") or params["error"]
-            raise Unauthorized(f"The provider did not sign you in: {reason[:200]}")
         code = params.get("code")
         if not code:
             raise Unauthorized("The provider sent no authorization code.")

@@ -259,6 +259,29 @@ async def test_an_id_token_for_another_nonce_is_refused(api: Api, provider: Prov
     assert await count_users(api, email) == 0
 
 
+async def test_a_login_denied_at_the_provider_is_refused(api: Api, provider: Provider) -> None:
+    callback = await provider.deny(await start(api))
+
+    response = await api.client.get(callback)
+
+    assert response.status_code == 401
+    assert "did not sign you in" in response.json()["error"]["message"]
+
+
+async def test_an_expired_id_token_is_refused(database_url: str, data_dir: Path) -> None:
+    with oidc_provider(token_seconds=-600) as stale:
+        settings = make_settings(database_url, data_dir, None, login=login_settings(stale))
+        sub, email = new_sub(), new_email()
+        stale.set_user(sub, {"email": email, "email_verified": True})
+        async with in_process(settings, base_url=BASE) as api:
+            response = await sso(api, stale, sub)
+            created = await count_users(api, email)
+
+    assert response.status_code == 401
+    assert "exp" in response.json()["error"]["message"]
+    assert created == 0
+
+
 async def test_the_admin_role_follows_the_admin_claim(api: Api, provider: Provider) -> None:
     sub, email = new_sub(), new_email()
     provider.set_user(sub, {"email": email, "email_verified": True, "roles": ["assistant-admin"]})
