@@ -36,11 +36,17 @@ logger = logging.getLogger(__name__)
 
 @dataclass(frozen=True, slots=True)
 class SignIn:
-    """The user an identity signed in as; `created` and `linked` say what this login did."""
+    """The user an identity signed in as, and what this login changed.
+
+    `created`: the user was made now; `linked`: the identity was linked to an existing user
+    now; `role_changed`: the admin claim promoted or demoted the user; `groups`: the "oidc"
+    groups the user is in now (None when groups are not mapped).
+    """
 
     user: UserRecord
     created: bool = False
     linked: bool = False
+    role_changed: bool = False
     groups: tuple[str, ...] | None = None
 
 
@@ -67,15 +73,17 @@ class OIDCAccounts:
         user = result.user
         if not user.is_active:
             raise AccountDisabled("This account is disabled; ask an admin.")
+        role_changed = False
         if identity.is_admin is not None and identity.is_admin != user.is_admin:
             try:
                 user = await self._auth.update_account(user.id, is_admin=identity.is_admin)
+                role_changed = True
             except Conflict:
                 logger.warning("kept %s an admin: the last active admin", user.id)
         groups = None
         if identity.groups is not None:
             groups = tuple(await self._groups.sync(user.id, identity.groups))
-        return SignIn(user, result.created, result.linked, groups)
+        return SignIn(user, result.created, result.linked, role_changed, groups)
 
     async def _resolve(self, identity: ProviderIdentity, *, again: bool = True) -> SignIn:
         issuer, subject = identity.issuer, identity.subject

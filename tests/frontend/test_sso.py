@@ -137,6 +137,11 @@ def test_a_refused_provider_login_shows_why_on_the_login_screen(
 
     expect(page.get_by_role("alert")).to_contain_text("has not verified")
     assert "/login/sso/done" in page.url
+    # The page says only its own words: text put into the address is never shown.
+    page.goto("/login/sso/done?error=Call%20555-0100&error_description=Call%20555-0100")
+    expect(page.get_by_role("alert")).to_have_text(
+        "Signing in with Mock ID did not complete. Try again."
+    )
     context.close()
 
 
