@@ -179,13 +179,11 @@ def sso() -> Any:
     digest = hashlib.sha256(verifier.encode()).digest()
     challenge = base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
     session["sso"] = {"verifier": verifier, "next": _safe_next(request.args.get("next"))}
-    query = urlencode(
-        {
-            "return_to": url_for("auth.sso_done", _external=True),
-            "handoff_challenge": challenge,
-        }
-    )
-    base = frontend().settings.browser_orchestrator_url
+    settings = frontend().settings
+    done = url_for("auth.sso_done", _external=settings.public_url is None)
+    return_to = done if settings.public_url is None else settings.public_url + done
+    query = urlencode({"return_to": return_to, "handoff_challenge": challenge})
+    base = settings.browser_orchestrator_url
     return redirect(f"{base}/api/v1/auth/oidc/login?{query}")
 
 

@@ -49,6 +49,9 @@ class FrontendSettings(BaseSettings):
     orchestrator_url: str = Field(default="http://127.0.0.1:8000", alias="ORCHESTRATOR_URL")
     orchestrator_public_url: str | None = Field(default=None, alias="ORCHESTRATOR_PUBLIC_URL")
     """Where browsers reach the orchestrator's OIDC login (ORCHESTRATOR_URL when unset)."""
+    public_url: str | None = Field(default=None, alias="FRONTEND_URL")
+    """This front end's public address (behind a proxy), as the orchestrator knows it too;
+    unset: the address the browser used."""
     secret_key: SecretStr | None = Field(default=None, alias="FRONTEND_SECRET_KEY")
     secure_cookies: bool | None = Field(default=None, alias="FRONTEND_SECURE_COOKIES")
     """Mark the session cookie Secure (HTTPS only); unset: yes unless HOST is loopback."""
@@ -59,10 +62,10 @@ class FrontendSettings(BaseSettings):
     """Where `npm ci` put the browser libraries the front end serves."""
 
     _blank_is_none = field_validator(
-        "redis_url", "secret_key", "orchestrator_public_url", mode="before"
+        "redis_url", "secret_key", "orchestrator_public_url", "public_url", mode="before"
     )(blank_is_none)
 
-    @field_validator("orchestrator_url", "orchestrator_public_url")
+    @field_validator("orchestrator_url", "orchestrator_public_url", "public_url")
     @classmethod
     def _no_trailing_slash(cls, value: str | None) -> str | None:
         return None if value is None else value.rstrip("/")

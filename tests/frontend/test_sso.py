@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
@@ -164,3 +165,27 @@ def test_with_local_login_off_the_login_screen_offers_only_the_provider(
 
         page.wait_for_selector("body[data-ready]")
         context.close()
+
+
+def test_behind_a_proxy_the_login_goes_to_the_public_addresses(tmp_path: Path) -> None:
+    frontend = start_frontend(
+        f"http://127.0.0.1:{free_port()}",  # the internal address: never shown to browsers
+        tmp_path,
+        FRONTEND_URL="https://chat.example.com/",
+        ORCHESTRATOR_PUBLIC_URL="https://assistant-api.example.com",
+    )
+    try:
+        response = httpx.get(f"{frontend.url}/login/sso", params={"next": "/c/1"})
+    finally:
+        frontend.stop()
+
+    assert response.status_code == 302
+    target = urlsplit(response.headers["location"])
+    assert (target.scheme, target.netloc, target.path) == (
+        "https",
+        "assistant-api.example.com",
+        "/api/v1/auth/oidc/login",
+    )
+    query = parse_qs(target.query)
+    assert query["return_to"] == ["https://chat.example.com/login/sso/done"]
+    assert len(query["handoff_challenge"][0]) == 43  # base64url of a SHA-256 digest
