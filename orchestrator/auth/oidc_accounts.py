@@ -17,14 +17,18 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
+from sqlalchemy.ext.asyncio import AsyncEngine
+
 from orchestrator.auth.oidc import (
     AccountDisabled,
     EmailNotVerified,
+    OIDCConfig,
     OIDCProvider,
     ProviderIdentity,
 )
 from orchestrator.auth.service import AuthService
 from orchestrator.domain import Conflict, Unauthorized
+from orchestrator.settings import Settings
 from orchestrator.store import UserRecord
 from orchestrator.store.identities import SqlIdentityStore
 from orchestrator.store.oidc_groups import SqlOIDCGroups
@@ -130,3 +134,40 @@ class OIDCLogin:
 
     provider: OIDCProvider
     accounts: OIDCAccounts
+
+    @classmethod
+    def configured(
+        cls, settings: Settings, auth: AuthService, engine: AsyncEngine
+    ) -> OIDCLogin | None:
+        """OIDC login when a provider is configured, else None.
+
+        Nothing is fetched here: discovery waits for the first login, so a provider that is
+        down does not stop the server from starting.
+        """
+        login = settings.login
+        if login.oidc_issuer is None or login.oauth_client_id is None:
+            return None
+        host = "127.0.0.1" if settings.host in ("0.0.0.0", "::") else settings.host  # noqa: S104
+        redirect = login.oidc_redirect_url or (
+            f"http://{host}:{settings.port}/api/v1/auth/oidc/callback"
+        )
+        if login.frontend_url is not None:
+            origins: tuple[str, ...] | None = (login.frontend_url,)
+        else:
+            origins = () if settings.production else None  # a local run: any loopback origin
+        secret = login.oauth_client_secret
+        config = OIDCConfig(
+            issuer=login.oidc_issuer,
+            client_id=login.oauth_client_id,
+            client_secret=secret.get_secret_value() if secret else None,
+            scopes=login.oidc_scopes,
+            provider_name=login.oidc_provider_name,
+            redirect_url=redirect,
+            return_origins=origins,
+            admin_claim=login.oidc_admin_claim,
+            admin_value=login.oidc_admin_value,
+            groups_claim=login.oidc_groups_claim,
+            secure_cookie=redirect.startswith("https://"),
+        )
+        accounts = OIDCAccounts(auth, SqlIdentityStore(engine), SqlOIDCGroups(engine))
+        return cls(OIDCProvider(config, settings.jwt_secret()), accounts)

@@ -17,8 +17,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from orchestrator.auth import AuthService, LoginThrottle, TokenCodec
-from orchestrator.auth.oidc import OIDCConfig, OIDCProvider
-from orchestrator.auth.oidc_accounts import OIDCAccounts, OIDCLogin
+from orchestrator.auth.oidc_accounts import OIDCLogin
 from orchestrator.domain import (
     Agent,
     AgentBudget,
@@ -52,8 +51,6 @@ from orchestrator.store import (
     head_revision,
     upgrade,
 )
-from orchestrator.store.identities import SqlIdentityStore
-from orchestrator.store.oidc_groups import SqlOIDCGroups
 
 if TYPE_CHECKING:
     import openai
@@ -291,37 +288,6 @@ def _auth_service(settings: Settings, users: SqlUserStore, codec: TokenCodec) ->
     )
 
 
-def _oidc_login(settings: Settings, auth: AuthService, engine: AsyncEngine) -> OIDCLogin | None:
-    """OIDC login when a provider is configured (discovery waits for the first login)."""
-    login = settings.login
-    if not login.oidc_enabled or login.oidc_issuer is None or login.oauth_client_id is None:
-        return None
-    host = "127.0.0.1" if settings.host in ("0.0.0.0", "::") else settings.host  # noqa: S104
-    redirect = login.oidc_redirect_url or (
-        f"http://{host}:{settings.port}/api/v1/auth/oidc/callback"
-    )
-    if login.frontend_url is not None:
-        origins: tuple[str, ...] | None = (login.frontend_url,)
-    else:
-        origins = () if settings.production else None  # a local run: any loopback origin
-    secret = login.oauth_client_secret
-    config = OIDCConfig(
-        issuer=login.oidc_issuer,
-        client_id=login.oauth_client_id,
-        client_secret=secret.get_secret_value() if secret else None,
-        scopes=login.oidc_scopes,
-        provider_name=login.oidc_provider_name,
-        redirect_url=redirect,
-        return_origins=origins,
-        admin_claim=login.oidc_admin_claim,
-        admin_value=login.oidc_admin_value,
-        groups_claim=login.oidc_groups_claim,
-        secure_cookie=redirect.startswith("https://"),
-    )
-    accounts = OIDCAccounts(auth, SqlIdentityStore(engine), SqlOIDCGroups(engine))
-    return OIDCLogin(OIDCProvider(config, settings.jwt_secret()), accounts)
-
-
 async def _file_service(settings: Settings, engine: AsyncEngine) -> FileService:
     """Attached files, on the configured storage (S3 when S3_ENDPOINT_URL is set)."""
     from orchestrator.storage import open_storage
@@ -453,7 +419,7 @@ async def open_services(
             files=files,
             knowledge=knowledge,
             health=HealthChecks(engine, client, local_model=model_info.local),
-            oidc=_oidc_login(settings, auth, engine),
+            oidc=OIDCLogin.configured(settings, auth, engine),
         )
         try:
             yield services
