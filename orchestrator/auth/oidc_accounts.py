@@ -7,6 +7,8 @@
    login is refused and nothing is written.
 3. Otherwise a new user is made with the provider's name and email, without a password.
 
+A user without a name gets the provider's at the next login; a name is never overwritten.
+
 A disabled user is refused in every case. When `OIDC_ADMIN_CLAIM` is set, the admin role
 follows the claim at each login (the last active admin is never demoted this way); when
 `OIDC_GROUPS_CLAIM` is set, memberships of "oidc" groups follow the claim.
@@ -77,6 +79,8 @@ class OIDCAccounts:
         user = result.user
         if not user.is_active:
             raise AccountDisabled("This account is disabled; ask an admin.")
+        if identity.name is not None and not result.created:
+            await self._identities.fill_name(user.id, identity.name)
         role_changed = False
         if identity.is_admin is not None and identity.is_admin != user.is_admin:
             try:

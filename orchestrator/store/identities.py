@@ -105,6 +105,13 @@ class SqlIdentityStore:
                 .values(email=email, last_login_at=func.now())
             )
 
+    async def fill_name(self, user_id: str, name: str) -> None:
+        """Give the user the provider's name, unless they have one already."""
+        async with self._engine.begin() as conn:
+            await conn.execute(
+                update(users).where(users.c.id == user_id, users.c.name.is_(None)).values(name=name)
+            )
+
     async def name_of(self, user_id: str) -> str | None:
         """The user's display name, if any."""
         async with self._engine.connect() as conn:

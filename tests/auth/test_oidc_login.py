@@ -179,6 +179,7 @@ async def test_a_verified_email_links_the_existing_account(api: Api, provider: P
 
     assert signed_in["id"] == local.id
     assert await count_users(api, email) == 1
+    assert await SqlIdentityStore(api.services.database.engine).name_of(local.id) == "Grace"
     # Linked: the identity signs in as that user even after its email changes.
     provider.set_user(sub, {"email": new_email(), "email_verified": True})
     assert (await me(api, await sso(api, provider, sub)))["id"] == local.id
