@@ -25,6 +25,7 @@ import base64
 import hashlib
 import json
 import logging
+import re
 import secrets
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
@@ -61,6 +62,7 @@ PENDING_COOKIE = "assistant_oidc"
 _PENDING_SECONDS = 600
 _HANDOFF_SECONDS = 60
 _MAX_RETURN_TO = 2048
+_CHALLENGE = re.compile(r"[A-Za-z0-9_-]{43,128}")
 
 
 class EmailNotVerified(Forbidden):
@@ -138,6 +140,13 @@ def _loopback_http(url: str) -> bool:
     return parts.scheme == "http" and parts.hostname in ("127.0.0.1", "localhost", "::1")
 
 
+def _fernet(secret: str, purpose: bytes) -> Fernet:
+    key = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=purpose).derive(
+        secret.encode()
+    )
+    return Fernet(base64.urlsafe_b64encode(key))
+
+
 def _s256(verifier: str) -> str:
     digest = hashlib.sha256(verifier.encode()).digest()
     return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
@@ -148,10 +157,9 @@ class OIDCProvider:
 
     def __init__(self, config: OIDCConfig, secret: str) -> None:
         self.config = config
-        key = HKDF(
-            algorithm=hashes.SHA256(), length=32, salt=None, info=b"assistant oidc login"
-        ).derive(secret.encode())
-        self._fernet = Fernet(base64.urlsafe_b64encode(key))
+        # One key per use, so that a pending cookie can never pass for a handoff code.
+        self._pending = _fernet(secret, b"assistant oidc pending login")
+        self._handoff = _fernet(secret, b"assistant oidc handoff code")
         self._client = _Client(
             framework=None,
             name="oidc",
@@ -170,7 +178,7 @@ class OIDCProvider:
     def seal(self, pending: PendingLogin) -> str:
         """The pending cookie's value for a login in progress."""
         # Without its base64 padding, the value needs no quoting in a cookie.
-        return self._fernet.encrypt(json.dumps(asdict(pending)).encode()).decode().rstrip("=")
+        return self._pending.encrypt(json.dumps(asdict(pending)).encode()).decode().rstrip("=")
 
     def _unseal(self, cookie: str | None) -> PendingLogin:
         if not cookie:
@@ -179,7 +187,7 @@ class OIDCProvider:
             )
         try:
             sealed = cookie.strip('"') + "=" * (-len(cookie.strip('"')) % 4)
-            data = json.loads(self._fernet.decrypt(sealed.encode(), ttl=_PENDING_SECONDS))
+            data = json.loads(self._pending.decrypt(sealed.encode(), ttl=_PENDING_SECONDS))
             return PendingLogin(**data)
         except (InvalidToken, ValueError, TypeError):
             raise Unauthorized(
@@ -189,7 +197,7 @@ class OIDCProvider:
     def handoff_code(self, refresh_token: str, pending: PendingLogin) -> str:
         """A code for the front end: the refresh token sealed for 60 seconds."""
         body = {"refresh": refresh_token, "challenge": pending.handoff_challenge}
-        return self._fernet.encrypt(json.dumps(body).encode()).decode()
+        return self._handoff.encrypt(json.dumps(body).encode()).decode()
 
     def open_handoff(self, code: str, verifier: str | None) -> str:
         """The refresh token in a handoff code, once the verifier answers its challenge.
@@ -198,7 +206,7 @@ class OIDCProvider:
             Unauthorized: the code is not valid, expired, or the verifier does not match.
         """
         try:
-            body = json.loads(self._fernet.decrypt(code.encode(), ttl=_HANDOFF_SECONDS))
+            body = json.loads(self._handoff.decrypt(code.encode(), ttl=_HANDOFF_SECONDS))
             refresh, challenge = str(body["refresh"]), body.get("challenge")
         except (InvalidToken, ValueError, TypeError, KeyError):
             raise Unauthorized("The login code is not valid or expired; log in again.") from None
@@ -255,10 +263,7 @@ class OIDCProvider:
             UpstreamError: the provider's discovery document could not be read.
         """
         return_to = self.check_return_to(return_to)
-        if handoff_challenge is not None and not (
-            43 <= len(handoff_challenge) <= 128
-            and all(c.isalnum() or c in "-_" for c in handoff_challenge)
-        ):
+        if handoff_challenge is not None and not _CHALLENGE.fullmatch(handoff_challenge):
             raise InvalidInput("handoff_challenge must be a base64url S256 digest.")
         try:
             created = await self._client.create_authorization_url(

@@ -491,3 +491,22 @@ async def test_identity_rows_name_the_issuer_and_subject(api: Api, provider: Pro
 
     assert (row.issuer, row.subject) == (provider.url, sub)
     assert row.last_login_at is not None
+
+
+@pytest.mark.parametrize("challenge", ["short", "é" * 43, "a" * 129, "a+b/" * 12])
+async def test_a_malformed_handoff_challenge_is_refused(api: Api, challenge: str) -> None:
+    response = await api.client.get(
+        "/api/v1/auth/oidc/login", params={"handoff_challenge": challenge}
+    )
+
+    assert response.status_code == 422
+    assert PENDING_COOKIE not in response.cookies
+
+
+async def test_a_pending_login_cookie_is_not_a_handoff_code(api: Api) -> None:
+    await start(api, return_to=f"{FRONT}/login/sso/done")
+    cookie = api.client.cookies[PENDING_COOKIE]
+
+    response = await api.client.post("/api/v1/auth/oidc/exchange", json={"code": cookie})
+
+    assert response.status_code == 401
