@@ -7,6 +7,7 @@ from orchestrator.store.history import HistoryCache
 from orchestrator.store.mcp import SqlMCPStore
 from orchestrator.store.migrations import current_revision, head_revision, upgrade
 from orchestrator.store.runs import RECOVERY_SEQ_GAP, SqlRunStore
+from orchestrator.store.secret_keys import SqlKeyStore, SqlSealedRows
 from orchestrator.store.summaries import SqlSummaryStore
 from orchestrator.store.tool_grants import SqlToolGrants, ToolGrant
 from orchestrator.store.users import ApiKeyRecord, SqlUserStore, UserRecord
@@ -18,8 +19,10 @@ __all__ = [
     "HistoryCache",
     "SqlConversationStore",
     "SqlFileStore",
+    "SqlKeyStore",
     "SqlMCPStore",
     "SqlRunStore",
+    "SqlSealedRows",
     "SqlSummaryStore",
     "SqlToolGrants",
     "SqlUserStore",
