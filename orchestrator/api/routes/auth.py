@@ -13,7 +13,7 @@ from orchestrator.api.deps import CurrentUser, ServicesDep
 from orchestrator.api.errors import error_responses
 from orchestrator.api.schemas import RefreshRequest, TokenRequest, TokenResponse, UserOut
 from orchestrator.auth import MIN_PASSWORD_LENGTH, TokenPair
-from orchestrator.domain import NotFound
+from orchestrator.domain import Forbidden, NotFound
 
 router = APIRouter(prefix="/auth", tags=["auth"])
 
@@ -33,7 +33,7 @@ def _tokens(pair: TokenPair) -> TokenResponse:
 
 
 @router.post(
-    "/token", response_model=TokenResponse, responses=error_responses(400, 401, 413, 422, 429)
+    "/token", response_model=TokenResponse, responses=error_responses(400, 401, 403, 413, 422, 429)
 )
 async def token(body: TokenRequest, request: Request, services: ServicesDep) -> TokenResponse:
     """Exchange an email and password for an access token and a refresh token.
@@ -41,6 +41,8 @@ async def token(body: TokenRequest, request: Request, services: ServicesDep) -> 
     Repeated failures for one account or from one address are slowed down, then refused
     with 429 and `Retry-After` (a refused attempt does not check the password).
     """
+    if not services.settings.login.local_login:
+        raise Forbidden("Password login is switched off here: sign in with SSO instead.")
     address = request.client.host if request.client else None
     return _tokens(await services.auth.login(body.email, body.password, address=address))
 
