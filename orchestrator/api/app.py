@@ -21,6 +21,7 @@ from orchestrator.api.routes import (
     knowledge,
     mcp,
     models,
+    oidc,
     openai_compat,
     runs,
     tools,
@@ -68,6 +69,7 @@ def build_api(
         api.include_router(module.router)
     api.include_router(users.router)
     api.include_router(groups.router)
+    api.include_router(oidc.router)
     app.include_router(api)
     app.include_router(health.router)
     app.include_router(mcp.callback_router)

@@ -458,3 +458,22 @@ class AuthService:
         """
         key_hash = await self._users.delete_api_key(user_id, key_id)
         self._keys.forget(key_hash=key_hash)
+
+    async def issue_session(
+        self,
+        user_id: str,
+        *,
+        via: str,
+        address: str | None = None,
+        user_agent: str | None = None,
+    ) -> TokenPair:
+        """Tokens for a user another credential proved (`via`: "oidc"): a new session.
+
+        Raises:
+            Unauthorized: no such user, or the account is disabled.
+        """
+        user = await self._users.by_id(user_id)
+        if user is None or not user.is_active:
+            raise Unauthorized("The account is disabled.")
+        logger.info("session issued for %s via %s", user_id, via)
+        return await self.start_session(user, via=via, address=address, user_agent=user_agent)

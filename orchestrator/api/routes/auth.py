@@ -26,7 +26,7 @@ from orchestrator.api.schemas import (
     UserOut,
 )
 from orchestrator.auth import TokenPair
-from orchestrator.domain import InvalidInput, NotFound
+from orchestrator.domain import Forbidden, InvalidInput, NotFound
 
 router = APIRouter(prefix="/auth", tags=["auth"])
 
@@ -47,6 +47,8 @@ async def token(body: TokenRequest, request: Request, services: ServicesDep) -> 
     with 429 and `Retry-After` (a refused attempt does not check the password). With
     `new_password`, the password is changed as the login succeeds.
     """
+    if not services.settings.login.local_login:
+        raise Forbidden("Password login is switched off here: sign in with SSO instead.")
     address = request.client.host if request.client else None
     pair = await services.auth.login(
         body.email,
