@@ -510,3 +510,18 @@ async def test_a_pending_login_cookie_is_not_a_handoff_code(api: Api) -> None:
     response = await api.client.post("/api/v1/auth/oidc/exchange", json={"code": cookie})
 
     assert response.status_code == 401
+
+
+async def test_an_sso_login_is_a_session_the_user_sees_and_can_log_out_of(
+    api: Api, provider: Provider
+) -> None:
+    sub = new_sub()
+    provider.set_user(sub, {"email": new_email(), "email_verified": True})
+    response = await sso(api, provider, sub)
+    assert response.status_code == 200, response.text
+    bearer = {"authorization": f"Bearer {response.json()['access_token']}"}
+    listed = await api.client.get("/api/v1/auth/sessions", headers=bearer)
+    [session] = listed.json()["items"]
+    assert (session["via"], session["current"]) == ("oidc", True)
+    assert (await api.client.post("/api/v1/auth/logout", headers=bearer)).status_code == 204
+    assert (await api.client.get("/api/v1/auth/me", headers=bearer)).status_code == 401
