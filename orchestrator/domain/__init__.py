@@ -1,6 +1,14 @@
 """The pure core: vocabulary, ports and the agent loop. No I/O imports."""
 
 from orchestrator.domain.agent import Agent, AgentBudget, Turn
+from orchestrator.domain.audit import (
+    KEY_USE_INTERVAL,
+    Actor,
+    AuditEvent,
+    RequestOrigin,
+    arguments_digest,
+    request_origin,
+)
 from orchestrator.domain.compaction import (
     Compacted,
     CompactionPolicy,
@@ -98,6 +106,7 @@ from orchestrator.domain.messages import (
     text_of,
 )
 from orchestrator.domain.ports import (
+    AuditTrail,
     ChatModel,
     ConversationStore,
     EventBus,
@@ -123,12 +132,16 @@ from orchestrator.domain.tools import (
 
 __all__ = [
     "ACTIVE_RUN_STATUSES",
+    "KEY_USE_INTERVAL",
     "TERMINAL_EVENTS",
     "TOOL_NAME_PATTERN",
+    "Actor",
     "Agent",
     "AgentBudget",
     "AssistantError",
     "AudioPart",
+    "AuditEvent",
+    "AuditTrail",
     "BlobStorage",
     "BlobUpload",
     "ChatModel",
@@ -167,6 +180,7 @@ __all__ = [
     "NotFound",
     "Page",
     "PayloadTooLarge",
+    "RequestOrigin",
     "ResourceLinkPart",
     "ResourcePart",
     "Role",
@@ -212,6 +226,7 @@ __all__ = [
     "Usage",
     "UsageReported",
     "UserError",
+    "arguments_digest",
     "content_disposition",
     "count_message_tokens",
     "error_outcome",
@@ -221,6 +236,7 @@ __all__ = [
     "message_cost",
     "plan_compaction",
     "plan_context",
+    "request_origin",
     "safe_filename",
     "summary_message",
     "text_of",

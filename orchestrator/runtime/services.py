@@ -38,6 +38,7 @@ from orchestrator.runtime.runs import RunService
 from orchestrator.settings import ConfigError, Settings
 from orchestrator.store import (
     EmbeddedPostgres,
+    SqlAuditLog,
     SqlConversationStore,
     SqlFileStore,
     SqlMCPStore,
@@ -136,6 +137,7 @@ class Services:
     files: FileService
     knowledge: KnowledgeBase
     health: HealthChecks
+    audit: SqlAuditLog
 
 
 @asynccontextmanager
@@ -349,6 +351,7 @@ async def open_services(
             )
             await stack.enter_async_context(hub)
             tools = hub
+        audit = SqlAuditLog(engine)
         conversations = SqlConversationStore(engine)
         runs_store = SqlRunStore(engine, conversations)
         bus = InMemoryEventBus()
@@ -385,6 +388,7 @@ async def open_services(
             new_id=lambda: str(uuid.uuid4()),
             budget=budget,
             compactor=compactor,
+            audit=audit,
         )
         completions = await stack.enter_async_context(
             CompletionService(model=model, tools=tools, budget=budget)
@@ -416,6 +420,7 @@ async def open_services(
             files=files,
             knowledge=knowledge,
             health=HealthChecks(engine, client, local_model=model_info.local),
+            audit=audit,
         )
         try:
             yield services

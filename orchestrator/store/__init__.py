@@ -1,5 +1,6 @@
 """PostgreSQL adapters: conversations, runs, summaries, users; the embedded server; migrations."""
 
+from orchestrator.store.audit import AuditFilter, AuditRecord, SqlAuditLog
 from orchestrator.store.conversations import SqlConversationStore
 from orchestrator.store.database import EmbeddedPostgres, create_engine, to_async_url
 from orchestrator.store.files import SqlFileStore
@@ -14,8 +15,11 @@ from orchestrator.store.users import ApiKeyRecord, SqlUserStore, UserRecord
 __all__ = [
     "RECOVERY_SEQ_GAP",
     "ApiKeyRecord",
+    "AuditFilter",
+    "AuditRecord",
     "EmbeddedPostgres",
     "HistoryCache",
+    "SqlAuditLog",
     "SqlConversationStore",
     "SqlFileStore",
     "SqlMCPStore",
