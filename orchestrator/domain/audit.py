@@ -17,7 +17,8 @@ of a message or tool argument in them (a tool call's arguments are recorded only
 Action names are dotted, the first part the area, so `action=auth.` filters by prefix:
 
     auth.login            outcome ok | failure (detail.reason: bad_credentials,
-                          unknown_account, disabled, throttled)
+                          unknown_account, disabled; throttled: once a minute per
+                          account and address, however many attempts)
     auth.refresh          outcome failure, detail.reason reused (a refresh token used twice
                           or after its revocation: the whole family is revoked)
     key.create | key.delete | key.use (at most once per key per `KEY_USE_INTERVAL`)

@@ -387,3 +387,16 @@ async def test_every_answer_carries_a_request_id(api: Api) -> None:
     refused = await api.client.get("/api/v1/auth/me")
     assert len(plain.headers["x-request-id"]) == 32
     assert refused.headers["x-request-id"] != plain.headers["x-request-id"]
+
+
+async def test_a_flood_of_throttled_logins_leaves_one_record_not_one_each(api: Api) -> None:
+    statuses = []
+    for _ in range(8):
+        response = await api.client.post(
+            "/api/v1/auth/token", json={"email": api.email, "password": "guess-guess"}
+        )
+        statuses.append(response.status_code)
+    assert statuses.count(401) == 5 and statuses.count(429) == 3
+    failures = await _records(api, user=api.user_id, action="auth.login")
+    reasons = [r["detail"]["reason"] for r in failures if r["outcome"] == "failure"]
+    assert reasons == ["bad_credentials"] * 5 + ["throttled"]
