@@ -17,6 +17,8 @@ from datetime import UTC, datetime
 
 from orchestrator.domain import (
     Agent,
+    AuditEvent,
+    AuditTrail,
     ChatModel,
     Conflict,
     ContentPart,
@@ -96,7 +98,9 @@ class RunService:
         interactions: PendingInteractions,
         default_model: str,
         grants: ToolGrants | None = None,
+        audit: AuditTrail | None = None,
     ) -> None:
+        self._audit = audit
         self._agent = agent
         self._model = model
         self._tools = tools
@@ -396,14 +400,27 @@ class RunService:
         for event in await self._runs.events(run.id, after):
             yield event
 
-    def decide(self, user_id: str, call_id: str, approved: bool) -> str:
+    async def _audit_answer(
+        self, user_id: str, name: str, target: tuple[str, str], detail: dict[str, str]
+    ) -> None:
+        """Record a user's answer to their run (`tool.approve`, `tool.input`, ...)."""
+        if self._audit is not None:
+            event = AuditEvent(
+                name, actor_id=user_id, target_type=target[0], target_id=target[1], detail=detail
+            )
+            await self._audit.record(event)
+
+    async def decide(self, user_id: str, call_id: str, approved: bool) -> str:
         """Answer a tool approval; returns the run id.
 
         Raises:
             NotFound: no such pending call for this user.
             Conflict: already decided.
         """
-        return self._interactions.decide(user_id, call_id, approved)
+        run_id = self._interactions.decide(user_id, call_id, approved)
+        action = "tool.approve" if approved else "tool.deny"
+        await self._audit_answer(user_id, action, ("tool_call", call_id), {"run_id": run_id})
+        return run_id
 
     async def allow_always(self, user_id: str, call_id: str) -> str:
         """Approve a waiting call, and let its tool run without asking from now on.
@@ -417,6 +434,9 @@ class RunService:
             raise Unavailable("Decisions cannot be remembered here.")
         run_id, tool = self._interactions.allow_always(user_id, call_id)
         await self._grants.add(user_id, tool)
+        await self._audit_answer(
+            user_id, "tool.allow_always", ("tool_call", call_id), {"run_id": run_id, "tool": tool}
+        )
         return run_id
 
     async def grants(self, user_id: str) -> list[ToolGrant]:
@@ -432,6 +452,7 @@ class RunService:
         if self._grants is None:
             raise NotFound(f"You do not always allow {tool!r}.")
         await self._grants.remove(user_id, tool)
+        await self._audit_answer(user_id, "tool.grant.revoke", ("tool", tool), {})
         remaining = await self._grants.list(user_id)
         self._interactions.set_grants(user_id, [grant.tool for grant in remaining])
 
@@ -446,6 +467,13 @@ class RunService:
         """
         await self._runs.get_run(user_id, run_id)
         self._interactions.answer(user_id, run_id, request_id, answer)
+        # The answer's action only: what the user typed stays out of the log.
+        await self._audit_answer(
+            user_id,
+            "tool.input",
+            ("run", run_id),
+            {"request_id": request_id, "action": answer.action},
+        )
 
     async def shutdown(self, grace_seconds: float = 10.0) -> None:
         """Interrupt every live run, saving what each has written."""

@@ -405,6 +405,7 @@ async def open_services(
             interactions=interactions,
             default_model=model_info.name,
             grants=SqlToolGrants(engine),
+            audit=audit,
         )
         if settings.redis_url is None:
             recovered = await runs_store.recover_unfinished()

@@ -7,6 +7,7 @@ import json
 import uuid
 from typing import Any
 
+import anyio
 import httpx
 import pytest
 
@@ -32,7 +33,12 @@ def tools() -> FakeTools:
     tools.add(spec("notes__write"))
     tools.add(spec("files__delete", ToolPolicy.ASK))
     tools.add(spec("admin__wipe", ToolPolicy.DENY))
+    async def hangs(arguments: dict[str, Any], context: ToolCallContext) -> ToolOutcome:
+        await anyio.sleep_forever()
+        raise AssertionError("unreachable")
+
     tools.add(spec("weather__asks"), asks)
+    tools.add(spec("slow__hang"), hangs)
     return tools
 
 
@@ -183,6 +189,20 @@ async def test_an_elicitation_answer_is_recorded_without_its_content(
     [record] = await _records(api, user=api.user_id, action="tool.input")
     assert record["detail"] == {"request_id": question["id"], "action": "accept"}
     assert record["target_id"] == run_id and "Timbuktu" not in json.dumps(record)
+
+
+async def test_a_call_cut_short_by_cancelling_its_run_is_recorded_as_interrupted(
+    api: Api, fake_openai: FakeOpenAI
+) -> None:
+    fake_openai.script(Reply(tool_calls=[FakeToolCall("slow__hang", "{}")]), Reply(text="-"))
+    conversation = await api.new_conversation()
+    run_id = await conversation.start("wait")
+    await _wait_for(api, run_id, "tool.call")
+    cancelled = await api.client.post(f"/api/v1/runs/{run_id}/cancel", headers=api.headers)
+    assert cancelled.status_code == 200
+    await api.run_events(run_id)  # to its end: the call's record is written before it
+    [record] = await _records(api, user=api.user_id, action="tool.call")
+    assert (record["outcome"], record["detail"]["decision"]) == ("interrupted", "auto")
 
 
 async def test_logins_are_recorded_with_the_reason_of_a_failure_and_never_the_password(

@@ -7,7 +7,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, Path, Query, Request, Response
 
-from orchestrator.api.deps import AuditDep, CurrentUser, ServicesDep
+from orchestrator.api.deps import CurrentUser, ServicesDep
 from orchestrator.api.errors import error_responses
 from orchestrator.api.schemas import (
     DecisionIn,
@@ -18,8 +18,7 @@ from orchestrator.api.schemas import (
     ToolGrantOut,
 )
 from orchestrator.api.sse import event_stream, resume_point
-from orchestrator.domain import AuditEvent, ElicitationAnswer
-from orchestrator.store import SqlAuditLog
+from orchestrator.domain import ElicitationAnswer
 
 router = APIRouter(tags=["runs"])
 
@@ -36,15 +35,6 @@ CallId = Annotated[
 async def get_run(run_id: RunId, user: CurrentUser, services: ServicesDep) -> RunOut:
     """A run's status, model, usage and last event id."""
     return RunOut.of(await services.runs.get(user.user_id, str(run_id)))
-
-
-async def _decided(
-    audit: SqlAuditLog, user: CurrentUser, action: str, call_id: str, run_id: str
-) -> None:
-    """Record a user's answer to a tool call's approval."""
-    await audit.record(
-        AuditEvent.by(user, action, target=("tool_call", call_id), detail={"run_id": run_id})
-    )
 
 
 @router.get(
@@ -91,7 +81,7 @@ async def cancel_run(run_id: RunId, user: CurrentUser, services: ServicesDep) ->
     "/runs/{run_id}/input", status_code=204, responses=error_responses(400, 401, 404, 409, 413, 422)
 )
 async def answer_input(
-    run_id: RunId, body: InputAnswer, user: CurrentUser, services: ServicesDep, audit: AuditDep
+    run_id: RunId, body: InputAnswer, user: CurrentUser, services: ServicesDep
 ) -> Response:
     """Answer an `input.required` event (a tool server's question)."""
     await services.runs.answer_input(
@@ -99,15 +89,6 @@ async def answer_input(
         str(run_id),
         body.id,
         ElicitationAnswer(action=body.action, content=body.content),
-    )
-    # The answer's action only: what the user typed stays out of the log.
-    await audit.record(
-        AuditEvent.by(
-            user,
-            "tool.input",
-            target=("run", str(run_id)),
-            detail={"request_id": body.id, "action": body.action},
-        )
     )
     return Response(status_code=204)
 
@@ -119,11 +100,7 @@ async def answer_input(
     responses=error_responses(400, 401, 404, 409, 413, 422, 503),
 )
 async def approve(
-    call_id: CallId,
-    user: CurrentUser,
-    services: ServicesDep,
-    audit: AuditDep,
-    body: DecisionIn | None = None,
+    call_id: CallId, user: CurrentUser, services: ServicesDep, body: DecisionIn | None = None
 ) -> DecisionOut:
     """Let a tool call that waits for approval run.
 
@@ -132,10 +109,8 @@ async def approve(
     """
     if body is not None and body.always:
         run_id = await services.runs.allow_always(user.user_id, call_id)
-        await _decided(audit, user, "tool.allow_always", call_id, run_id)
         return DecisionOut(tool_call_id=call_id, run_id=run_id, approved=True, always=True)
-    run_id = services.runs.decide(user.user_id, call_id, True)
-    await _decided(audit, user, "tool.approve", call_id, run_id)
+    run_id = await services.runs.decide(user.user_id, call_id, True)
     return DecisionOut(tool_call_id=call_id, run_id=run_id, approved=True)
 
 
@@ -145,12 +120,9 @@ async def approve(
     response_model_exclude_none=True,
     responses=error_responses(401, 404, 409, 422),
 )
-async def deny(
-    call_id: CallId, user: CurrentUser, services: ServicesDep, audit: AuditDep
-) -> DecisionOut:
+async def deny(call_id: CallId, user: CurrentUser, services: ServicesDep) -> DecisionOut:
     """Refuse a tool call; the model is told the user did not approve it."""
-    run_id = services.runs.decide(user.user_id, call_id, False)
-    await _decided(audit, user, "tool.deny", call_id, run_id)
+    run_id = await services.runs.decide(user.user_id, call_id, False)
     return DecisionOut(tool_call_id=call_id, run_id=run_id, approved=False)
 
 
@@ -162,10 +134,7 @@ async def list_tool_grants(user: CurrentUser, services: ServicesDep) -> ToolGran
 
 
 @router.delete("/tool-grants/{tool}", status_code=204, responses=error_responses(401, 404, 422))
-async def revoke_tool_grant(
-    tool: ToolName, user: CurrentUser, services: ServicesDep, audit: AuditDep
-) -> Response:
+async def revoke_tool_grant(tool: ToolName, user: CurrentUser, services: ServicesDep) -> Response:
     """Be asked again before calls of this tool (at once, in runs already going too)."""
     await services.runs.revoke(user.user_id, tool)
-    await audit.record(AuditEvent.by(user, "tool.grant.revoke", target=("tool", tool)))
     return Response(status_code=204)
