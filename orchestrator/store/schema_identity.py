@@ -1,4 +1,4 @@
-"""The identity and tenancy tables (migration 0009); they share `schema.metadata`.
+"""The identity and tenancy tables (migration 0009), on `schema.metadata`.
 
 Linked OIDC identities, groups and their policies, sessions, and the append-only audit log.
 """
