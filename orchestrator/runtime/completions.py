@@ -23,6 +23,7 @@ from anyio.streams.memory import MemoryObjectSendStream
 from orchestrator.domain import (
     Agent,
     AgentBudget,
+    AuditTrail,
     ChatModel,
     ElicitationAnswer,
     ElicitationRequest,
@@ -148,7 +149,14 @@ class _StreamJournal:
 class CompletionService:
     """Runs completions as tasks of its own task group (open it with `async with`)."""
 
-    def __init__(self, *, model: ChatModel, tools: ToolHost, budget: AgentBudget) -> None:
+    def __init__(
+        self,
+        *,
+        model: ChatModel,
+        tools: ToolHost,
+        budget: AgentBudget,
+        audit: AuditTrail | None = None,
+    ) -> None:
         self._model = model
         self._tools = _WithoutApprovals(tools)
         self._agent = Agent(
@@ -157,6 +165,7 @@ class CompletionService:
             _Unattended(),
             new_id=lambda: str(uuid.uuid4()),
             budget=budget,
+            audit=audit,
         )
         self._stack = AsyncExitStack()
         self._group: anyio.abc.TaskGroup | None = None

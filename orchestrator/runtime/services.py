@@ -391,7 +391,7 @@ async def open_services(
             audit=audit,
         )
         completions = await stack.enter_async_context(
-            CompletionService(model=model, tools=tools, budget=budget)
+            CompletionService(model=model, tools=tools, budget=budget, audit=audit)
         )
         # RunService takes the domain's ports: pyright checks the SQL stores implement them.
         run_service = RunService(

@@ -12,9 +12,13 @@ import httpx
 import pytest
 
 from orchestrator.domain import ElicitationRequest, ToolCallContext, ToolOutcome, ToolPolicy
+from orchestrator.store import AuditFilter
 from tests.api.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, Api
+from tests.api.test_openai_compat import _sdk
+from tests.fakes.mcp_server import build
 from tests.fakes.openai_server import FakeOpenAI, FakeToolCall, Reply
 from tests.fakes.tools import FakeTools, spec, text
+from tests.fixtures.mcp_api import OpenApi
 
 pytestmark = [pytest.mark.anyio, pytest.mark.postgres]
 
@@ -33,6 +37,7 @@ def tools() -> FakeTools:
     tools.add(spec("notes__write"))
     tools.add(spec("files__delete", ToolPolicy.ASK))
     tools.add(spec("admin__wipe", ToolPolicy.DENY))
+
     async def hangs(arguments: dict[str, Any], context: ToolCallContext) -> ToolOutcome:
         await anyio.sleep_forever()
         raise AssertionError("unreachable")
@@ -420,3 +425,25 @@ async def test_a_flood_of_throttled_logins_leaves_one_record_not_one_each(api: A
     failures = await _records(api, user=api.user_id, action="auth.login")
     reasons = [r["detail"]["reason"] for r in failures if r["outcome"] == "failure"]
     assert reasons == ["bad_credentials"] * 5 + ["throttled"]
+
+
+async def test_a_tool_call_through_the_openai_compatible_api_is_recorded(
+    open_api: OpenApi, fake_openai: FakeOpenAI
+) -> None:
+    demo = f"demo{uuid.uuid4().hex[:6]}"
+    fake_openai.script(
+        Reply(tool_calls=[FakeToolCall(f"{demo}__add", json.dumps({"b": 3, "a": 2}))]),
+        Reply(text="It is 5."),
+    )
+    async with open_api({demo: {"command": "in-process"}}, targets={demo: build()}) as api:
+        answer = await _sdk(api, api.alice).chat.completions.create(
+            model="assistant", messages=[{"role": "user", "content": "What is 2 + 3?"}]
+        )
+        records, _ = await api.services.audit.page(
+            AuditFilter(user=api.alice_id, action="tool.call")
+        )
+    assert answer.choices[0].message.content == "It is 5."
+    [record] = records
+    assert (record.target_id, record.outcome) == (f"{demo}/add", "ok")
+    assert record.detail["decision"] == "auto"
+    assert record.detail["arguments_digest"] == _digest({"a": 2, "b": 3})
