@@ -320,16 +320,27 @@ async def test_exports_and_deletions_are_recorded(api: Api, fake_openai: FakeOpe
     )
     file_id = upload.json()["id"]
     file_gone = await api.client.delete(f"/api/v1/files/{file_id}", headers=api.headers)
+    document = await api.client.post(
+        "/api/v1/knowledge/documents",
+        headers=api.headers,
+        files={"file": ("notes.md", b"# Notes\n\nSome text.", "text/markdown")},
+    )
+    document_id = document.json()["id"]
+    document_gone = await api.client.delete(
+        f"/api/v1/knowledge/documents/{document_id}", headers=api.headers
+    )
     statuses = (exported.status_code, deleted.status_code, upload.status_code)
     assert (*statuses, file_gone.status_code) == (200, 204, 201, 204)
+    assert (document.status_code, document_gone.status_code) == (201, 204)
     records = await _records(api, user=api.user_id)
     mine = [(r["action"], r["target_id"]) for r in records if r["action"] != "auth.login"]
     assert mine == [
         ("conversation.export", conversation.id),
         ("conversation.delete", conversation.id),
         ("file.delete", file_id),
+        ("knowledge.delete", document_id),
     ]
-    assert records[-1]["detail"] == {"name": "a.txt"}
+    assert records[-2]["detail"] == {"name": "a.txt"}
 
 
 async def test_only_admins_read_the_log(api: Api) -> None:
@@ -447,3 +458,29 @@ async def test_a_tool_call_through_the_openai_compatible_api_is_recorded(
     assert (record.target_id, record.outcome) == (f"{demo}/add", "ok")
     assert record.detail["decision"] == "auto"
     assert record.detail["arguments_digest"] == _digest({"a": 2, "b": 3})
+
+
+async def test_mcp_server_changes_are_recorded(open_api: OpenApi) -> None:
+    name = f"srv{uuid.uuid4().hex[:6]}"
+    async with open_api(targets={name: build()}) as api:
+        added = await api.client.post(
+            "/api/v1/mcp/servers",
+            json={"name": name, "command": "in-process", "shared": True},
+            headers=api.admin,
+        )
+        with anyio.fail_after(20):
+            await api.hub.settled()
+        changed = await api.client.put(
+            f"/api/v1/mcp/servers/{name}/tools/add/policy",
+            json={"policy": "deny"},
+            headers=api.admin,
+        )
+        removed = await api.client.delete(f"/api/v1/mcp/servers/{name}", headers=api.admin)
+        records, _ = await api.services.audit.page(AuditFilter(action="mcp."), limit=500)
+    assert (added.status_code, changed.status_code, removed.status_code) == (201, 200, 204)
+    mine = [(r.action, r.target_id, r.detail) for r in records[::-1] if name in (r.target_id or "")]
+    assert mine == [
+        ("mcp.server.add", name, {"shared": True, "transport": "stdio"}),
+        ("mcp.tool.policy", f"{name}/add", {"server": name, "policy": "deny"}),
+        ("mcp.server.remove", name, {}),
+    ]
