@@ -17,6 +17,7 @@ from orchestrator.api.routes import (
     branches,
     conversations,
     files,
+    groups,
     health,
     keys,
     knowledge,
@@ -68,6 +69,7 @@ def build_api(
     for module in (*resources, knowledge, files):
         api.include_router(module.router)
     api.include_router(users.router)
+    api.include_router(groups.router)
     api.include_router(audit.router)
     app.include_router(api)
     app.include_router(health.router)

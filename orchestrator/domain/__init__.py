@@ -1,5 +1,6 @@
 """The pure core: vocabulary, ports and the agent loop. No I/O imports."""
 
+from orchestrator.domain.access import ANY_TOOL, Access, AccessPolicies, GroupPolicy, ToolRule
 from orchestrator.domain.agent import Agent, AgentBudget, Turn
 from orchestrator.domain.audit import (
     KEY_USE_INTERVAL,
@@ -132,9 +133,12 @@ from orchestrator.domain.tools import (
 
 __all__ = [
     "ACTIVE_RUN_STATUSES",
+    "ANY_TOOL",
     "KEY_USE_INTERVAL",
     "TERMINAL_EVENTS",
     "TOOL_NAME_PATTERN",
+    "Access",
+    "AccessPolicies",
     "Actor",
     "Agent",
     "AgentBudget",
@@ -160,6 +164,7 @@ __all__ = [
     "FilePart",
     "FilePolicy",
     "Forbidden",
+    "GroupPolicy",
     "ImagePart",
     "InputAnswered",
     "InputRequired",
@@ -216,6 +221,7 @@ __all__ = [
     "ToolPolicy",
     "ToolProgress",
     "ToolResult",
+    "ToolRule",
     "ToolServerError",
     "ToolSpec",
     "Turn",

@@ -381,7 +381,8 @@ class Agent:
             return "policy-denied", error_outcome(f"The tool {call.name} is disabled by policy.")
         if spec.policy is not ToolPolicy.ASK:
             return "auto", None
-        if self._interactions.preapproved(turn.run_id, spec.name):
+        # A group's "ask" (`always_ask`) outranks the user's own "always allow".
+        if not spec.always_ask and self._interactions.preapproved(turn.run_id, spec.name):
             return "always-allowed", None
         journal.emit(
             ToolApprovalRequired(
