@@ -8,6 +8,7 @@ from orchestrator.domain.audit import (
     AuditEvent,
     RequestOrigin,
     arguments_digest,
+    by_user,
     request_origin,
 )
 from orchestrator.domain.compaction import (
@@ -233,6 +234,7 @@ __all__ = [
     "UsageReported",
     "UserError",
     "arguments_digest",
+    "by_user",
     "content_disposition",
     "count_message_tokens",
     "error_outcome",

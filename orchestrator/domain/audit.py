@@ -53,6 +53,7 @@ __all__ = [
     "AuditEvent",
     "RequestOrigin",
     "arguments_digest",
+    "by_user",
     "request_origin",
     "tool_call_event",
 ]
@@ -146,6 +147,13 @@ class AuditEvent:
             trace_id=self.trace_id or origin.trace_id,
             at=self.at,
         )
+
+
+def by_user(user_id: str, action: str, target: tuple[str, str], /, **detail: Any) -> AuditEvent:
+    """An event done by the user `user_id` to `target` (type, id), with `detail`."""
+    return AuditEvent(
+        action, actor_id=user_id, target_type=target[0], target_id=target[1], detail=detail
+    )
 
 
 def arguments_digest(arguments: Any) -> str:
