@@ -115,6 +115,21 @@ class Orchestrator:
         response = self._send("POST", "/auth/token", json={"email": email, "password": password})
         return self._tokens(response, now)
 
+    def login_methods(self) -> dict[str, Any]:
+        """How one may log in: `{"local": bool, "oidc": {"name", "login_url"} | None}`.
+
+        Raises: ApiError, Unreachable.
+        """
+        return self._send("GET", "/auth/providers").json()
+
+    def exchange_sso(self, code: str, verifier: str, now: float) -> Tokens:
+        """The token pair for a single-use code from the OIDC callback.
+
+        Raises: Unauthorized (used, expired, or not this client's), ApiError, Unreachable.
+        """
+        body = {"code": code, "code_verifier": verifier}
+        return self._tokens(self._send("POST", "/auth/oidc/exchange", json=body), now)
+
     def refresh(self, refresh_token: str, now: float) -> Tokens:
         """A new pair for a refresh token (which is spent). Raises: Unauthorized, Unreachable."""
         response = self._send("POST", "/auth/refresh", json={"refresh_token": refresh_token})

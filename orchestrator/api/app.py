@@ -23,6 +23,7 @@ from orchestrator.api.routes import (
     knowledge,
     mcp,
     models,
+    oidc,
     openai_compat,
     runs,
     tools,
@@ -70,6 +71,7 @@ def build_api(
         api.include_router(module.router)
     api.include_router(users.router)
     api.include_router(groups.router)
+    api.include_router(oidc.router)
     api.include_router(audit.router)
     app.include_router(api)
     app.include_router(health.router)

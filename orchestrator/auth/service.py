@@ -364,3 +364,15 @@ class AuthService:
         await asyncio.to_thread(_write_private, path, f"{email}\n{password}\n")
         logger.info("Created the first admin %s; password in %s", email, path)
         return FirstAdmin(email=email, password=password, password_file=path)
+
+    async def issue_session(self, user_id: str, *, via: str) -> TokenPair:
+        """Tokens for a user another credential proved (`via`: "oidc"), without a password.
+
+        Raises:
+            Unauthorized: no such user, or the account is disabled.
+        """
+        user = await self._users.by_id(user_id)
+        if user is None or not user.is_active:
+            raise Unauthorized("The account is disabled.")
+        logger.info("session issued for %s via %s", user_id, via)
+        return await self._issue(user)

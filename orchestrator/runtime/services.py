@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from orchestrator.auth import AuthService, LoginThrottle, TokenCodec
+from orchestrator.auth.oidc_accounts import OIDCLogin
 from orchestrator.domain import (
     Agent,
     AgentBudget,
@@ -143,6 +144,7 @@ class Services:
     knowledge: KnowledgeBase
     health: HealthChecks
     audit: SqlAuditLog
+    oidc: OIDCLogin | None = None
 
 
 @asynccontextmanager
@@ -443,9 +445,10 @@ async def open_services(
             recovered = await runs_store.recover_unfinished()
             if recovered:
                 logger.warning("Marked %d runs interrupted by an earlier stop as failed", recovered)
+        auth = _auth_service(settings, users, codec)
         services = Services(
             settings=settings,
-            auth=_auth_service(settings, users, codec),
+            auth=auth,
             groups=groups,
             database=Database(engine, url, conversations, runs_store, summaries),
             models=Models(model, model_info, completions),
@@ -455,6 +458,7 @@ async def open_services(
             knowledge=knowledge,
             health=HealthChecks(engine, client, local_model=model_info.local),
             audit=audit,
+            oidc=OIDCLogin.configured(settings, auth, engine),
         )
         try:
             yield services

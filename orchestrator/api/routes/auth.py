@@ -13,7 +13,7 @@ from orchestrator.api.deps import AuditDep, CurrentUser, ServicesDep
 from orchestrator.api.errors import error_responses
 from orchestrator.api.schemas import RefreshRequest, TokenRequest, TokenResponse, UserOut
 from orchestrator.auth import MIN_PASSWORD_LENGTH, LoginRefused, RefreshReused, TokenPair
-from orchestrator.domain import AuditEvent, LimitExceeded, NotFound
+from orchestrator.domain import AuditEvent, Forbidden, LimitExceeded, NotFound
 
 router = APIRouter(prefix="/auth", tags=["auth"])
 
@@ -36,7 +36,7 @@ def _tokens(pair: TokenPair) -> TokenResponse:
 
 
 @router.post(
-    "/token", response_model=TokenResponse, responses=error_responses(400, 401, 413, 422, 429)
+    "/token", response_model=TokenResponse, responses=error_responses(400, 401, 403, 413, 422, 429)
 )
 async def token(
     body: TokenRequest, request: Request, services: ServicesDep, audit: AuditDep
@@ -48,6 +48,8 @@ async def token(
     Every attempt is audited (`auth.login`), with the reason of a failure; throttled ones
     once a minute per account and address.
     """
+    if not services.settings.login.local_login:
+        raise Forbidden("Password login is switched off here: sign in with SSO instead.")
     address = request.client.host if request.client else None
     email = body.email.strip().lower()
     try:
