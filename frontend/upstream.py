@@ -2,7 +2,9 @@
 
 A thin layer over one pooled `httpx.Client` (gevent makes its blocking calls cooperative).
 Errors keep the orchestrator's JSON shape so that the browser sees the same messages a
-terminal user would.
+terminal user would. Each call made while serving a browser's request says whose address
+it is (`X-Forwarded-For`), so the orchestrator's audit log records the browser's address,
+not ours; the orchestrator believes it only from trusted proxies (`FORWARDED_ALLOW_IPS`).
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
+from flask import has_request_context
+from flask import request as incoming
 from httpx_sse import SSEError, connect_sse
 
 __all__ = ["ApiError", "Event", "Orchestrator", "Tokens", "Unauthorized", "Unreachable"]
@@ -71,6 +75,12 @@ def _error(response: httpx.Response) -> ApiError:
     return kind(response.status_code, body)
 
 
+def _forward_address(request: httpx.Request) -> None:
+    """Name the browser behind a call made while serving it (see the module)."""
+    if has_request_context() and incoming.remote_addr:
+        request.headers["X-Forwarded-For"] = incoming.remote_addr
+
+
 class Orchestrator:
     """A client of the orchestrator's `/api/v1` for one front-end process."""
 
@@ -81,6 +91,7 @@ class Orchestrator:
             base_url=f"{base_url}/api/v1",
             timeout=httpx.Timeout(30.0, connect=5.0),
             limits=limits,
+            event_hooks={"request": [_forward_address]},
         )
 
     def close(self) -> None:

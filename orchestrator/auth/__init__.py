@@ -9,7 +9,12 @@ from orchestrator.auth.passwords import (
     hash_password,
     verify_password,
 )
-from orchestrator.auth.principal import PasswordChangeRequired, Principal
+from orchestrator.auth.principal import (
+    LoginRefused,
+    PasswordChangeRequired,
+    Principal,
+    RefreshReused,
+)
 from orchestrator.auth.scopes import SCOPES, allowed_scopes, require_scope, valid_scopes
 from orchestrator.auth.service import AuthService
 from orchestrator.auth.throttle import LoginThrottle
@@ -23,9 +28,11 @@ __all__ = [
     "SCOPES",
     "AuthService",
     "FirstAdmin",
+    "LoginRefused",
     "LoginThrottle",
     "PasswordChangeRequired",
     "Principal",
+    "RefreshReused",
     "TokenCodec",
     "TokenPair",
     "allowed_scopes",

@@ -27,7 +27,12 @@ from datetime import datetime
 
 from orchestrator.auth.api_keys import KEY_PREFIX, KeyChecker, digest, new_key
 from orchestrator.auth.passwords import check_password, hash_password, verify_password
-from orchestrator.auth.principal import PasswordChangeRequired, Principal
+from orchestrator.auth.principal import (
+    LoginRefused,
+    PasswordChangeRequired,
+    Principal,
+    RefreshReused,
+)
 from orchestrator.auth.scopes import DEFAULT_KEY_SCOPES, allowed_scopes, valid_scopes
 from orchestrator.auth.throttle import LoginThrottle
 from orchestrator.auth.tokens import TokenCodec, TokenPair
@@ -131,7 +136,10 @@ class AuthService:
                 hold = attempt.failed()
                 if hold > 0:
                     await asyncio.sleep(hold)
-            raise Unauthorized("Wrong email or password.")
+            reason = "unknown_account" if user is None else "bad_credentials"
+            raise LoginRefused(
+                "disabled" if valid and user is not None else reason, user.id if user else None
+            )
         if attempt is not None:
             attempt.succeeded()
         if new_password is not None:
@@ -229,7 +237,7 @@ class AuthService:
         claims = self._codec.decode(refresh_token, kind="refresh")
         used = await self._users.use_refresh_token(str(claims.get("jti")))
         if used is None:
-            raise Unauthorized("The refresh token was revoked or already used; log in again.")
+            raise RefreshReused(str(claims["sub"]) if claims.get("sub") else None)
         user_id, family = used
         user = await self._users.by_id(user_id)
         if user is None or not user.is_active:

@@ -40,6 +40,7 @@ from orchestrator.runtime.tool_access import GovernedTools
 from orchestrator.settings import ConfigError, Settings
 from orchestrator.store import (
     EmbeddedPostgres,
+    SqlAuditLog,
     SqlConversationStore,
     SqlFileStore,
     SqlGroupStore,
@@ -142,6 +143,7 @@ class Services:
     files: FileService
     knowledge: KnowledgeBase
     health: HealthChecks
+    audit: SqlAuditLog
     oidc: OIDCLogin | None = None
 
 
@@ -384,6 +386,7 @@ async def open_services(
             await stack.enter_async_context(hub)
             tools = hub
         tools = GovernedTools(tools, groups)
+        audit = SqlAuditLog(engine)
         conversations = SqlConversationStore(engine)
         runs_store = SqlRunStore(engine, conversations)
         bus = InMemoryEventBus()
@@ -420,9 +423,10 @@ async def open_services(
             new_id=lambda: str(uuid.uuid4()),
             budget=budget,
             compactor=compactor,
+            audit=audit,
         )
         completions = await stack.enter_async_context(
-            CompletionService(model=model, tools=tools, budget=budget, access=groups)
+            CompletionService(model=model, tools=tools, budget=budget, access=groups, audit=audit)
         )
         # RunService takes the domain's ports: pyright checks the SQL stores implement them.
         run_service = RunService(
@@ -436,6 +440,7 @@ async def open_services(
             interactions=interactions,
             default_model=model_info.name,
             grants=SqlToolGrants(engine),
+            audit=audit,
             access=groups,
         )
         if settings.redis_url is None:
@@ -454,6 +459,7 @@ async def open_services(
             files=files,
             knowledge=knowledge,
             health=HealthChecks(engine, client, local_model=model_info.local),
+            audit=audit,
             oidc=OIDCLogin.configured(settings, auth, engine),
         )
         try:

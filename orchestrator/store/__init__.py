@@ -1,5 +1,6 @@
 """PostgreSQL adapters: conversations, runs, users, sessions; the embedded server; migrations."""
 
+from orchestrator.store.audit import AuditFilter, AuditRecord, SqlAuditLog
 from orchestrator.store.conversations import SqlConversationStore
 from orchestrator.store.database import EmbeddedPostgres, create_engine, to_async_url
 from orchestrator.store.files import SqlFileStore
@@ -18,11 +19,14 @@ __all__ = [
     "RECOVERY_SEQ_GAP",
     "UNCHANGED",
     "ApiKeyRecord",
+    "AuditFilter",
+    "AuditRecord",
     "EmbeddedPostgres",
     "GroupMember",
     "GroupRecord",
     "HistoryCache",
     "SessionRecord",
+    "SqlAuditLog",
     "SqlConversationStore",
     "SqlFileStore",
     "SqlGroupStore",

@@ -24,6 +24,7 @@ from sqlalchemy import func, select
 
 from orchestrator.auth.oidc import PENDING_COOKIE
 from orchestrator.settings import LoginSettings
+from orchestrator.store import AuditFilter
 from orchestrator.store.identities import SqlIdentityStore
 from orchestrator.store.schema import users
 from orchestrator.store.schema_identity import group_members, groups, user_identities
@@ -525,3 +526,27 @@ async def test_an_sso_login_is_a_session_the_user_sees_and_can_log_out_of(
     assert (session["via"], session["current"]) == ("oidc", True)
     assert (await api.client.post("/api/v1/auth/logout", headers=bearer)).status_code == 204
     assert (await api.client.get("/api/v1/auth/me", headers=bearer)).status_code == 401
+
+
+async def test_sso_logins_and_their_refusals_are_audited(api: Api, provider: Provider) -> None:
+    sub, email = new_sub(), new_email()
+    provider.set_user(sub, {"email": email, "email_verified": True})
+    user = await me(api, await sso(api, provider, sub))
+    await me(api, await sso(api, provider, sub))
+    taken = new_email()
+    await api.services.auth.create_user(taken, "password-123")
+    refused_sub = new_sub()
+    provider.set_user(refused_sub, {"email": taken, "email_verified": False})
+    refused = await sso(api, provider, refused_sub)
+    assert refused.status_code == 403
+
+    mine, _ = await api.services.audit.page(AuditFilter(user=user["id"], action="auth.login"))
+    assert [(r.outcome, r.detail, r.actor_email) for r in mine[::-1]] == [
+        ("ok", {"via": "oidc", "created": True}, email),
+        ("ok", {"via": "oidc"}, email),
+    ]
+    failures, _ = await api.services.audit.page(AuditFilter(action="auth.login"), limit=5)
+    assert any(
+        r.detail == {"via": "oidc", "reason": "email_not_verified"} and r.outcome == "failure"
+        for r in failures
+    )

@@ -71,6 +71,9 @@ QUERY: dict[str, str | None] = {
     "since": None,
     "return_to": None,
     "handoff_challenge": None,
+    "until": None,
+    "action": None,
+    "user": None,  # the audit log's actor filter (admins only: B is refused the route)
 }
 """Query parameters: the kind of A's object each names, or None for one that names none."""
 

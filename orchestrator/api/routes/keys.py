@@ -12,9 +12,10 @@ from uuid import UUID
 
 from fastapi import APIRouter, Response
 
-from orchestrator.api.deps import CurrentUser, ServicesDep
+from orchestrator.api.deps import AuditDep, CurrentUser, ServicesDep
 from orchestrator.api.errors import error_responses
 from orchestrator.api.schemas import ApiKeyCreate, ApiKeyCreated, ApiKeyOut
+from orchestrator.domain import AuditEvent
 from orchestrator.store import ApiKeyRecord
 
 router = APIRouter(prefix="/keys", tags=["keys"])
@@ -40,7 +41,7 @@ async def list_keys(user: CurrentUser, services: ServicesDep) -> list[ApiKeyOut]
     responses=error_responses(400, 401, 403, 413, 422),
 )
 async def create_key(
-    user: CurrentUser, services: ServicesDep, body: ApiKeyCreate | None = None
+    user: CurrentUser, services: ServicesDep, audit: AuditDep, body: ApiKeyCreate | None = None
 ) -> ApiKeyCreated:
     """A new API key; the secret is in this answer only, so store it now.
 
@@ -54,11 +55,27 @@ async def create_key(
     record, secret = await services.auth.create_api_key(
         user.user_id, body.name, scopes=body.scopes, expires_at=expires_at
     )
+    await audit.record(
+        AuditEvent.by(
+            user,
+            "key.create",
+            target=("api_key", record.id),
+            detail={
+                "name": record.name,
+                "prefix": record.prefix,
+                "scopes": list(record.scopes),
+                "expires_at": record.expires_at.isoformat() if record.expires_at else None,
+            },
+        )
+    )
     return ApiKeyCreated.model_validate({**_out(record), "key": secret})
 
 
 @router.delete("/{key_id}", status_code=204, responses=error_responses(401, 403, 404, 422))
-async def delete_key(key_id: UUID, user: CurrentUser, services: ServicesDep) -> Response:
+async def delete_key(
+    key_id: UUID, user: CurrentUser, services: ServicesDep, audit: AuditDep
+) -> Response:
     """Revoke one of your API keys: at once on this server, within seconds on every other."""
     await services.auth.delete_api_key(user.user_id, str(key_id))
+    await audit.record(AuditEvent.by(user, "key.delete", target=("api_key", str(key_id))))
     return Response(status_code=204)

@@ -22,7 +22,7 @@ from orchestrator.api.schemas import TokenResponse
 from orchestrator.auth import TokenPair
 from orchestrator.auth.oidc import PENDING_COOKIE
 from orchestrator.auth.oidc_accounts import OIDCLogin
-from orchestrator.domain import AssistantError, NotFound
+from orchestrator.domain import AssistantError, AuditEvent, NotFound
 from orchestrator.runtime.services import Services
 
 router = APIRouter(prefix="/auth", tags=["auth"])
@@ -140,6 +140,8 @@ async def oidc_callback(request: Request, services: ServicesDep) -> Response:
             user_agent=request.headers.get("user-agent"),
         )
     except AssistantError as error:
+        failure = {"via": "oidc", "reason": error.code}
+        await services.audit.record(AuditEvent("auth.login", "failure", detail=failure))
         if pending is not None and pending.return_to is not None:
             target = login.provider.front_end_url(pending.return_to, error=error.code)
             response: Response = RedirectResponse(target, status_code=302)
@@ -147,6 +149,13 @@ async def oidc_callback(request: Request, services: ServicesDep) -> Response:
             body = {"error": {"type": error.code, "message": error.message}}
             response = JSONResponse(body, status_code=status_for(error))
     else:
+        changes = {"created": signed_in.created, "linked": signed_in.linked}
+        user = signed_in.user
+        detail = {"via": "oidc", **{key: True for key, value in changes.items() if value}}
+        if signed_in.role_changed:
+            detail["is_admin"] = user.is_admin
+        event = AuditEvent("auth.login", actor_id=user.id, actor_email=user.email, detail=detail)
+        await services.audit.record(event)
         if pending.return_to is not None:
             code = login.provider.handoff_code(pair.refresh_token, pending)
             target = login.provider.front_end_url(pending.return_to, code=code)
