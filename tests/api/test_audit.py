@@ -281,7 +281,12 @@ async def test_a_key_is_recorded_when_made_used_and_deleted_and_its_use_once_not
         ("key.use", key["id"]),
         ("key.delete", key["id"]),
     ]
-    assert records[0]["detail"] == {"name": "ci", "prefix": key["prefix"]}
+    assert records[0]["detail"] == {
+        "name": "ci",
+        "prefix": key["prefix"],
+        "scopes": ["chat", "read"],
+        "expires_at": None,
+    }
     assert records[1]["trace_id"] == "req-abc-123"
     assert key["key"] not in json.dumps(records)
 
