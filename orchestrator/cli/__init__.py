@@ -1,7 +1,7 @@
 """The `assistant` command: run the services, manage the database, users, keys and MCP servers.
 
 One module per command group (`serve` with `up`, `chat` with `login`, `db`, `users`,
-`keys`, `mcp`); this package assembles them into one Typer app, in the order `--help`
+`keys`, `mcp`, `certs`); this package assembles them into one Typer app, in the order `--help`
 lists them.
 """
 
@@ -12,6 +12,7 @@ from pathlib import Path
 
 import typer
 
+from orchestrator.cli.certs import certs_app
 from orchestrator.cli.chat import chat, login
 from orchestrator.cli.db import db_app
 from orchestrator.cli.keys import keys_app
@@ -31,6 +32,7 @@ app.add_typer(users_app, name="users")
 app.add_typer(keys_app, name="keys")
 app.add_typer(serve_app, name="serve")
 app.add_typer(mcp_app, name="mcp")
+app.add_typer(certs_app, name="certs")
 app.command()(up)
 app.command()(chat)
 app.command()(login)
