@@ -40,7 +40,7 @@ SERVICES = ("orchestrator", "frontend", "mcp")
 
 _CA_DAYS = 3650
 _DEFAULT_HOSTS = ("localhost", "127.0.0.1", "::1")
-_USAGE_NAMES = {
+_USAGE_NAMES: dict[x509.ObjectIdentifier, str] = {
     ExtendedKeyUsageOID.SERVER_AUTH: "serverAuth",
     ExtendedKeyUsageOID.CLIENT_AUTH: "clientAuth",
 }
@@ -273,7 +273,7 @@ def describe(path: Path) -> CertificateInfo:
         pass
     try:
         eku = cert.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
-        usages = tuple(_USAGE_NAMES.get(oid, oid.dotted_string) for oid in eku)
+        usages = tuple(_USAGE_NAMES.get(oid) or oid.dotted_string for oid in eku)
     except x509.ExtensionNotFound:
         pass
     return CertificateInfo(
