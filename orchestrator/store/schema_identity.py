@@ -1,5 +1,6 @@
-"""The identity and tenancy tables: linked OIDC identities, groups and their policies,
-sessions, and the append-only audit log (migration 0009). They share `schema.metadata`.
+"""The identity and tenancy tables (migration 0009), on `schema.metadata`.
+
+Linked OIDC identities, groups and their policies, sessions, and the append-only audit log.
 """
 
 from __future__ import annotations

@@ -38,7 +38,10 @@ def upgrade() -> None:
     op.add_column(
         "users",
         sa.Column(
-            "password_change_required", sa.Boolean(), server_default=sa.text("false"), nullable=False
+            "password_change_required",
+            sa.Boolean(),
+            server_default=sa.text("false"),
+            nullable=False,
         ),
     )
     op.create_table(
@@ -155,7 +158,9 @@ def upgrade() -> None:
     op.create_table(
         "audit_log",
         sa.Column("id", sa.BigInteger(), sa.Identity(always=True), nullable=False),
-        sa.Column("at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False),
+        sa.Column(
+            "at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False
+        ),
         sa.Column("actor_id", _UUID),
         sa.Column("actor_email", sa.Text()),
         sa.Column("action", sa.Text(), nullable=False),
