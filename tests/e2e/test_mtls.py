@@ -20,8 +20,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import anyio
 import httpx
+import httpx2
 import pytest
+from mcp import Client
+from mcp.client.streamable_http import streamable_http_client
 
 from common.certs import init_certificates
 from orchestrator.store import upgrade
@@ -154,6 +158,9 @@ def _refused(url: str, context: ssl.SSLContext) -> bool:
 def test_up_announces_https_addresses_for_the_services(stack: Stack) -> None:
     banner = "".join(stack.output)
     assert f"API: {stack.url}" in banner, banner
+    # `up` waited for each over https with the orchestrator's certificate.
+    assert re.search(r"✓ mcp servers +https://", banner), banner
+    assert re.search(r"✓ frontend +http://", banner), banner
     assert f"{stack.mcp_url}/mcp/<name>" in banner
     assert f"open {stack.frontend_url} in your browser" in banner
 
@@ -208,6 +215,38 @@ def test_the_orchestrator_reaches_our_mcp_servers_over_mutual_tls(stack: Stack) 
                 break
             time.sleep(0.5)
         assert {"files__read_file", "files__write_file", "web__fetch"} <= names, names
+
+
+@pytest.mark.anyio
+async def test_our_assistant_mcp_server_reaches_the_orchestrator_over_mutual_tls(
+    stack: Stack,
+) -> None:
+    # The `assistant` server checks the caller's token with the orchestrator, then lists
+    # their conversations through its API: both calls go out with the MCP servers' cert.
+    async with httpx2.AsyncClient(base_url=stack.url, verify=_ours(stack.certs)) as api:
+        login = await api.post(
+            "/api/v1/auth/token", json={"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD}
+        )
+        token = login.json()["access_token"]
+        created = await api.post(
+            "/api/v1/conversations",
+            json={"title": "over mutual TLS"},
+            headers={"Authorization": f"Bearer {token}"},
+        )
+        assert created.status_code == 201, created.text
+    http = httpx2.AsyncClient(
+        headers={"Authorization": f"Bearer {token}"}, verify=_ours(stack.certs, "orchestrator")
+    )
+    with anyio.fail_after(60):
+        async with (
+            http,
+            Client(
+                streamable_http_client(f"{stack.mcp_url}/mcp/assistant", http_client=http)
+            ) as client,
+        ):
+            listed = await client.call_tool("list_conversations", {"limit": 5})
+    assert not listed.is_error, listed
+    assert "over mutual TLS" in str(listed.structured_content or listed.content)
 
 
 def test_the_front_end_logs_a_user_in_through_the_orchestrator_over_mutual_tls(
