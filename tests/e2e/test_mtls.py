@@ -107,6 +107,11 @@ def stack(tmp_path_factory: pytest.TempPathFactory, openai_fake: FakeOpenAI) -> 
             else:
                 raise AssertionError("assistant up did not get ready:\n" + "".join(output))
             assert "Ctrl-C stops it." in output[-1], "".join(output)
+            if not any(line.startswith("✓ mcp servers") for line in output):
+                log = data_dir / "logs" / "mcp-servers.log"
+                raise AssertionError(
+                    "".join(output) + (log.read_text() if log.exists() else "no log")
+                )
             yield Stack(
                 url=f"https://127.0.0.1:{port}",
                 mcp_url=f"https://127.0.0.1:{mcp_port}",
