@@ -6,6 +6,7 @@ clientAuth), naming the service, `localhost`, `127.0.0.1` and `::1`, plus any ho
 addresses given. Made with the `cryptography` package: no openssl command is run. Keys are
 ECDSA P-256, written readable by their owner only.
 
+`issue_certificates` renews service certificates (or adds names) with the existing CA.
 The layout of the folder (default `DATA_DIR/certs`) is what `common.tls` reads by default:
 `ca.pem`, `ca.key`, and `<service>.pem` / `<service>.key`.
 """
@@ -32,6 +33,7 @@ __all__ = [
     "ca_paths",
     "describe",
     "init_certificates",
+    "issue_certificates",
     "service_paths",
 ]
 
@@ -243,6 +245,36 @@ def init_certificates(
     ca_cert, ca_key = _new_ca(max(days, _CA_DAYS), now)
     _write(ca_key_path, _key_pem(ca_key), 0o600)
     _write(ca_cert_path, ca_cert.public_bytes(serialization.Encoding.PEM), 0o644)
+    issued = issue_certificates(directory, services=services, days=days, hosts=hosts)
+    return IssuedFiles(ca_cert_path, ca_key_path, issued)
+
+
+def issue_certificates(
+    directory: Path,
+    *,
+    services: Sequence[str] = SERVICES,
+    days: int = 825,
+    hosts: Sequence[str] = (),
+) -> dict[str, tuple[Path, Path]]:
+    """Issue new certificates and keys for `services` with the CA already in `directory`.
+
+    For renewing them, or adding host names, without replacing the CA (which every
+    service trusts). The old files are replaced.
+
+    Raises:
+        FileNotFoundError: there is no CA in the folder (run `init_certificates` first).
+        ValueError: `days` is not positive, or the CA files are not a certificate and key.
+    """
+    if days <= 0:
+        raise ValueError("days must be positive")
+    ca_cert_path, ca_key_path = ca_paths(directory)
+    if not (ca_cert_path.is_file() and ca_key_path.is_file()):
+        raise FileNotFoundError(f"No CA in {directory}: create one with `assistant certs init`.")
+    ca_cert = x509.load_pem_x509_certificate(ca_cert_path.read_bytes())
+    ca_key = serialization.load_pem_private_key(ca_key_path.read_bytes(), password=None)
+    if not isinstance(ca_key, ec.EllipticCurvePrivateKey):
+        raise ValueError(f"{ca_key_path} is not the EC key `assistant certs init` writes")
+    now = dt.datetime.now(dt.UTC)
     issued: dict[str, tuple[Path, Path]] = {}
     for service in services:
         cert, key = _issue(service, hosts, days, ca_cert, ca_key, now)
@@ -250,7 +282,7 @@ def init_certificates(
         _write(key_path, _key_pem(key), 0o600)
         _write(cert_path, cert.public_bytes(serialization.Encoding.PEM), 0o644)
         issued[service] = (cert_path, key_path)
-    return IssuedFiles(ca_cert_path, ca_key_path, issued)
+    return issued
 
 
 def describe(path: Path) -> CertificateInfo:

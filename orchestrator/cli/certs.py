@@ -13,6 +13,7 @@ from common.certs import (
     ca_paths,
     describe,
     init_certificates,
+    issue_certificates,
     service_paths,
 )
 from common.settings import SharedSettings
@@ -64,6 +65,41 @@ def certs_init(
     for service, (cert, key) in issued.services.items():
         console.print(f"{service}: {cert}, key {key}")
     console.print("Turn mutual TLS on with MTLS=true (in .env or the environment).")
+
+
+@certs_app.command("issue")
+def certs_issue(
+    services: Annotated[
+        list[str] | None,
+        typer.Argument(help=f"Which ({', '.join(SERVICES)}); default: all."),
+    ] = None,
+    directory: Annotated[
+        Path | None, typer.Option("--dir", help="Where the CA is (default DATA_DIR/certs).")
+    ] = None,
+    days: Annotated[
+        int, typer.Option("--days", min=1, help="How long the certificates last.")
+    ] = 825,
+    hosts: Annotated[
+        list[str] | None,
+        typer.Option("--hosts", help="Extra DNS names or IP addresses (repeat the option)."),
+    ] = None,
+) -> None:
+    """Renew service certificates (or add names) with the existing CA; restart the services."""
+    folder = _directory(directory)
+    chosen = services or list(SERVICES)
+    unknown = sorted(set(chosen) - set(SERVICES))
+    if unknown:
+        console.print(f"[red]Unknown service {', '.join(unknown)}: one of {', '.join(SERVICES)}.")
+        raise typer.Exit(2)
+    extra = [name for value in hosts or [] for name in value.split(",") if name.strip()]
+    try:
+        issued = issue_certificates(folder, services=chosen, days=days, hosts=extra)
+    except (FileNotFoundError, ValueError) as error:
+        console.print(f"[red]{error}[/red]")
+        raise typer.Exit(1) from error
+    for service, (cert, key) in issued.items():
+        console.print(f"{service}: {cert}, key {key}")
+    console.print("Restart the services to use them.")
 
 
 @certs_app.command("show")

@@ -211,3 +211,33 @@ def test_a_client_refuses_a_server_from_another_ca(other_certs: Path, tls_server
     client = MutualTLS.resolve(TLSSettings(dir=other_certs), other_certs, "mcp").client_context()
     with pytest.raises(ssl.SSLCertVerificationError):
         _talk(tls_server, client)
+
+
+def test_certs_issue_renews_a_service_with_the_same_ca_and_new_names(tmp_path: Path) -> None:
+    folder = tmp_path / "certs"
+    init_certificates(folder, days=10)
+    ca = (folder / "ca.pem").read_bytes()
+    frontend = (folder / "frontend.pem").read_bytes()
+    old_mcp = _load(folder / "mcp.pem")
+    renewed = CliRunner().invoke(
+        app,
+        ["certs", "issue", "mcp", "--dir", str(folder), "--days", "90", "--hosts", "mcp.prod"],
+    )
+    assert renewed.exit_code == 0, renewed.output
+    assert (folder / "ca.pem").read_bytes() == ca
+    assert (folder / "frontend.pem").read_bytes() == frontend
+    mcp = _load(folder / "mcp.pem")
+    assert mcp.serial_number != old_mcp.serial_number
+    assert mcp.not_valid_after_utc - old_mcp.not_valid_after_utc > dt.timedelta(days=79)
+    policy = PolicyBuilder().store(Store([_load(folder / "ca.pem")])).time(dt.datetime.now(dt.UTC))
+    policy.build_server_verifier(x509.DNSName("mcp.prod")).verify(mcp, [])
+    assert stat.S_IMODE((folder / "mcp.key").stat().st_mode) == 0o600
+
+
+def test_certs_issue_needs_an_existing_ca_and_a_known_service(tmp_path: Path) -> None:
+    runner = CliRunner()
+    missing = runner.invoke(app, ["certs", "issue", "--dir", str(tmp_path)])
+    assert missing.exit_code == 1 and "assistant certs init" in missing.output
+    init_certificates(tmp_path)
+    unknown = runner.invoke(app, ["certs", "issue", "database", "--dir", str(tmp_path)])
+    assert unknown.exit_code == 2 and "Unknown service database" in unknown.output
