@@ -9,6 +9,7 @@ local run generates its own secret and keeps it in the data folder.
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 from pathlib import Path
 
@@ -118,8 +119,10 @@ class MCPSettings(MCPAccess):
     config: Path = Path("mcp.json")
     token_key: SecretStr | None = Field(
         default=None,
-        description="Seals OAuth tokens at rest (comma-separated to rotate); "
-        "derived from JWT_SECRET_KEY when unset.",
+        description="Master key(s) of the secrets at rest (OAuth tokens, servers' secret "
+        "settings), comma-separated: the first wraps new data keys, all unwrap (rotate with "
+        "`assistant secrets rotate --master`). Required in production; a local run "
+        "generates one in the data folder.",
     )
     oauth_redirect_url: str | None = Field(
         default=None,
@@ -279,6 +282,44 @@ class Settings(SharedSettings):
             )
         return local_secret(self.data_dir, "jwt-secret")
 
+    def secrets_master_keys(self) -> list[str]:
+        """The master keys of secrets at rest (`MCP_TOKEN_KEY`), the current one first.
+
+        Raises:
+            ConfigError: missing in production, or a placeholder or short one there.
+        """
+        configured = self.mcp.token_key
+        if configured is not None:
+            keys = [part.strip() for part in configured.get_secret_value().split(",")]
+            keys = [key for key in keys if key]
+            weak = not keys or any(k.lower() in PLACEHOLDER_SECRETS or len(k) < 16 for k in keys)
+            if weak and self.production:
+                raise ConfigError(
+                    "MCP_TOKEN_KEY holds a placeholder or a key shorter than 16 characters."
+                )
+            if keys:
+                return keys
+        if self.production:
+            raise ConfigError(
+                "MCP_TOKEN_KEY is not set. It is the master key of the secrets kept in the "
+                "database (MCP servers' credentials, users' OAuth tokens), the same on every "
+                'replica: generate one with python -c "import secrets; '
+                'print(secrets.token_urlsafe(48))"'
+            )
+        return [local_secret(self.data_dir, "secrets-master-key")]
+
+    def legacy_secret_keys(self) -> list[str]:
+        """What sealed secrets before key rings: `MCP_TOKEN_KEY`'s keys, else the JWT secret.
+
+        Blobs sealed so still open, until `assistant secrets rotate` re-seals them.
+        """
+        keys: list[str] = []
+        if self.mcp.token_key is not None:
+            keys = [k.strip() for k in self.mcp.token_key.get_secret_value().split(",")]
+        with contextlib.suppress(ConfigError):
+            keys.append(self.jwt_secret())
+        return [key for key in keys if key]
+
     def check(self) -> None:
         """Fail fast on configuration that cannot work.
 
@@ -286,6 +327,7 @@ class Settings(SharedSettings):
             ConfigError: with what to set.
         """
         self.jwt_secret()
+        self.secrets_master_keys()
         if self.production and self.database.url is None:
             raise ConfigError(
                 "DATABASE_URL is not set. Production needs a PostgreSQL server "

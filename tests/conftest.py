@@ -11,6 +11,9 @@ from __future__ import annotations
 import os
 
 os.environ["ASSISTANT_ENV_FILE"] = ""
+# One master key for the secrets at rest in the session's shared databases, as one
+# deployment has: tests keep their own data folders, whose generated keys would differ.
+os.environ.setdefault("MCP_TOKEN_KEY", "the-tests-master-key-for-secrets-at-rest")
 
 import asyncio
 import shutil

@@ -15,6 +15,7 @@ from orchestrator.api.routes import (
     branches,
     conversations,
     files,
+    groups,
     health,
     keys,
     knowledge,
@@ -66,6 +67,7 @@ def build_api(
     for module in (*resources, knowledge, files):
         api.include_router(module.router)
     api.include_router(users.router)
+    api.include_router(groups.router)
     app.include_router(api)
     app.include_router(health.router)
     app.include_router(mcp.callback_router)

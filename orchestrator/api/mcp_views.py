@@ -176,7 +176,7 @@ async def server_view(hub: MCPHub, server: HubServer, user_id: str, is_admin: bo
 
 async def server_views(hub: MCPHub, user_id: str, is_admin: bool) -> list[ServerView]:
     """Every server the user can see, by name."""
-    servers = sorted(hub.visible(user_id), key=lambda s: (s.config.name, s.config.key))
+    servers = sorted(await hub.seen_by(user_id), key=lambda s: (s.config.name, s.config.key))
     return [await server_view(hub, server, user_id, is_admin) for server in servers]
 
 

@@ -37,14 +37,14 @@ def _pairs(values: list[str], what: str) -> dict[str, str]:
 
 def _with_mcp(settings: Settings, action: Callable[[Any, Any], Awaitable[T]]) -> T:
     """Run `action(server_set, users)` on the stored servers (migrating first)."""
-    from orchestrator.mcp import Vault
     from orchestrator.mcp.server_set import Discovery, ServerSet
-    from orchestrator.runtime.services import open_database
+    from orchestrator.runtime.services import open_database, open_vault
     from orchestrator.store import SqlMCPStore, SqlUserStore
 
     async def go() -> T:
         async with open_database(settings, migrate=True) as (engine, _):
-            key = settings.mcp.token_key.get_secret_value() if settings.mcp.token_key else None
+            vault = open_vault(settings, engine)
+            await vault.check()
             discovery = (
                 Discovery(settings.mcp.discovery_url, settings.mcp_service_token())
                 if settings.mcp.discovery_url
@@ -52,7 +52,7 @@ def _with_mcp(settings: Settings, action: Callable[[Any, Any], Awaitable[T]]) ->
             )
             servers = ServerSet(
                 SqlMCPStore(engine),
-                Vault.from_settings(key, settings.jwt_secret()),
+                vault,
                 config_path=settings.mcp.config,
                 discovery=discovery,
             )

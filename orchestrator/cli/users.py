@@ -10,7 +10,7 @@ import typer
 from orchestrator.cli.console import console, load_settings, run
 from orchestrator.settings import Settings
 
-__all__ = ["users_app", "with_auth"]
+__all__ = ["user_id_of", "users_app", "with_auth", "with_engine"]
 
 T = TypeVar("T")
 
@@ -56,3 +56,114 @@ def users_create(
     settings = load_settings()
     user = with_auth(settings, lambda auth: auth.create_user(email, password, is_admin=admin))
     console.print(f"Created {'admin' if user.is_admin else 'user'} {user.email} ({user.id}).")
+
+
+def with_engine(settings: Settings, action: Callable[[Any], Awaitable[T]]) -> T:
+    """Run `action(engine)` on the database (migrating it first), for the stores directly.
+
+    Args:
+        settings: Where the database is.
+        action: What to do with the engine.
+
+    Returns:
+        What `action` returned.
+
+    Raises:
+        typer.Exit: with the exit code of a failure, as `run` reports it.
+    """
+    from orchestrator.runtime.services import open_database
+
+    async def go() -> T:
+        async with open_database(settings, migrate=True) as (engine, _):
+            return await action(engine)
+
+    return run(go)
+
+
+async def user_id_of(auth: Any, email: str) -> str:
+    """The id of the account with that email.
+
+    Raises:
+        NotFound: no such account.
+    """
+    from orchestrator.domain import NotFound
+
+    user = await auth.users.by_email(email.strip().lower())
+    if user is None:
+        raise NotFound(f"No user with the email {email!r}.")
+    return user.id
+
+
+@users_app.command("list")
+def users_list() -> None:
+    """List accounts: email, role, state and groups (one per line, tab-separated)."""
+    from orchestrator.store import SqlGroupStore, SqlUserStore
+
+    async def action(engine: Any) -> list[str]:
+        accounts = await SqlUserStore(engine).list_users()
+        groups = await SqlGroupStore(engine).groups_of([user.id for user in accounts])
+        return [
+            "\t".join(
+                (
+                    user.email,
+                    "admin" if user.is_admin else "user",
+                    "active" if user.is_active else "disabled",
+                    ",".join(name for _, name in groups.get(user.id, [])),
+                )
+            )
+            for user in accounts
+        ]
+
+    for line in with_engine(load_settings(), action):
+        typer.echo(line)
+
+
+def _update(email: str, **changes: Any) -> Any:
+    async def action(auth: Any) -> Any:
+        return await auth.update_account(await user_id_of(auth, email), **changes)
+
+    return with_auth(load_settings(), action)
+
+
+@users_app.command("set-role")
+def users_set_role(
+    email: str,
+    role: Annotated[str, typer.Argument(help="admin or user.")],
+) -> None:
+    """Make a user an admin, or an ordinary user (their sessions end)."""
+    if role not in ("admin", "user"):
+        console.print(f"[red]The role is `admin` or `user`, not {role!r}.[/red]")
+        raise typer.Exit(2)
+    user = _update(email, is_admin=role == "admin")
+    console.print(f"{user.email} is now {'an admin' if user.is_admin else 'a user'}.")
+
+
+@users_app.command("disable")
+def users_disable(email: str) -> None:
+    """Disable an account: its sessions and API keys stop at once."""
+    user = _update(email, is_active=False)
+    console.print(f"Disabled {user.email}.")
+
+
+@users_app.command("enable")
+def users_enable(email: str) -> None:
+    """Enable a disabled account again."""
+    user = _update(email, is_active=True)
+    console.print(f"Enabled {user.email}.")
+
+
+@users_app.command("reset-password")
+def users_reset_password(
+    email: str,
+    password: Annotated[
+        str | None, typer.Option("--password", help="The new password; generated when omitted.")
+    ] = None,
+) -> None:
+    """Set a new password (generated and printed once when not given); sessions end."""
+    import secrets
+
+    chosen = password or secrets.token_urlsafe(12)
+    user = _update(email, password=chosen)
+    console.print(f"Set a new password for {user.email}; their sessions ended.")
+    if password is None:
+        typer.echo(chosen)

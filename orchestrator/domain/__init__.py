@@ -1,5 +1,6 @@
 """The pure core: vocabulary, ports and the agent loop. No I/O imports."""
 
+from orchestrator.domain.access import ANY_TOOL, Access, AccessPolicies, GroupPolicy, ToolRule
 from orchestrator.domain.agent import Agent, AgentBudget, Turn
 from orchestrator.domain.compaction import (
     Compacted,
@@ -123,8 +124,11 @@ from orchestrator.domain.tools import (
 
 __all__ = [
     "ACTIVE_RUN_STATUSES",
+    "ANY_TOOL",
     "TERMINAL_EVENTS",
     "TOOL_NAME_PATTERN",
+    "Access",
+    "AccessPolicies",
     "Agent",
     "AgentBudget",
     "AssistantError",
@@ -147,6 +151,7 @@ __all__ = [
     "FilePart",
     "FilePolicy",
     "Forbidden",
+    "GroupPolicy",
     "ImagePart",
     "InputAnswered",
     "InputRequired",
@@ -202,6 +207,7 @@ __all__ = [
     "ToolPolicy",
     "ToolProgress",
     "ToolResult",
+    "ToolRule",
     "ToolServerError",
     "ToolSpec",
     "Turn",

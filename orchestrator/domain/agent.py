@@ -350,8 +350,8 @@ class Agent:
             )
         if spec.policy is ToolPolicy.DENY:
             return error_outcome(f"The tool {call.name} is disabled by policy.")
-        if spec.policy is ToolPolicy.ASK and not self._interactions.preapproved(
-            turn.run_id, spec.name
+        if spec.policy is ToolPolicy.ASK and (
+            spec.always_ask or not self._interactions.preapproved(turn.run_id, spec.name)
         ):
             journal.emit(
                 ToolApprovalRequired(

@@ -54,6 +54,8 @@ class ToolSpec(BaseModel):
     description: str = ""
     parameters: dict[str, Any] = Field(default_factory=lambda: {"type": "object", "properties": {}})
     policy: ToolPolicy = ToolPolicy.ASK
+    always_ask: bool = False
+    """Ask on every call, even when the user always allows the tool (a group's rule)."""
     annotations: dict[str, Any] = Field(default_factory=dict[str, Any])
     timeout: float | None = None
     token_cost: int = 0

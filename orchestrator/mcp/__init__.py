@@ -37,10 +37,17 @@ from orchestrator.mcp.config import (
 from orchestrator.mcp.governance import (
     COOKIE_SECONDS,
     HubStore,
+    KeyStatus,
+    MasterKeyError,
+    MasterKeys,
     MemoryHubStore,
+    Rotation,
     ToolEntry,
     Vault,
     cookie_name,
+    key_status,
+    rewrap,
+    rotate,
 )
 from orchestrator.mcp.hub import HubOptions, HubServer, MCPHub, protected_values
 from orchestrator.mcp.registry import ServerRegistry
@@ -60,10 +67,14 @@ __all__ = [
     "HubOptions",
     "HubServer",
     "HubStore",
+    "KeyStatus",
     "Limits",
     "MCPHub",
+    "MasterKeyError",
+    "MasterKeys",
     "MemoryHubStore",
     "Refused",
+    "Rotation",
     "ServerConfig",
     "ServerConnection",
     "ServerListing",
@@ -74,7 +85,10 @@ __all__ = [
     "ToolEntry",
     "Vault",
     "cookie_name",
+    "key_status",
     "load_config_file",
     "parse_server",
     "protected_values",
+    "rewrap",
+    "rotate",
 ]

@@ -26,6 +26,7 @@ from mcp.server import Server
 from mcp.server.mcpserver import MCPServer
 
 from orchestrator.domain import (
+    AccessPolicies,
     ChatModel,
     Tokenizer,
     ToolCallContext,
@@ -137,8 +138,10 @@ class MCPHub:
         *,
         model: ChatModel | None = None,
         tokenizer: Tokenizer | None = None,
+        access: AccessPolicies | None = None,
     ) -> None:
         self.options = options
+        self.access = access
         self.store = store
         self.approvals = ToolApprovals(store)
         tokens = ServiceTokens(options.service_secret) if options.service_secret else None
@@ -296,6 +299,22 @@ class MCPHub:
         own = self._servers.get(f"{user_id}/{name}")
         return own if own is not None else self._servers.get(f"*/{name}")
 
+    async def seen_by(self, user_id: str) -> list[HubServer]:
+        """The servers the user sees: `visible`, less shared ones limited to other groups."""
+        servers = self.visible(user_id)
+        if self.access is None:
+            return servers
+        access = await self.access.access(user_id)
+        return [s for s in servers if access.sees_server(s.config.name, s.config.owner_id, user_id)]
+
+    async def lookup(self, user_id: str, name: str) -> HubServer | None:
+        """`find`, for a user: a shared server limited to groups they are not in is None."""
+        server = self.find(user_id, name)
+        if server is None or self.access is None or server.config.owner_id is not None:
+            return server
+        access = await self.access.access(user_id)
+        return server if access.sees_server(name, None, user_id) else None
+
     async def connection_for(self, server: HubServer, user_id: str) -> ServerConnection | None:
         """The connection that serves `user_id`: the shared one, or the user's own."""
         if server.config.auth is None:
@@ -321,7 +340,7 @@ class MCPHub:
     async def list_tools(self, user_id: str) -> Sequence[ToolSpec]:
         """Every tool the user's runs may call now, across the servers they see."""
         specs: list[ToolSpec] = []
-        for server in self.visible(user_id):
+        for server in await self.seen_by(user_id):
             connection = await self.connection_for(server, user_id)
             if connection is not None:
                 specs.extend(entry.spec for entry in self.enabled_entries(server, connection))
@@ -337,7 +356,7 @@ class MCPHub:
         Raises:
             ToolServerError: the server needs authorization, or failed or is unreachable.
         """
-        server = self.find(context.user_id, spec.server)
+        server = await self.lookup(context.user_id, spec.server)
         if server is None:
             return error_outcome(f"The tool server {spec.server!r} is no longer available.")
         connection = await self.connection_for(server, context.user_id)
@@ -394,7 +413,7 @@ class MCPHub:
         """What the named servers ask the model to know, for the system prompt."""
         wanted = set(servers)
         sections: list[str] = []
-        for server in self.visible(user_id):
+        for server in await self.seen_by(user_id):
             if server.config.name not in wanted:
                 continue
             connection = await self.connection_for(server, user_id)

@@ -37,13 +37,15 @@ class ServerRegistry:
     def __init__(self, hub: MCPHub) -> None:
         self._hub = hub
 
-    def get(self, name: str, user_id: str) -> HubServer:
+    async def get(self, name: str, user_id: str) -> HubServer:
         """The server of that name the user sees: their own, else the shared one.
+
+        A shared server limited to groups the user is not in is not there for them.
 
         Raises:
             NotFound: the user sees no server of that name.
         """
-        server = self._hub.find(user_id, name)
+        server = await self._hub.lookup(user_id, name)
         if server is None:
             raise NotFound(f"No MCP server named {name!r}.")
         return server
@@ -118,7 +120,7 @@ class ServerRegistry:
             Forbidden: a shared server, and the user is not an admin.
             Conflict: the server comes from the config file or discovery.
         """
-        server = self.get(name, user_id)
+        server = await self.get(name, user_id)
         config = server.config
         if config.owner_id is None and not is_admin:
             raise Forbidden("Only an admin can remove a shared server.")
@@ -137,7 +139,7 @@ class ServerRegistry:
             NotFound: no such server or tool.
             Forbidden: neither an admin nor the owner of the (personal) server.
         """
-        server = self.get(name, user_id)
+        server = await self.get(name, user_id)
         if not is_admin and server.config.owner_id != user_id:
             raise Forbidden("Only an admin can approve a shared server's tools.")
         connection = await self._hub.connection_for(server, user_id)
@@ -157,7 +159,7 @@ class ServerRegistry:
             Forbidden: neither an admin nor the owner of the (personal) server.
             Conflict: the server comes from the config file or discovery (set it there).
         """
-        server = self.get(name, user_id)
+        server = await self.get(name, user_id)
         config = server.config
         if not is_admin and config.owner_id != user_id:
             raise Forbidden("Only an admin can change a shared server's tool policies.")
@@ -171,7 +173,7 @@ class ServerRegistry:
         tools = {**config.tools, tool: current.model_copy(update={"policy": policy})}
         await self._hub.sources.update(config.model_copy(update={"tools": tools}))
         await self._hub.reconcile()
-        return self.get(name, user_id)
+        return await self.get(name, user_id)
 
     async def reconnect(self, name: str, user_id: str, is_admin: bool) -> HubServer:
         """Connect again now (after an authorization, or to probe an open circuit).
@@ -182,7 +184,7 @@ class ServerRegistry:
                 everyone's calls in flight).
             InvalidInput: the server needs the user's authorization first.
         """
-        server = self.get(name, user_id)
+        server = await self.get(name, user_id)
         if server.config.owner_id is None and not is_admin:
             raise Forbidden("Only an admin can reconnect a shared server.")
         connection = await self._hub.connection_for(server, user_id)
@@ -202,7 +204,7 @@ class ServerRegistry:
             Conflict: the server does not use OAuth.
             Unavailable: the server did not start an authorization.
         """
-        server = self.get(name, user_id)
+        server = await self.get(name, user_id)
         if server.config.auth is None:
             raise Conflict(f"{name!r} does not use OAuth.")
         asking = self._hub.oauth.expect(server.config, user_id)
@@ -219,7 +221,7 @@ class ServerRegistry:
         Raises:
             NotFound: no such server for the user.
         """
-        server = self.get(name, user_id)
+        server = await self.get(name, user_id)
         connection = server.connections.pop(user_id, None)
         if connection is not None:
             connection.stop()

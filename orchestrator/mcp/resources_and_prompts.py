@@ -31,8 +31,8 @@ class Catalog:
 
     async def _servers(self, user_id: str, server: str | None) -> list[HubServer]:
         if server is None:
-            return self._hub.visible(user_id)
-        found = self._hub.find(user_id, server)
+            return await self._hub.seen_by(user_id)
+        found = await self._hub.lookup(user_id, server)
         if found is None:
             raise NotFound(f"No MCP server named {server!r}.")
         return [found]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import ssl
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,7 @@ import httpx2
 from orchestrator.domain import InvalidInput
 from orchestrator.mcp.client import describe
 from orchestrator.mcp.config import ServerConfig, ServerSource, load_config_file, parse_server
-from orchestrator.mcp.governance import HubStore, Vault
+from orchestrator.mcp.governance import HubStore, Vault, server_binding
 
 __all__ = ["Discovery", "ServerSet", "split_secrets"]
 
@@ -157,7 +158,13 @@ class ServerSet:
     async def _stored(self, problems: list[str]) -> list[ServerConfig]:
         servers: list[ServerConfig] = []
         for row in await self._store.load_servers():
-            secrets = self._vault.open(row.get("secrets")) if self._vault is not None else None
+            secrets = (
+                await self._vault.open(
+                    row.get("secrets"), server_binding(row["id"], row["owner_id"])
+                )
+                if self._vault is not None
+                else None
+            )
             try:
                 servers.append(
                     parse_server(
@@ -179,8 +186,15 @@ class ServerSet:
             Conflict: the owner already has a server of that name.
         """
         public, secrets = split_secrets(config)
-        sealed = self._vault.seal(secrets) if (secrets and self._vault is not None) else None
-        await self._store.insert_server(config.owner_id, config.name, public, sealed, created_by)
+        server_id = str(uuid.uuid4())
+        sealed = (
+            await self._vault.seal(secrets, server_binding(server_id, config.owner_id))
+            if (secrets and self._vault is not None)
+            else None
+        )
+        await self._store.insert_server(
+            config.owner_id, config.name, public, sealed, created_by, server_id=server_id
+        )
 
     async def update(self, config: ServerConfig) -> bool:
         """Store a registered server's changed governance (policies); secrets stay as they are."""

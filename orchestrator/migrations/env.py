@@ -9,6 +9,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from orchestrator.store import schema_identity as _identity_tables  # noqa: F401  (registers them)
+from orchestrator.store import schema_secrets as _secret_tables  # noqa: F401  (registers them)
 from orchestrator.store.schema import metadata
 
 config = context.config

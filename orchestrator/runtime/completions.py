@@ -21,6 +21,7 @@ import anyio.abc
 from anyio.streams.memory import MemoryObjectSendStream
 
 from orchestrator.domain import (
+    AccessPolicies,
     Agent,
     AgentBudget,
     ChatModel,
@@ -148,8 +149,16 @@ class _StreamJournal:
 class CompletionService:
     """Runs completions as tasks of its own task group (open it with `async with`)."""
 
-    def __init__(self, *, model: ChatModel, tools: ToolHost, budget: AgentBudget) -> None:
+    def __init__(
+        self,
+        *,
+        model: ChatModel,
+        tools: ToolHost,
+        budget: AgentBudget,
+        access: AccessPolicies | None = None,
+    ) -> None:
         self._model = model
+        self._access = access
         self._tools = _WithoutApprovals(tools)
         self._agent = Agent(
             model,
@@ -182,6 +191,21 @@ class CompletionService:
                     "stop", Usage(), "internal_error", "The completion failed on an internal error."
                 )
                 _StreamJournal(send).put(failed)
+
+    async def check_model(self, user_id: str, model: str) -> None:
+        """Refuse a model the user's groups do not allow; call before `complete`.
+
+        Raises:
+            Forbidden: the user's groups do not allow the model.
+        """
+        if self._access is not None:
+            (await self._access.access(user_id)).check_model(model)
+
+    async def allowed_models(self, user_id: str, models: Sequence[str]) -> list[str]:
+        """Those of `models` the user's groups allow, in order."""
+        if self._access is None:
+            return list(models)
+        return (await self._access.access(user_id)).allowed_models(models)
 
     async def complete(
         self, user_id: str, model: str, messages: list[Message]

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from orchestrator.domain import (
+    AccessPolicies,
     Agent,
     ChatModel,
     Conflict,
@@ -81,6 +82,7 @@ class RunService:
         interactions: the questions runs ask their users.
         default_model: the model a run uses unless told otherwise.
         grants: the tools users always allow (None: "Always allow" is not offered).
+        access: what users' groups allow them (None: everyone may use any model).
     """
 
     def __init__(
@@ -96,6 +98,7 @@ class RunService:
         interactions: PendingInteractions,
         default_model: str,
         grants: ToolGrants | None = None,
+        access: AccessPolicies | None = None,
     ) -> None:
         self._agent = agent
         self._model = model
@@ -107,7 +110,20 @@ class RunService:
         self._interactions = interactions
         self._default_model = default_model
         self._grants = grants
+        self._access = access
         self._active: dict[str, _Active] = {}
+
+    async def check_model(self, user_id: str, model: str | None) -> None:
+        """Refuse a model (None: the default) the user's groups do not allow.
+
+        Runs check it themselves; a route checks it first when it has other work to do
+        before starting one, so that a refused request changes nothing.
+
+        Raises:
+            Forbidden: the user's groups do not allow the model.
+        """
+        if self._access is not None:
+            (await self._access.access(user_id)).check_model(model or self._default_model)
 
     @property
     def active_count(self) -> int:
@@ -153,8 +169,10 @@ class RunService:
             NotFound: the conversation is not the user's.
             Conflict: a run is already in progress there.
             InvalidInput: unknown tools were asked for.
+            Forbidden: the user's groups do not allow the model.
         """
         model_name = model or self._default_model
+        await self.check_model(user_id, model_name)
         tools = await self._select_tools(user_id, tool_names)
         message = self._user_message(content, model_name)
         cached = self._conversations.cached_history(conversation_id, user_id)
@@ -227,6 +245,7 @@ class RunService:
             NotFound: the conversation or the message is not the user's.
             InvalidInput: `message_id` is not a user message, or unknown tools.
             Conflict: a run is already in progress there.
+            Forbidden: the user's groups do not allow the model.
         """
         target = await self._conversations.message_in(user_id, conversation_id, message_id)
         if target.role is not Role.USER:
@@ -234,6 +253,7 @@ class RunService:
                 f"Only a user message can be edited; this one is a {target.role.value} message."
             )
         model_name = model or self._default_model
+        await self.check_model(user_id, model_name)
         tools = await self._select_tools(user_id, tool_names)
         history = await self._conversations.path_to(conversation_id, target.parent_id)
         message = self._user_message(content, model_name)
@@ -269,6 +289,7 @@ class RunService:
             InvalidInput: `message_id` is neither a user nor an assistant message, or
                 unknown tools.
             Conflict: a run is already in progress there.
+            Forbidden: the user's groups do not allow the model.
         """
         target = await self._conversations.message_in(user_id, conversation_id, message_id)
         if target.role not in (Role.USER, Role.ASSISTANT):
@@ -277,6 +298,7 @@ class RunService:
                 f"regenerated; this one is a {target.role.value} message."
             )
         model_name = model or self._default_model
+        await self.check_model(user_id, model_name)
         tools = await self._select_tools(user_id, tool_names)
         path = await self._conversations.path_to(conversation_id, target.id)
         asked = max((i for i, m in enumerate(path) if m.role is Role.USER), default=None)

@@ -29,18 +29,21 @@ from orchestrator.domain import (
 )
 from orchestrator.events import InMemoryEventBus
 from orchestrator.llm import UnconfiguredModel, local_model_available
-from orchestrator.mcp import HubOptions, Limits, MCPHub, Vault, protected_values
+from orchestrator.mcp import HubOptions, Limits, MasterKeys, MCPHub, Vault, protected_values
 from orchestrator.runtime.attachments import AttachmentModel, FileService
 from orchestrator.runtime.completions import CompletionService
 from orchestrator.runtime.health import HealthChecks
 from orchestrator.runtime.interactions import PendingInteractions
 from orchestrator.runtime.knowledge import KnowledgeBase, open_knowledge_base
 from orchestrator.runtime.runs import RunService
+from orchestrator.runtime.tool_access import GovernedTools
 from orchestrator.settings import ConfigError, Settings
 from orchestrator.store import (
     EmbeddedPostgres,
     SqlConversationStore,
     SqlFileStore,
+    SqlGroupStore,
+    SqlKeyStore,
     SqlMCPStore,
     SqlRunStore,
     SqlSummaryStore,
@@ -64,6 +67,7 @@ __all__ = [
     "hub_options",
     "open_database",
     "open_services",
+    "open_vault",
 ]
 
 logger = logging.getLogger(__name__)
@@ -123,13 +127,14 @@ class Tools:
 class Services:
     """Everything the API and the CLI use, connected, in a few named parts.
 
-    `auth` holds the accounts (`auth.users` their records); `runs` starts and follows runs;
-    `files` holds attached files; `knowledge` the documents users search; `health` answers
-    readiness probes.
+    `auth` holds the accounts (`auth.users` their records); `groups` the groups and what
+    they allow their members; `runs` starts and follows runs; `files` holds attached files;
+    `knowledge` the documents users search; `health` answers readiness probes.
     """
 
     settings: Settings
     auth: AuthService
+    groups: SqlGroupStore
     database: Database
     models: Models
     tools: Tools
@@ -245,12 +250,28 @@ def _service_secret(settings: Settings) -> str | None:
         return None
 
 
+def open_vault(settings: Settings, engine: AsyncEngine) -> Vault:
+    """The vault of secrets at rest: master keys from the settings, data keys in the database.
+
+    Raises:
+        ConfigError: no master key is configured (production).
+    """
+    return Vault(
+        MasterKeys(*settings.secrets_master_keys()),
+        SqlKeyStore(engine),
+        legacy=settings.legacy_secret_keys(),
+    )
+
+
 def hub_options(
-    settings: Settings, *, targets: dict[str, Any] | None = None, model_name: str | None = None
+    settings: Settings,
+    vault: Vault | None,
+    *,
+    targets: dict[str, Any] | None = None,
+    model_name: str | None = None,
 ) -> HubOptions:
     """The MCP hub's options from the settings (`targets`: in-process servers, for tests)."""
     mcp = settings.mcp
-    token_key = mcp.token_key.get_secret_value() if mcp.token_key else None
     host = "127.0.0.1" if settings.host in ("0.0.0.0", "::") else settings.host  # noqa: S104
     redirect = mcp.oauth_redirect_url or f"http://{host}:{settings.port}/mcp/oauth/callback"
     secret = _service_secret(settings)
@@ -260,9 +281,14 @@ def hub_options(
         config_path=mcp.config,
         discovery_url=mcp.discovery_url,
         service_secret=secret,
-        vault=Vault.from_settings(token_key, settings.jwt_secret()),
+        vault=vault,
         oauth_redirect_url=redirect,
-        protected_values=(*protected_values(), settings.jwt_secret(), *filter(None, [secret])),
+        protected_values=(
+            *protected_values(),
+            settings.jwt_secret(),
+            *settings.secrets_master_keys(),
+            *filter(None, [secret]),
+        ),
         targets=targets or {},
         allowed_internal_hosts=mcp.internal_hosts,
         limits=Limits(mcp.max_result_bytes, mcp.max_description_bytes),
@@ -326,6 +352,7 @@ async def open_services(
             )
         )
         users = SqlUserStore(engine)
+        groups = SqlGroupStore(engine, recheck_seconds=settings.auth.credential_recheck_seconds)
         codec = TokenCodec(
             settings.jwt_secret(),
             access_minutes=settings.auth.access_token_minutes,
@@ -343,14 +370,18 @@ async def open_services(
         if tools is None:
             # Sampling requests are served by the model runs use, when there is one.
             sampling_model = model if (model_given or model_info.configured) else None
+            vault = open_vault(settings, engine)
+            await vault.check()  # a wrong master key stops the start here, changing nothing
             hub = MCPHub(
                 SqlMCPStore(engine),
-                hub_options(settings, targets=mcp_targets, model_name=model_info.name),
+                hub_options(settings, vault, targets=mcp_targets, model_name=model_info.name),
                 model=sampling_model,
                 tokenizer=model.tokenizer(model_info.name or settings.openai.model),
+                access=groups,
             )
             await stack.enter_async_context(hub)
             tools = hub
+        tools = GovernedTools(tools, groups)
         conversations = SqlConversationStore(engine)
         runs_store = SqlRunStore(engine, conversations)
         bus = InMemoryEventBus()
@@ -389,7 +420,7 @@ async def open_services(
             compactor=compactor,
         )
         completions = await stack.enter_async_context(
-            CompletionService(model=model, tools=tools, budget=budget)
+            CompletionService(model=model, tools=tools, budget=budget, access=groups)
         )
         # RunService takes the domain's ports: pyright checks the SQL stores implement them.
         run_service = RunService(
@@ -403,6 +434,7 @@ async def open_services(
             interactions=interactions,
             default_model=model_info.name,
             grants=SqlToolGrants(engine),
+            access=groups,
         )
         if settings.redis_url is None:
             recovered = await runs_store.recover_unfinished()
@@ -411,6 +443,7 @@ async def open_services(
         services = Services(
             settings=settings,
             auth=_auth_service(settings, users, codec),
+            groups=groups,
             database=Database(engine, url, conversations, runs_store, summaries),
             models=Models(model, model_info, completions),
             tools=Tools(tools, hub),

@@ -27,14 +27,19 @@ class SqlMCPStore:
         self._engine = engine
 
     async def load_servers(self) -> list[dict[str, Any]]:
-        """Every registered server: `owner_id`, `name`, `config` (public) and `secrets`."""
+        """Every registered server: `id`, `owner_id`, `name`, `config` (public) and `secrets`."""
         query = select(
-            mcp_servers.c.owner_id, mcp_servers.c.name, mcp_servers.c.config, mcp_servers.c.secrets
+            mcp_servers.c.id,
+            mcp_servers.c.owner_id,
+            mcp_servers.c.name,
+            mcp_servers.c.config,
+            mcp_servers.c.secrets,
         ).order_by(mcp_servers.c.created_at)
         async with self._engine.connect() as conn:
             rows = (await conn.execute(query)).all()
         return [
             {
+                "id": str(row.id),
                 "owner_id": str(row.owner_id) if row.owner_id else None,
                 "name": row.name,
                 "config": row.config,
@@ -50,8 +55,10 @@ class SqlMCPStore:
         config: dict[str, Any],
         secrets: str | None,
         created_by: str | None,
+        *,
+        server_id: str | None = None,
     ) -> None:
-        """Register a server of `owner_id` (None: shared with everyone).
+        """Register a server of `owner_id` (None: shared with everyone), as `server_id` if given.
 
         Raises:
             Conflict: the owner (or everyone) already has a server of that name.
@@ -60,7 +67,7 @@ class SqlMCPStore:
             async with self._engine.begin() as conn:
                 await conn.execute(
                     mcp_servers.insert().values(
-                        id=str(uuid.uuid4()),
+                        id=server_id or str(uuid.uuid4()),
                         owner_id=owner_id,
                         name=name,
                         config=config,

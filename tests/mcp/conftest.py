@@ -64,7 +64,7 @@ def open_hub(tmp_path: Path) -> OpenHub:
                 config_path=config,
                 targets=targets or {},
                 service_secret=service_secret,
-                vault=Vault("test-key"),
+                vault=Vault.local("test-key"),
                 breaker=breaker,
                 discovery_url=discovery_url,
                 **options,

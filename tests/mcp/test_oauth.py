@@ -12,6 +12,7 @@ import httpx
 import pytest
 
 from orchestrator.mcp import ConnectionState
+from orchestrator.mcp.governance import credential_binding
 from tests.fixtures.mcp_api import OpenApi
 from tests.fixtures.processes import free_port, listening
 
@@ -104,11 +105,12 @@ async def test_a_callback_opened_in_another_browser_stores_nothing_for_the_sende
         sealed = await api.hub.store.load_credentials(api.alice_id, server.config.key)
         vault = api.hub.options.vault
         assert vault is not None
-        after_attack = (vault.open(sealed) or {}).get("tokens")
+        binding = credential_binding(api.alice_id, server.config.key)
+        after_attack = (await vault.open(sealed, binding) or {}).get("tokens")
         own = await api.client.get(callback)  # the browser that started it completes it
         sealed = await api.hub.store.load_credentials(api.alice_id, server.config.key)
         with anyio.fail_after(20):
-            while (vault.open(sealed) or {}).get("tokens") is None:
+            while (await vault.open(sealed, binding) or {}).get("tokens") is None:
                 await server.connections[api.alice_id].state_changed().wait()
                 sealed = await api.hub.store.load_credentials(api.alice_id, server.config.key)
     assert stolen.status_code == 403, stolen.text

@@ -171,7 +171,7 @@ async def hub(
     options = HubOptions(
         data_dir=workdir / "data",
         config_path=config,
-        vault=Vault("test"),
+        vault=Vault.local("test"),
         breaker=CircuitBreaker(threshold=10, base_delay=0.05, max_delay=0.5, stable_after=2.0),
     )
     async with MCPHub(MemoryHubStore(), options, model=model) as hub:

@@ -144,7 +144,8 @@ class World:
     admin: Caller
     objects: dict[str, list[str]]
     """A's objects by kind: `conversation`, `run`, `tool_call`, `question`, `api_key`,
-    `mcp_server`, `mcp_tool`, `document`, `collection`, `message`, `user`, `file`."""
+    `mcp_server`, `mcp_tool`, `document`, `collection`, `message`, `user`, `file`, `group`.
+    The second `mcp_server` is a shared one limited to A's `group`."""
     markers: set[str]
     """Strings only A's data contains (ids, titles, contents): never in a response to B."""
     runs: dict[str, str]
@@ -296,6 +297,37 @@ class _Builder:
         self.keep("file", response.json()["id"])
         self.markers |= {"a-secret-file.txt", "A-secret-file-text"}
 
+    async def limited_server(self, admin: Caller, mcp_url: str) -> None:
+        """A shared server limited to a group of A's (B is in no group): A's too, in effect."""
+        headers = admin.headers
+        name = f"ateam{uuid.uuid4().hex[:6]}"
+        response = await self.client.post(
+            "/api/v1/mcp/servers",
+            json={"name": name, "url": mcp_url, "shared": True},
+            headers=headers,
+        )
+        assert response.status_code == 201, response.text
+        group_name = f"A-secret-group-{uuid.uuid4().hex[:6]}"
+        response = await self.client.post(
+            "/api/v1/groups", json={"name": group_name}, headers=headers
+        )
+        assert response.status_code == 201, response.text
+        group = response.json()["id"]
+        for method, path, body in [
+            ("POST", f"/api/v1/groups/{group}/members", {"user_id": self.a.user_id}),
+            ("PUT", f"/api/v1/groups/{group}/servers/{name}", None),
+            (
+                "PUT",
+                f"/api/v1/groups/{group}/policies",
+                {"server": name, "tool": "delete", "policy": "deny"},
+            ),
+        ]:
+            response = await self.client.request(method, path, json=body, headers=headers)
+            assert response.status_code == 200, response.text
+        self.keep("group", group)
+        self.keep("mcp_server", name)
+        self.markers.add(group_name)
+
 
 @asynccontextmanager
 async def open_world(
@@ -329,6 +361,9 @@ async def open_world(
         admin = await _caller(services, client, admin=True)
         builder = _Builder(client, a, fake)
         await builder.build(demo, f"{mcp_url}/mcp")
+        await builder.limited_server(admin, f"{mcp_url}/mcp")
+        with anyio.fail_after(20):
+            await services.tools.hub.settled()
         world = World(url, client, app, a, b, admin, builder.objects, builder.markers, builder.runs)
         try:
             yield world

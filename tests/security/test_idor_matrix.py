@@ -45,6 +45,10 @@ PATH_KINDS = {
     "documents/{document_id}": "document",
     "users/{user_id}": "user",
     "files/{file_id}": "file",
+    "groups/{group_id}": "group",
+    "members/{user_id}": "user",
+    "policies/{server}": "mcp_server",
+    "servers/{server}": "mcp_server",
 }
 """`segment/{parameter}` of a path → the kind of A's object it names."""
 
@@ -131,6 +135,10 @@ BODIES: dict[str, Callable[[World], list[Payload]]] = {
         Payload({"password": "b-chose-this-password"}),
     ],
     "PolicyChange": lambda w: [Payload({"policy": "auto"})],
+    "GroupCreate": lambda w: [Payload({"name": _b_name("b-group-")})],
+    "GroupUpdate": lambda w: [Payload({"models": []}), Payload({"name": _b_name("b-group-")})],
+    "MemberAdd": lambda w: [Payload({"user_id": w.b.user_id})],
+    "PolicySet": lambda w: [Payload({"server": _a(w, "mcp_server"), "policy": "deny"})],
     "ServerCreate": lambda w: [Payload({"name": _b_name("b"), "url": "http://127.0.0.1:9/mcp"})],
     "PromptGet": lambda w: [
         Payload(
@@ -307,6 +315,10 @@ async def _snapshot(world: World) -> dict[str, Any]:
         "server": (await get(f"/api/v1/mcp/servers/{_a(world, 'mcp_server')}"))["name"],
         "documents": await get("/api/v1/knowledge/documents", collection=_a(world, "collection")),
         "files": await get("/api/v1/files"),
+        "groups": [
+            (await client.get(f"/api/v1/groups/{g}", headers=world.admin.headers)).json()
+            for g in world.objects["group"]
+        ],
     }
 
 

@@ -39,6 +39,8 @@ def _operations(world: World, *methods: str) -> Iterator[tuple[str, str, dict[st
         "document_id": "doc",
         "user_id": world.b.user_id,
         "file_id": "00000000-0000-0000-0000-000000000000",
+        "group_id": "00000000-0000-0000-0000-000000000000",
+        "server": world.objects["b_server"][0],
     }
     for path, operations in world.app.openapi()["paths"].items():
         for method, operation in operations.items():

@@ -91,7 +91,7 @@ def run_response(services: Services, request: Request, run: Run) -> Response:
     "/{conversation_id}/messages/{message_id}/edit",
     status_code=202,
     response_model=RunAccepted,
-    responses={**SSE_RESPONSE, **error_responses(400, 401, 404, 409, 413, 422, 502, 503)},
+    responses={**SSE_RESPONSE, **error_responses(400, 401, 403, 404, 409, 413, 422, 502, 503)},
 )
 async def edit_message(
     conversation_id: UUID,
@@ -107,6 +107,7 @@ async def edit_message(
     model answers it with only the history above it. The body and the answer are those of
     `POST .../messages`. 422 when `message_id` is not a user message.
     """
+    await services.runs.check_model(user.user_id, body.model)
     parts = await user_parts(request, services, user, str(conversation_id), body)
     run = await services.runs.edit(
         user.user_id,
@@ -123,7 +124,7 @@ async def edit_message(
     "/{conversation_id}/messages/{message_id}/regenerate",
     status_code=202,
     response_model=RunAccepted,
-    responses={**SSE_RESPONSE, **error_responses(400, 401, 404, 409, 413, 422, 502, 503)},
+    responses={**SSE_RESPONSE, **error_responses(400, 401, 403, 404, 409, 413, 422, 502, 503)},
 )
 async def regenerate_answer(
     conversation_id: UUID,

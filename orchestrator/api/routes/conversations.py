@@ -202,7 +202,7 @@ async def export_conversation(
     "/{conversation_id}/messages",
     status_code=202,
     response_model=RunAccepted,
-    responses={**SSE_RESPONSE, **error_responses(400, 401, 404, 409, 413, 422, 502, 503)},
+    responses={**SSE_RESPONSE, **error_responses(400, 401, 403, 404, 409, 413, 422, 502, 503)},
 )
 async def post_message(
     conversation_id: UUID,
@@ -218,6 +218,7 @@ async def post_message(
     `prompt` starts the message; attached MCP `resources` follow its content, then the
     `files` (text-like ones are added to your knowledge for the model to search).
     """
+    await services.runs.check_model(user.user_id, body.model)
     parts = await user_parts(request, services, user, str(conversation_id), body)
     run = await services.runs.start(
         user.user_id, str(conversation_id), parts, model=body.model, tool_names=body.tools

@@ -186,7 +186,7 @@ async def add_server(body: ServerCreate, user: CurrentUser, hub: HubDep) -> Serv
 )
 async def get_server(name: str, user: CurrentUser, hub: HubDep) -> ServerView:
     """One server this user can see, with its health and tools."""
-    server = ServerRegistry(hub).get(name, user.user_id)
+    server = await ServerRegistry(hub).get(name, user.user_id)
     return await server_view(hub, server, user.user_id, user.is_admin)
 
 
@@ -197,7 +197,7 @@ async def get_server(name: str, user: CurrentUser, hub: HubDep) -> ServerView:
 )
 async def server_health(name: str, user: CurrentUser, hub: HubDep) -> HealthView:
     """Connection state, protocol revision, failures, restarts and the circuit breaker."""
-    server = ServerRegistry(hub).get(name, user.user_id)
+    server = await ServerRegistry(hub).get(name, user.user_id)
     view = await server_view(hub, server, user.user_id, user.is_admin)
     return view.health
 

@@ -17,11 +17,18 @@ async def list_models(user: CurrentUser, services: ServicesDep) -> ModelList:
     """The model runs use by default, and whether one is configured at all.
 
     `provider` is "openai", the base URL of an OpenAI-compatible server, or "local" for the
-    model running on this machine (then `message` says so).
+    model running on this machine (then `message` says so). Only the models the caller's
+    groups allow are listed.
     """
     info = services.models.info
     if not info.configured:
         return ModelList(items=[], configured=False, message=NOT_CONFIGURED_MESSAGE)
+    if not await services.models.completions.allowed_models(user.user_id, [info.name]):
+        return ModelList(
+            items=[],
+            configured=True,
+            message=f"Your groups do not allow the model {info.name!r}; ask an administrator.",
+        )
     return ModelList(
         items=[ModelOut(id=info.name, provider=info.provider, default=True)],
         configured=True,

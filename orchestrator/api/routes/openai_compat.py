@@ -120,7 +120,7 @@ async def _stream(
             "description": "A `chat.completion`, or with `stream: true` its chunks as SSE.",
             "content": {"text/event-stream": {"schema": {"type": "string"}}},
         },
-        **error_responses(400, 401, 413, 422, 429, 502, 503),
+        **error_responses(400, 401, 403, 413, 422, 429, 502, 503),
     },
 )
 async def chat_completions(
@@ -138,6 +138,7 @@ async def chat_completions(
     if longest > limit:
         raise InvalidInput(f"A message is {longest} characters long; the limit is {limit}.")
     model = services.settings.openai.model if body.model == "assistant" else body.model
+    await services.models.completions.check_model(user.user_id, model)
     events = services.models.completions.complete(user.user_id, model, messages)
     first = await anext(events)
     if isinstance(first, Finished) and first.error_type is not None:
@@ -167,8 +168,13 @@ async def chat_completions(
 
 @router.get("/models", responses=error_responses(401))
 async def list_models(user: CurrentUser, services: ServicesDep) -> dict[str, Any]:
-    """The model the assistant answers with (also reachable as `assistant`)."""
+    """The model the assistant answers with (also reachable as `assistant`).
+
+    Only if the caller's groups allow it: an empty list when they do not.
+    """
     if not services.models.info.configured:
         return {"object": "list", "data": []}
     model = services.settings.openai.model
+    if not await services.models.completions.allowed_models(user.user_id, [model]):
+        return {"object": "list", "data": []}
     return {"object": "list", "data": [model_entry(model), model_entry("assistant")]}

@@ -52,24 +52,33 @@ class UserUpdate(BaseModel):
     )
 
 
+class GroupRef(BaseModel):
+    """A group an account belongs to."""
+
+    id: str
+    name: str
+
+
 class AccountOut(BaseModel):
-    """An account as an admin sees it."""
+    """An account as an admin sees it: its role (`is_admin`) and its groups."""
 
     id: str
     email: str
     is_admin: bool
     is_active: bool
     created_at: datetime
+    groups: list[GroupRef] = Field(default_factory=list[GroupRef])
 
     @classmethod
-    def of(cls, record: UserRecord) -> AccountOut:
-        """The API's view of a stored user."""
+    def of(cls, record: UserRecord, groups: list[tuple[str, str]] | None = None) -> AccountOut:
+        """The API's view of a stored user, with its groups as (id, name)."""
         return cls(
             id=record.id,
             email=record.email,
             is_admin=record.is_admin,
             is_active=record.is_active,
             created_at=record.created_at,
+            groups=[GroupRef(id=group_id, name=name) for group_id, name in groups or ()],
         )
 
 
@@ -93,10 +102,10 @@ def _generated_password() -> str:
 
 @router.get("", response_model=AccountList, responses=error_responses(401, 403))
 async def list_users(admin: AdminUser, services: ServicesDep) -> AccountList:
-    """Every account, oldest first."""
-    return AccountList(
-        items=[AccountOut.of(user) for user in await services.auth.users.list_users()]
-    )
+    """Every account, oldest first, with its groups."""
+    accounts = await services.auth.users.list_users()
+    groups = await services.groups.groups_of([user.id for user in accounts])
+    return AccountList(items=[AccountOut.of(user, groups.get(user.id)) for user in accounts])
 
 
 @router.post(
@@ -131,4 +140,7 @@ async def update_user(
     record = await services.auth.update_account(
         str(user_id), is_active=body.is_active, is_admin=body.is_admin, password=body.password
     )
-    return AccountOut.of(record)
+    if body.is_admin is not None:
+        services.groups.forget()  # admins see every shared server
+    groups = await services.groups.groups_of([record.id])
+    return AccountOut.of(record, groups.get(record.id))

@@ -9,6 +9,7 @@ everything in memory (the CLI's one-off connections and tests).
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -21,7 +22,7 @@ class HubStore(Protocol):
     """What the hub keeps between restarts; `orchestrator.store.SqlMCPStore` implements it."""
 
     async def load_servers(self) -> list[dict[str, Any]]:
-        """Every registered server: `owner_id`, `name`, `config` (public) and `secrets`."""
+        """Every registered server: `id`, `owner_id`, `name`, `config` (public), `secrets`."""
         ...
 
     async def insert_server(
@@ -31,8 +32,10 @@ class HubStore(Protocol):
         config: dict[str, Any],
         secrets: str | None,
         created_by: str | None,
+        *,
+        server_id: str | None = None,
     ) -> None:
-        """Register a server; `secrets` are sealed already.
+        """Register a server (as `server_id` if given); `secrets` are sealed already.
 
         Raises:
             Conflict: the owner already has a server of that name.
@@ -94,6 +97,8 @@ class MemoryHubStore:
         config: dict[str, Any],
         secrets: str | None,
         created_by: str | None,
+        *,
+        server_id: str | None = None,
     ) -> None:
         """Register a server.
 
@@ -103,6 +108,7 @@ class MemoryHubStore:
         if (owner_id, name) in self.servers:
             raise Conflict(f"There is already a server named {name!r}.")
         self.servers[owner_id, name] = {
+            "id": server_id or str(uuid.uuid4()),
             "owner_id": owner_id,
             "name": name,
             "config": config,

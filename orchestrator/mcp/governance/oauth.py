@@ -54,7 +54,7 @@ from orchestrator.mcp.client import (
 )
 from orchestrator.mcp.config import ServerConfig
 from orchestrator.mcp.governance.hub_store import HubStore
-from orchestrator.mcp.governance.vault import Vault
+from orchestrator.mcp.governance.vault import Vault, credential_binding
 
 __all__ = [
     "COOKIE_SECONDS",
@@ -146,7 +146,8 @@ class CredentialStorage:
         self._preregistered = preregistered(config, redirect_url)
 
     async def _load(self) -> dict[str, Any]:
-        data = self._vault.open(await self._store.load_credentials(self._user_id, self._key))
+        sealed = await self._store.load_credentials(self._user_id, self._key)
+        data = await self._vault.open(sealed, credential_binding(self._user_id, self._key))
         if data is None or data.get("url") != self._url:
             return {}
         return data
@@ -154,7 +155,8 @@ class CredentialStorage:
     async def _save(self, **changes: Any) -> None:
         data = await self._load()
         data.update(changes, url=self._url)
-        await self._store.save_credentials(self._user_id, self._key, self._vault.seal(data))
+        sealed = await self._vault.seal(data, credential_binding(self._user_id, self._key))
+        await self._store.save_credentials(self._user_id, self._key, sealed)
 
     async def get_tokens(self) -> OAuthToken | None:
         """The user's tokens for this server, if any (none once its URL changed)."""
