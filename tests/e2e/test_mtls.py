@@ -28,7 +28,6 @@ from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 
 from common.certs import init_certificates
-from mcp_servers.knowledge.database import upgrade as upgrade_knowledge
 from orchestrator.store import upgrade
 from tests.conftest import SYSTEM_POSTGRES, PostgresServer
 from tests.fakes.openai_server import FakeOpenAI
@@ -61,9 +60,6 @@ def _env(data_dir: Path, **extra: str) -> dict[str, str]:
 
 async def _migrate_and_seed(url: str) -> None:
     await upgrade(url)
-    # Beforehand: otherwise the orchestrator and the MCP servers both create the knowledge
-    # tables at start, and one of them can lose that race (with or without mTLS).
-    await upgrade_knowledge(url)
     await seed_admin(url)
 
 
