@@ -1,4 +1,4 @@
-"""The admin screens (users, MCP servers, usage) and the JSON they call.
+"""The admin screens (users, MCP servers, usage, audit log) and the JSON they call.
 
 A non-admin gets no admin navigation, a 403 page for the screens and a 403 JSON error for
 the endpoints; the orchestrator checks again on every call, so a user demoted since they
@@ -105,6 +105,12 @@ def mcp_page() -> Any:
 @admin_required
 def usage_page() -> Any:
     return _page("usage")
+
+
+@bp.get("/admin/audit")
+@admin_required
+def audit_page() -> Any:
+    return _page("audit")
 
 
 # -- users ------------------------------------------------------------------------------
@@ -263,3 +269,38 @@ def usage() -> Any:
     if back is not None:
         params["since"] = (datetime.now(UTC) - back).isoformat()
     return _answer(call_as_user("GET", "/usage", params=params))
+
+
+# -- audit log --------------------------------------------------------------------------
+
+_AUDIT_FILTERS = ("user", "action", "since", "until")
+
+
+def _audit_filters() -> dict[str, str]:
+    return {k: v for k in _AUDIT_FILTERS if (v := request.args.get(k, "").strip())}
+
+
+@bp.get("/api/admin/audit")
+@admin_required
+def audit() -> Any:
+    """A page of the audit log: the filters, `cursor` and `limit` are passed on."""
+    params = _audit_filters()
+    for name in ("cursor", "limit"):
+        if request.args.get(name):
+            params[name] = request.args[name]
+    return _answer(call_as_user("GET", "/audit", params=params))
+
+
+@bp.get("/admin/audit/export.jsonl")
+@admin_required
+def audit_export() -> Any:
+    """Every record matching the filters, as the orchestrator's JSON lines download."""
+    params = _audit_filters() | {"format": "jsonl"}
+    upstream = call_as_user("GET", "/audit", raw=True, params=params)
+    headers = {
+        "Content-Disposition": upstream.headers.get(
+            "content-disposition", 'attachment; filename="audit.jsonl"'
+        ),
+        "Cache-Control": "no-store",
+    }
+    return Response(upstream.content, mimetype="application/x-ndjson", headers=headers)

@@ -72,10 +72,17 @@ class Credentials:
             Unauthorized: wrong email or password.
             ApiError, Unreachable: the orchestrator refused or did not answer.
         """
-        tokens = self._orchestrator.login(email, password, self._clock())
+        return self.keep(self._orchestrator.login(email, password, self._clock()))
+
+    def keep(self, tokens: Tokens) -> str:
+        """Keep tokens got another way (an OIDC login); the key that names them."""
         key = secrets.token_urlsafe(32)
         self._save(key, tokens)
         return key
+
+    def now(self) -> float:
+        """This store's clock (token lifetimes are counted on it)."""
+        return self._clock()
 
     def access(self, key: str) -> str:
         """A valid access token for the key, renewed first if it is about to expire.

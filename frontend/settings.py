@@ -48,6 +48,11 @@ class FrontendSettings(BaseSettings):
     host: str = Field(default="127.0.0.1", alias="FRONTEND_HOST")
     port: int = Field(default=5000, gt=0, lt=65536, alias="FRONTEND_PORT")
     orchestrator_url: str = Field(default="http://127.0.0.1:8000", alias="ORCHESTRATOR_URL")
+    orchestrator_public_url: str | None = Field(default=None, alias="ORCHESTRATOR_PUBLIC_URL")
+    """Where browsers reach the orchestrator's OIDC login (ORCHESTRATOR_URL when unset)."""
+    public_url: str | None = Field(default=None, alias="FRONTEND_URL")
+    """This front end's public address (behind a proxy), as the orchestrator knows it too;
+    unset: the address the browser used."""
     secret_key: SecretStr | None = Field(default=None, alias="FRONTEND_SECRET_KEY")
     secure_cookies: bool | None = Field(default=None, alias="FRONTEND_SECURE_COOKIES")
     """Mark the session cookie Secure (HTTPS only); unset: yes unless HOST is loopback."""
@@ -61,12 +66,19 @@ class FrontendSettings(BaseSettings):
     tls: TLSSettings = Field(default_factory=TLSSettings)
     """TLS_CA_FILE, TLS_CERT_FILE, TLS_KEY_FILE (default: DATA_DIR/certs/frontend.*)."""
 
-    _blank_is_none = field_validator("redis_url", "secret_key", mode="before")(blank_is_none)
+    _blank_is_none = field_validator(
+        "redis_url", "secret_key", "orchestrator_public_url", "public_url", mode="before"
+    )(blank_is_none)
 
-    @field_validator("orchestrator_url")
+    @field_validator("orchestrator_url", "orchestrator_public_url", "public_url")
     @classmethod
-    def _no_trailing_slash(cls, value: str) -> str:
-        return value.rstrip("/")
+    def _no_trailing_slash(cls, value: str | None) -> str | None:
+        return None if value is None else value.rstrip("/")
+
+    @property
+    def browser_orchestrator_url(self) -> str:
+        """The orchestrator as the browser reaches it (for the OIDC login's redirects)."""
+        return self.orchestrator_public_url or self.orchestrator_url
 
     @property
     def production(self) -> bool:

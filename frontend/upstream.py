@@ -2,7 +2,9 @@
 
 A thin layer over one pooled `httpx.Client` (gevent makes its blocking calls cooperative).
 Errors keep the orchestrator's JSON shape so that the browser sees the same messages a
-terminal user would.
+terminal user would. Each call made while serving a browser's request says whose address
+it is (`X-Forwarded-For`), so the orchestrator's audit log records the browser's address,
+not ours; the orchestrator believes it only from trusted proxies (`FORWARDED_ALLOW_IPS`).
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
+from flask import has_request_context
+from flask import request as incoming
 from httpx_sse import SSEError, connect_sse
 
 __all__ = ["ApiError", "Event", "Orchestrator", "Tokens", "Unauthorized", "Unreachable"]
@@ -72,6 +76,12 @@ def _error(response: httpx.Response) -> ApiError:
     return kind(response.status_code, body)
 
 
+def _forward_address(request: httpx.Request) -> None:
+    """Name the browser behind a call made while serving it (see the module)."""
+    if has_request_context() and incoming.remote_addr:
+        request.headers["X-Forwarded-For"] = incoming.remote_addr
+
+
 class Orchestrator:
     """A client of the orchestrator's `/api/v1` for one front-end process."""
 
@@ -86,6 +96,7 @@ class Orchestrator:
             timeout=httpx.Timeout(30.0, connect=5.0),
             limits=limits,
             verify=verify,
+            event_hooks={"request": [_forward_address]},
         )
 
     def close(self) -> None:
@@ -108,6 +119,21 @@ class Orchestrator:
         """Raises: Unauthorized (wrong email or password), ApiError, Unreachable."""
         response = self._send("POST", "/auth/token", json={"email": email, "password": password})
         return self._tokens(response, now)
+
+    def login_methods(self) -> dict[str, Any]:
+        """How one may log in: `{"local": bool, "oidc": {"name", "login_url"} | None}`.
+
+        Raises: ApiError, Unreachable.
+        """
+        return self._send("GET", "/auth/providers").json()
+
+    def exchange_sso(self, code: str, verifier: str, now: float) -> Tokens:
+        """The token pair for a single-use code from the OIDC callback.
+
+        Raises: Unauthorized (used, expired, or not this client's), ApiError, Unreachable.
+        """
+        body = {"code": code, "code_verifier": verifier}
+        return self._tokens(self._send("POST", "/auth/oidc/exchange", json=body), now)
 
     def refresh(self, refresh_token: str, now: float) -> Tokens:
         """A new pair for a refresh token (which is spent). Raises: Unauthorized, Unreachable."""

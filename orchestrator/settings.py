@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import ipaddress
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings
@@ -35,6 +36,7 @@ __all__ = [
     "DatabaseSettings",
     "FilesSettings",
     "LocalModelSettings",
+    "LoginSettings",
     "MCPSettings",
     "OpenAISettings",
     "Settings",
@@ -104,11 +106,112 @@ class AuthSettings(BaseSettings):
     login_queue_seconds: float = Field(
         default=5.0, gt=0, description="How long a login waits for a free check, then 429."
     )
-    oauth_client_id: str | None = None
-    oauth_client_secret: SecretStr | None = None
-    oidc_issuer: str | None = None
     admin_email: str | None = Field(default=None, alias="ASSISTANT_ADMIN_EMAIL")
     admin_password: SecretStr | None = Field(default=None, alias="ASSISTANT_ADMIN_PASSWORD")
+
+
+class LoginSettings(BaseSettings):
+    """How people log in: local passwords (`LOCAL_LOGIN`) and an OpenID Connect provider.
+
+    OIDC is on when `OIDC_ISSUER` and `OAUTH_CLIENT_ID` are set (with `OAUTH_CLIENT_SECRET`
+    for a confidential client; without it, a public client with PKCE).
+    """
+
+    model_config = env_config()
+
+    local_login: bool = Field(
+        default=True, description="Email and password login; false leaves only OIDC."
+    )
+    oidc_issuer: str | None = Field(
+        default=None, description="The provider's issuer URL (discovery at …/.well-known/)."
+    )
+    oauth_client_id: str | None = None
+    oauth_client_secret: SecretStr | None = None
+    oidc_scopes: str = "openid email profile"
+    oidc_provider_name: str = Field(
+        default="SSO", description='The button\'s label: "Sign in with <name>".'
+    )
+    oidc_redirect_url: str | None = Field(
+        default=None,
+        description="Where the provider sends the browser back "
+        "(…/api/v1/auth/oidc/callback); from HOST and PORT when unset.",
+    )
+    frontend_url: str | None = Field(
+        default=None,
+        description="The web front end's public address: the one place besides this "
+        "server's own paths that a login may return to.",
+    )
+    oidc_admin_claim: str | None = Field(
+        default=None,
+        description="A claim that makes a user an admin at each login (and not, without it).",
+    )
+    oidc_admin_value: str | None = Field(
+        default=None,
+        description="The value of OIDC_ADMIN_CLAIM that means admin (in a list, or equal); "
+        "unset: the claim is true.",
+    )
+    oidc_groups_claim: str | None = Field(
+        default=None, description="A claim listing the user's groups, kept in step at login."
+    )
+
+    _blank_is_none = field_validator(
+        "oidc_issuer",
+        "oauth_client_id",
+        "oauth_client_secret",
+        "oidc_redirect_url",
+        "frontend_url",
+        "oidc_admin_claim",
+        "oidc_admin_value",
+        "oidc_groups_claim",
+        mode="before",
+    )(blank_is_none)
+
+    @property
+    def oidc_enabled(self) -> bool:
+        """Whether an OIDC provider is configured."""
+        return self.oidc_issuer is not None and self.oauth_client_id is not None
+
+    def check(self, *, production: bool) -> None:
+        """Refuse a half-configured login.
+
+        Raises:
+            ConfigError: with what to set.
+        """
+        if (self.oidc_issuer is None) != (self.oauth_client_id is None):
+            missing = "OAUTH_CLIENT_ID" if self.oauth_client_id is None else "OIDC_ISSUER"
+            raise ConfigError(
+                f"OIDC login is half configured: {missing} is not set. Set OIDC_ISSUER and "
+                "OAUTH_CLIENT_ID (and OAUTH_CLIENT_SECRET for a confidential client), or "
+                "neither."
+            )
+        if not self.oidc_enabled:
+            if self.oauth_client_secret is not None:
+                raise ConfigError(
+                    "OAUTH_CLIENT_SECRET is set but OIDC_ISSUER and OAUTH_CLIENT_ID are not."
+                )
+            if not self.local_login:
+                raise ConfigError(
+                    "LOCAL_LOGIN=false needs an OIDC provider (OIDC_ISSUER, OAUTH_CLIENT_ID): "
+                    "otherwise nobody could log in."
+                )
+            return
+        issuer = urlsplit(self.oidc_issuer or "")
+        local = issuer.hostname in ("localhost", "127.0.0.1", "::1")
+        if issuer.scheme != "https" and not (issuer.scheme == "http" and local and not production):
+            raise ConfigError(
+                f"OIDC_ISSUER {self.oidc_issuer!r} must be an https:// URL (http:// only for "
+                "a provider on this machine, outside production)."
+            )
+        if "openid" not in self.oidc_scopes.split():
+            raise ConfigError("OIDC_SCOPES must include openid.")
+        if self.oidc_admin_value is not None and self.oidc_admin_claim is None:
+            raise ConfigError("OIDC_ADMIN_VALUE is set but OIDC_ADMIN_CLAIM is not.")
+        for name, url in (
+            ("OIDC_REDIRECT_URL", self.oidc_redirect_url),
+            ("FRONTEND_URL", self.frontend_url),
+        ):
+            if url is not None and urlsplit(url).scheme not in ("http", "https"):
+                raise ConfigError(f"{name} {url!r} is not an http(s) URL.")
 
 
 class MCPSettings(MCPAccess):
@@ -238,6 +341,7 @@ class Settings(SharedSettings):
     openai: OpenAISettings = Field(default_factory=OpenAISettings)
     local_model: LocalModelSettings = Field(default_factory=LocalModelSettings)
     auth: AuthSettings = Field(default_factory=AuthSettings)
+    login: LoginSettings = Field(default_factory=LoginSettings)
     mcp: MCPSettings = Field(default_factory=MCPSettings)
     agent: AgentSettings = Field(default_factory=AgentSettings)
     files: FilesSettings = Field(default_factory=FilesSettings)
@@ -328,6 +432,7 @@ class Settings(SharedSettings):
         """
         self.jwt_secret()
         self.secrets_master_keys()
+        self.login.check(production=self.production)
         if self.production and self.database.url is None:
             raise ConfigError(
                 "DATABASE_URL is not set. Production needs a PostgreSQL server "

@@ -10,7 +10,9 @@ from fastapi import APIRouter, FastAPI
 from common.body_limit import BodyLimit
 from orchestrator.api.errors import install_error_handlers
 from orchestrator.api.middleware import too_large
+from orchestrator.api.origin import RequestOrigins
 from orchestrator.api.routes import (
+    audit,
     auth,
     branches,
     conversations,
@@ -21,6 +23,7 @@ from orchestrator.api.routes import (
     knowledge,
     mcp,
     models,
+    oidc,
     openai_compat,
     runs,
     tools,
@@ -68,6 +71,8 @@ def build_api(
         api.include_router(module.router)
     api.include_router(users.router)
     api.include_router(groups.router)
+    api.include_router(oidc.router)
+    api.include_router(audit.router)
     app.include_router(api)
     app.include_router(health.router)
     app.include_router(mcp.callback_router)
@@ -82,4 +87,5 @@ def build_api(
         },
     )
     app.add_middleware(RequestMetrics, metrics=metrics)
+    app.add_middleware(RequestOrigins)  # outermost: even a refused request gets its id
     return app

@@ -7,12 +7,13 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from orchestrator.auth import Principal
-from orchestrator.domain import Forbidden, Unauthorized
+from orchestrator.auth import KEY_PREFIX, Principal
+from orchestrator.domain import KEY_USE_INTERVAL, AuditEvent, Forbidden, Unauthorized
 from orchestrator.runtime.knowledge import KnowledgeBase
 from orchestrator.runtime.services import Services
+from orchestrator.store import SqlAuditLog
 
-__all__ = ["AdminUser", "CurrentUser", "KnowledgeDep", "ServicesDep"]
+__all__ = ["AdminUser", "AuditDep", "CurrentUser", "KnowledgeDep", "ServicesDep"]
 
 _bearer = HTTPBearer(
     auto_error=False,
@@ -42,7 +43,25 @@ async def _current_user(
 ) -> Principal:
     if credentials is None:
         raise Unauthorized("Send Authorization: Bearer <access token or API key>.")
-    return await services.auth.authenticate(credentials.credentials)
+    principal = await services.auth.authenticate(credentials.credentials)
+    if principal.via == "api_key":
+        await _key_used(services, principal, credentials.credentials)
+    return principal
+
+
+async def _key_used(services: Services, principal: Principal, secret: str) -> None:
+    """Record an API key's use, at most once per key every `KEY_USE_INTERVAL` seconds."""
+    prefix = secret[: len(KEY_PREFIX) + 6]
+    key = f"key.use:{principal.user_id}:{prefix}"
+    if not services.audit.due(key, KEY_USE_INTERVAL):
+        return
+    keys = await services.auth.users.list_api_keys(principal.user_id)
+    key_id = next((k.id for k in keys if secret.startswith(k.prefix)), prefix)
+    await services.audit.record_at_most_every(
+        AuditEvent.by(principal, "key.use", target=("api_key", key_id), detail={"prefix": prefix}),
+        key,
+        KEY_USE_INTERVAL,
+    )
 
 
 CurrentUser = Annotated[Principal, Depends(_current_user)]
@@ -55,3 +74,11 @@ async def _admin_user(user: CurrentUser) -> Principal:
 
 
 AdminUser = Annotated[Principal, Depends(_admin_user)]
+
+
+async def _audit(services: ServicesDep) -> SqlAuditLog:
+    return services.audit
+
+
+AuditDep = Annotated[SqlAuditLog, Depends(_audit)]
+"""The audit log: `await audit.record(AuditEvent.by(user, "area.verb", target=(type, id)))`."""

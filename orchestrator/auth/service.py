@@ -28,7 +28,7 @@ from orchestrator.auth.tokens import TokenCodec, TokenPair
 from orchestrator.domain import InvalidInput, LimitExceeded, Unauthorized
 from orchestrator.store import ApiKeyRecord, SqlUserStore, UserRecord
 
-__all__ = ["AuthService", "FirstAdmin", "Principal"]
+__all__ = ["AuthService", "FirstAdmin", "LoginRefused", "Principal", "RefreshReused"]
 
 logger = logging.getLogger(__name__)
 
@@ -43,6 +43,26 @@ class Principal:
     email: str
     is_admin: bool
     via: str
+
+
+class LoginRefused(Unauthorized):
+    """A wrong email or password, or a disabled account: one answer to the caller.
+
+    `reason` (unknown_account, bad_credentials, disabled) is for the audit log only.
+    """
+
+    def __init__(self, reason: str, user_id: str | None = None) -> None:
+        super().__init__("Wrong email or password.")
+        self.reason = reason
+        self.user_id = user_id
+
+
+class RefreshReused(Unauthorized):
+    """A refresh token used again, or after its revocation: its whole family is revoked."""
+
+    def __init__(self, user_id: str | None) -> None:
+        super().__init__("The refresh token was revoked or already used; log in again.")
+        self.user_id = user_id
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,7 +152,10 @@ class AuthService:
                 hold = attempt.failed()
                 if hold > 0:
                     await asyncio.sleep(hold)
-            raise Unauthorized("Wrong email or password.")
+            reason = "unknown_account" if user is None else "bad_credentials"
+            raise LoginRefused(
+                "disabled" if valid and user is not None else reason, user.id if user else None
+            )
         if attempt is not None:
             attempt.succeeded()
         return await self._issue(user)
@@ -180,7 +203,7 @@ class AuthService:
         claims = self._codec.decode(refresh_token, kind="refresh")
         used = await self._users.use_refresh_token(str(claims.get("jti")))
         if used is None:
-            raise Unauthorized("The refresh token was revoked or already used; log in again.")
+            raise RefreshReused(str(claims["sub"]) if claims.get("sub") else None)
         user_id, family = used
         user = await self._users.by_id(user_id)
         if user is None or not user.is_active:
@@ -341,3 +364,15 @@ class AuthService:
         await asyncio.to_thread(_write_private, path, f"{email}\n{password}\n")
         logger.info("Created the first admin %s; password in %s", email, path)
         return FirstAdmin(email=email, password=password, password_file=path)
+
+    async def issue_session(self, user_id: str, *, via: str) -> TokenPair:
+        """Tokens for a user another credential proved (`via`: "oidc"), without a password.
+
+        Raises:
+            Unauthorized: no such user, or the account is disabled.
+        """
+        user = await self._users.by_id(user_id)
+        if user is None or not user.is_active:
+            raise Unauthorized("The account is disabled.")
+        logger.info("session issued for %s via %s", user_id, via)
+        return await self._issue(user)

@@ -2,6 +2,15 @@
 
 from orchestrator.domain.access import ANY_TOOL, Access, AccessPolicies, GroupPolicy, ToolRule
 from orchestrator.domain.agent import Agent, AgentBudget, Turn
+from orchestrator.domain.audit import (
+    KEY_USE_INTERVAL,
+    Actor,
+    AuditEvent,
+    RequestOrigin,
+    arguments_digest,
+    by_user,
+    request_origin,
+)
 from orchestrator.domain.compaction import (
     Compacted,
     CompactionPolicy,
@@ -99,6 +108,7 @@ from orchestrator.domain.messages import (
     text_of,
 )
 from orchestrator.domain.ports import (
+    AuditTrail,
     ChatModel,
     ConversationStore,
     EventBus,
@@ -125,14 +135,18 @@ from orchestrator.domain.tools import (
 __all__ = [
     "ACTIVE_RUN_STATUSES",
     "ANY_TOOL",
+    "KEY_USE_INTERVAL",
     "TERMINAL_EVENTS",
     "TOOL_NAME_PATTERN",
     "Access",
     "AccessPolicies",
+    "Actor",
     "Agent",
     "AgentBudget",
     "AssistantError",
     "AudioPart",
+    "AuditEvent",
+    "AuditTrail",
     "BlobStorage",
     "BlobUpload",
     "ChatModel",
@@ -172,6 +186,7 @@ __all__ = [
     "NotFound",
     "Page",
     "PayloadTooLarge",
+    "RequestOrigin",
     "ResourceLinkPart",
     "ResourcePart",
     "Role",
@@ -218,6 +233,8 @@ __all__ = [
     "Usage",
     "UsageReported",
     "UserError",
+    "arguments_digest",
+    "by_user",
     "content_disposition",
     "count_message_tokens",
     "error_outcome",
@@ -227,6 +244,7 @@ __all__ = [
     "message_cost",
     "plan_compaction",
     "plan_context",
+    "request_origin",
     "safe_filename",
     "summary_message",
     "text_of",

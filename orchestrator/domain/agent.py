@@ -13,7 +13,9 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
+from orchestrator.domain.audit import tool_call_event
 from orchestrator.domain.compaction import Compactor
 from orchestrator.domain.completion import (
     ModelRequest,
@@ -50,7 +52,7 @@ from orchestrator.domain.messages import (
     ToolCall,
     Usage,
 )
-from orchestrator.domain.ports import ChatModel, Interactions, RunJournal, ToolHost
+from orchestrator.domain.ports import AuditTrail, ChatModel, Interactions, RunJournal, ToolHost
 from orchestrator.domain.tools import (
     ElicitationAnswer,
     ElicitationRequest,
@@ -118,7 +120,9 @@ class Agent:
         new_id: Callable[[], str],
         budget: AgentBudget,
         compactor: Compactor | None = None,
+        audit: AuditTrail | None = None,
     ) -> None:
+        self._audit = audit
         self._model = model
         self._compactor = compactor
         self._tools = tools
@@ -342,35 +346,72 @@ class Agent:
                 arguments=arguments if arguments is not None else call.arguments,
             )
         )
-        if spec is None:
-            return error_outcome(f"There is no tool named {call.name!r}.")
-        if arguments is None:
-            return error_outcome(
-                f"The arguments for {call.name} must be a JSON object; got: {call.arguments[:200]}"
-            )
-        if spec.policy is ToolPolicy.DENY:
-            return error_outcome(f"The tool {call.name} is disabled by policy.")
-        if spec.policy is ToolPolicy.ASK and (
-            spec.always_ask or not self._interactions.preapproved(turn.run_id, spec.name)
-        ):
-            journal.emit(
-                ToolApprovalRequired(
-                    id=call.id,
-                    server=spec.server,
-                    tool=spec.tool,
-                    arguments=arguments,
-                    description=spec.description or None,
+        decision, outcome = "invalid", None
+        try:
+            if spec is None:
+                outcome = error_outcome(f"There is no tool named {call.name!r}.")
+            elif arguments is None:
+                outcome = error_outcome(
+                    f"The arguments for {call.name} must be a JSON object; "
+                    f"got: {call.arguments[:200]}"
                 )
+            else:
+                decision, outcome = await self._decide(call, spec, arguments, turn, journal)
+                if outcome is None:
+                    outcome = await self._invoke(call, spec, arguments, turn, journal)
+            return outcome
+        finally:
+            if self._audit is not None:
+                where = (turn.user_id, turn.conversation_id, turn.run_id, call.id)
+                server, tool = (spec.server, spec.tool) if spec else ("", call.name)
+                await self._audit.record(
+                    tool_call_event(where, server, tool, arguments, decision, outcome)
+                )
+
+    async def _decide(
+        self,
+        call: ToolCall,
+        spec: ToolSpec,
+        arguments: dict[str, Any],
+        turn: Turn,
+        journal: RunJournal,
+    ) -> tuple[str, ToolOutcome | None]:
+        """The decision on a call (see `orchestrator.domain.audit`), and the refusal if any."""
+        if spec.policy is ToolPolicy.DENY:
+            return "policy-denied", error_outcome(f"The tool {call.name} is disabled by policy.")
+        if spec.policy is not ToolPolicy.ASK:
+            return "auto", None
+        # A group's "ask" (`always_ask`) outranks the user's own "always allow".
+        if not spec.always_ask and self._interactions.preapproved(turn.run_id, spec.name):
+            return "always-allowed", None
+        journal.emit(
+            ToolApprovalRequired(
+                id=call.id,
+                server=spec.server,
+                tool=spec.tool,
+                arguments=arguments,
+                description=spec.description or None,
             )
-            try:
-                async with asyncio.timeout(self._budget.approval_timeout):
-                    approved = await self._interactions.approval(turn.run_id, call.id, spec.name)
-            except TimeoutError:
-                approved = False
-            always = approved and self._interactions.preapproved(turn.run_id, spec.name)
-            journal.emit(ToolDecided(id=call.id, approved=approved, always=always))
-            if not approved:
-                return error_outcome(f"The user did not approve the call to {call.name}.")
+        )
+        try:
+            async with asyncio.timeout(self._budget.approval_timeout):
+                approved = await self._interactions.approval(turn.run_id, call.id, spec.name)
+        except TimeoutError:
+            approved = False
+        always = approved and self._interactions.preapproved(turn.run_id, spec.name)
+        journal.emit(ToolDecided(id=call.id, approved=approved, always=always))
+        if not approved:
+            return "denied", error_outcome(f"The user did not approve the call to {call.name}.")
+        return "approved", None
+
+    async def _invoke(
+        self,
+        call: ToolCall,
+        spec: ToolSpec,
+        arguments: dict[str, Any],
+        turn: Turn,
+        journal: RunJournal,
+    ) -> ToolOutcome:
         context = ToolCallContext(
             user_id=turn.user_id,
             conversation_id=turn.conversation_id,

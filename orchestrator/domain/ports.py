@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Sequence
 from typing import Any, Protocol
 
+from orchestrator.domain.audit import AuditEvent
 from orchestrator.domain.completion import ModelEvent, ModelRequest
 from orchestrator.domain.context import ModelLimits, Tokenizer
 from orchestrator.domain.conversations import Run, RunOutcome
@@ -26,6 +27,7 @@ from orchestrator.domain.tools import (
 )
 
 __all__ = [
+    "AuditTrail",
     "ChatModel",
     "ConversationStore",
     "EventBus",
@@ -312,5 +314,17 @@ class ToolGrants(Protocol):
 
         Raises:
             NotFound: the user does not always allow that tool.
+        """
+        ...
+
+
+class AuditTrail(Protocol):
+    """The append-only audit log (`orchestrator.domain.audit` names the actions)."""
+
+    async def record(self, event: AuditEvent) -> None:
+        """Write one record, with the request's address and trace id where unset.
+
+        Returns once the record is stored. A failure to store it is logged with the whole
+        record, never raised: the action it describes has happened.
         """
         ...

@@ -281,7 +281,10 @@ class MCPHub:
         """
         for server in list(self._servers.values()):
             connection = server.shared
-            while connection is not None and connection.state is ConnectionState.STARTING:
+            # Until its first state is set and the hub has taken it in (its tools listed).
+            while connection is not None and (
+                connection.state is ConnectionState.STARTING or connection.announcing
+            ):
                 await connection.state_changed().wait()
 
     # -- who sees what ----------------------------------------------------------------

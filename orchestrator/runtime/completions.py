@@ -24,6 +24,7 @@ from orchestrator.domain import (
     AccessPolicies,
     Agent,
     AgentBudget,
+    AuditTrail,
     ChatModel,
     ElicitationAnswer,
     ElicitationRequest,
@@ -156,6 +157,7 @@ class CompletionService:
         tools: ToolHost,
         budget: AgentBudget,
         access: AccessPolicies | None = None,
+        audit: AuditTrail | None = None,
     ) -> None:
         self._model = model
         self._access = access
@@ -166,6 +168,7 @@ class CompletionService:
             _Unattended(),
             new_id=lambda: str(uuid.uuid4()),
             budget=budget,
+            audit=audit,
         )
         self._stack = AsyncExitStack()
         self._group: anyio.abc.TaskGroup | None = None

@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from orchestrator.domain import (
     AccessPolicies,
     Agent,
+    AuditTrail,
     ChatModel,
     Conflict,
     ContentPart,
@@ -41,6 +42,7 @@ from orchestrator.domain import (
     ToolSpec,
     Turn,
     Unavailable,
+    by_user,
     count_message_tokens,
 )
 from orchestrator.runtime.head_start import HeadStart
@@ -99,7 +101,9 @@ class RunService:
         default_model: str,
         grants: ToolGrants | None = None,
         access: AccessPolicies | None = None,
+        audit: AuditTrail | None = None,
     ) -> None:
+        self._audit = audit
         self._agent = agent
         self._model = model
         self._tools = tools
@@ -418,14 +422,24 @@ class RunService:
         for event in await self._runs.events(run.id, after):
             yield event
 
-    def decide(self, user_id: str, call_id: str, approved: bool) -> str:
+    async def _audit_answer(
+        self, user_id: str, action: str, target: tuple[str, str], /, **detail: str
+    ) -> None:
+        """Record a user's answer to their run; for an elicitation, never what they typed."""
+        if self._audit is not None:
+            await self._audit.record(by_user(user_id, action, target, **detail))
+
+    async def decide(self, user_id: str, call_id: str, approved: bool) -> str:
         """Answer a tool approval; returns the run id.
 
         Raises:
             NotFound: no such pending call for this user.
             Conflict: already decided.
         """
-        return self._interactions.decide(user_id, call_id, approved)
+        run_id = self._interactions.decide(user_id, call_id, approved)
+        action = "tool.approve" if approved else "tool.deny"
+        await self._audit_answer(user_id, action, ("tool_call", call_id), run_id=run_id)
+        return run_id
 
     async def allow_always(self, user_id: str, call_id: str) -> str:
         """Approve a waiting call, and let its tool run without asking from now on.
@@ -439,6 +453,8 @@ class RunService:
             raise Unavailable("Decisions cannot be remembered here.")
         run_id, tool = self._interactions.allow_always(user_id, call_id)
         await self._grants.add(user_id, tool)
+        call = ("tool_call", call_id)
+        await self._audit_answer(user_id, "tool.allow_always", call, run_id=run_id, tool=tool)
         return run_id
 
     async def grants(self, user_id: str) -> list[ToolGrant]:
@@ -454,6 +470,7 @@ class RunService:
         if self._grants is None:
             raise NotFound(f"You do not always allow {tool!r}.")
         await self._grants.remove(user_id, tool)
+        await self._audit_answer(user_id, "tool.grant.revoke", ("tool", tool))
         remaining = await self._grants.list(user_id)
         self._interactions.set_grants(user_id, [grant.tool for grant in remaining])
 
@@ -468,6 +485,8 @@ class RunService:
         """
         await self._runs.get_run(user_id, run_id)
         self._interactions.answer(user_id, run_id, request_id, answer)
+        where, action = ("run", run_id), answer.action
+        await self._audit_answer(user_id, "tool.input", where, request_id=request_id, action=action)
 
     async def shutdown(self, grace_seconds: float = 10.0) -> None:
         """Interrupt every live run, saving what each has written."""

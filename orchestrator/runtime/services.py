@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from common.tls import MutualTLS
 from orchestrator.auth import AuthService, LoginThrottle, TokenCodec
+from orchestrator.auth.oidc_accounts import OIDCLogin
 from orchestrator.domain import (
     Agent,
     AgentBudget,
@@ -40,6 +41,7 @@ from orchestrator.runtime.tool_access import GovernedTools
 from orchestrator.settings import ConfigError, Settings
 from orchestrator.store import (
     EmbeddedPostgres,
+    SqlAuditLog,
     SqlConversationStore,
     SqlFileStore,
     SqlGroupStore,
@@ -142,6 +144,8 @@ class Services:
     files: FileService
     knowledge: KnowledgeBase
     health: HealthChecks
+    audit: SqlAuditLog
+    oidc: OIDCLogin | None = None
 
 
 @asynccontextmanager
@@ -382,6 +386,7 @@ async def open_services(
             await stack.enter_async_context(hub)
             tools = hub
         tools = GovernedTools(tools, groups)
+        audit = SqlAuditLog(engine)
         conversations = SqlConversationStore(engine)
         runs_store = SqlRunStore(engine, conversations)
         bus = InMemoryEventBus()
@@ -418,9 +423,10 @@ async def open_services(
             new_id=lambda: str(uuid.uuid4()),
             budget=budget,
             compactor=compactor,
+            audit=audit,
         )
         completions = await stack.enter_async_context(
-            CompletionService(model=model, tools=tools, budget=budget, access=groups)
+            CompletionService(model=model, tools=tools, budget=budget, access=groups, audit=audit)
         )
         # RunService takes the domain's ports: pyright checks the SQL stores implement them.
         run_service = RunService(
@@ -434,15 +440,17 @@ async def open_services(
             interactions=interactions,
             default_model=model_info.name,
             grants=SqlToolGrants(engine),
+            audit=audit,
             access=groups,
         )
         if settings.redis_url is None:
             recovered = await runs_store.recover_unfinished()
             if recovered:
                 logger.warning("Marked %d runs interrupted by an earlier stop as failed", recovered)
+        auth = _auth_service(settings, users, codec)
         services = Services(
             settings=settings,
-            auth=_auth_service(settings, users, codec),
+            auth=auth,
             groups=groups,
             database=Database(engine, url, conversations, runs_store, summaries),
             models=Models(model, model_info, completions),
@@ -451,6 +459,8 @@ async def open_services(
             files=files,
             knowledge=knowledge,
             health=HealthChecks(engine, client, local_model=model_info.local),
+            audit=audit,
+            oidc=OIDCLogin.configured(settings, auth, engine),
         )
         try:
             yield services

@@ -1,5 +1,6 @@
 """PostgreSQL adapters: conversations, runs, summaries, users; the embedded server; migrations."""
 
+from orchestrator.store.audit import AuditFilter, AuditRecord, SqlAuditLog
 from orchestrator.store.conversations import SqlConversationStore
 from orchestrator.store.database import EmbeddedPostgres, create_engine, to_async_url
 from orchestrator.store.files import SqlFileStore
@@ -17,10 +18,13 @@ __all__ = [
     "RECOVERY_SEQ_GAP",
     "UNCHANGED",
     "ApiKeyRecord",
+    "AuditFilter",
+    "AuditRecord",
     "EmbeddedPostgres",
     "GroupMember",
     "GroupRecord",
     "HistoryCache",
+    "SqlAuditLog",
     "SqlConversationStore",
     "SqlFileStore",
     "SqlGroupStore",

@@ -122,6 +122,12 @@ def _admin_usage(page: Page, fake: FakeOpenAI) -> None:
     page.wait_for_load_state("networkidle")
 
 
+def _admin_audit(page: Page, fake: FakeOpenAI) -> None:
+    page.goto("/admin/audit")
+    expect(page.locator("#audit tr").first).to_be_visible()
+    page.wait_for_load_state("networkidle")
+
+
 def _attachment_chip(page: Page, fake: FakeOpenAI) -> None:
     page.set_input_files(
         "#file-input",
@@ -172,6 +178,8 @@ SCREENS = [
     Screen("admin MCP servers, dark", (1280, 800), "dark", _admin_mcp),
     Screen("admin usage", (1280, 800), "light", _admin_usage),
     Screen("admin usage, dark", (1280, 800), "dark", _admin_usage),
+    Screen("admin audit log", (1280, 800), "light", _admin_audit),
+    Screen("admin audit log, dark", (1280, 800), "dark", _admin_audit),
     Screen("composer with an attachment chip", (1280, 800), "light", _attachment_chip),
     Screen("composer with an attachment chip, dark", (1280, 800), "dark", _attachment_chip),
     Screen("attachment chip on a phone", (390, 844), "light", _attachment_chip),

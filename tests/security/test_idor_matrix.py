@@ -68,6 +68,11 @@ QUERY: dict[str, str | None] = {
     "iss": None,
     "error": None,
     "since": None,
+    "return_to": None,
+    "handoff_challenge": None,
+    "until": None,
+    "action": None,
+    "user": None,  # the audit log's actor filter (admins only: B is refused the route)
 }
 """Query parameters: the kind of A's object each names, or None for one that names none."""
 
@@ -98,6 +103,7 @@ SESSION_ENDING = frozenset({"/api/v1/auth/logout"})
 BODIES: dict[str, Callable[[World], list[Payload]]] = {
     "TokenRequest": lambda w: [Payload({"email": w.a.email, "password": "not A's password"})],
     "RefreshRequest": lambda w: [Payload({"refresh_token": "not.a.token"})],
+    "HandoffExchange": lambda w: [Payload({"code": "not-a-code", "code_verifier": "v" * 43})],
     "PasswordChange": lambda w: [
         Payload({"current_password": "not B's password", "new_password": "b-new-password"})
     ],

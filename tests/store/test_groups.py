@@ -105,19 +105,3 @@ async def test_group_names_are_unique_and_deleting_a_group_frees_its_members(eng
         await store.get(group.id)
     with pytest.raises(NotFound):
         await store.delete(group.id)
-
-
-async def test_a_providers_groups_claim_keeps_its_groups_in_step_and_leaves_local_ones(
-    engine,
-) -> None:
-    store = SqlGroupStore(engine, recheck_seconds=0)
-    user = await _user(engine)
-    local = await store.create(_name("local"))
-    await store.add_member(local.id, user)
-    first, second = _name("eng"), _name("ops")
-    joined = await store.sync_provider_groups(user, [first, second, " ", first])
-    assert sorted(joined) == sorted([local.name, first, second])
-    assert (await store.by_name(first)).source == "oidc"
-    assert sorted(await store.sync_provider_groups(user, [second])) == sorted([local.name, second])
-    assert await store.sync_provider_groups(user, []) == [local.name]
-    assert (await store.by_name(first)).members == []  # the group stays, empty

@@ -79,3 +79,48 @@ export function usageTotals(rows) {
     users: totals.users.size,
   };
 }
+
+// The audit log's query from its filter fields: blanks left out, local times sent as
+// ISO 8601 with their offset (a datetime-local field has no zone of its own).
+export function auditQuery(fields, extra = {}) {
+  const params = new URLSearchParams();
+  for (const name of ["user", "action"]) {
+    const value = (fields[name] || "").trim();
+    if (value) params.set(name, value);
+  }
+  for (const name of ["since", "until"]) {
+    const value = fields[name];
+    if (!value) continue;
+    const date = new Date(value);
+    if (!Number.isNaN(date.getTime())) params.set(name, date.toISOString());
+  }
+  for (const [name, value] of Object.entries(extra)) {
+    if (value != null && value !== "") params.set(name, String(value));
+  }
+  return params.toString();
+}
+
+const AUDIT_FIRST = ["decision", "reason", "server", "tool", "action", "name", "email"];
+
+// An audit record's details as one line: the telling keys first, ids left out (they are in
+// the row's tooltip and the download), nested values as JSON, long values cut short.
+export function auditDetail(detail, max = 20) {
+  const rank = (key) => (AUDIT_FIRST.includes(key) ? AUDIT_FIRST.indexOf(key) : AUDIT_FIRST.length);
+  return Object.entries(detail || {})
+    .filter(([key, value]) => value != null && !key.endsWith("_id"))
+    .sort(([a], [b]) => rank(a) - rank(b))
+    .map(([key, value]) => {
+      let shown = typeof value === "object" ? JSON.stringify(value) : String(value);
+      if (shown.length > max) shown = `${shown.slice(0, max - 2)}…`;
+      return `${key}: ${shown}`;
+    })
+    .join(" · ");
+}
+
+// How an audit record's outcome is shown: its word and a badge colour.
+export function auditOutcome(outcome) {
+  if (outcome === "ok") return { text: "ok", tone: "ok" };
+  if (outcome === "failure" || outcome === "fault" || outcome === "error")
+    return { text: outcome, tone: "danger" };
+  return { text: outcome, tone: "warn" };
+}

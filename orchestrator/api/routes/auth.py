@@ -9,13 +9,16 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from orchestrator.api.deps import CurrentUser, ServicesDep
+from orchestrator.api.deps import AuditDep, CurrentUser, ServicesDep
 from orchestrator.api.errors import error_responses
 from orchestrator.api.schemas import RefreshRequest, TokenRequest, TokenResponse, UserOut
-from orchestrator.auth import MIN_PASSWORD_LENGTH, TokenPair
-from orchestrator.domain import NotFound
+from orchestrator.auth import MIN_PASSWORD_LENGTH, LoginRefused, RefreshReused, TokenPair
+from orchestrator.domain import AuditEvent, Forbidden, LimitExceeded, NotFound
 
 router = APIRouter(prefix="/auth", tags=["auth"])
+
+THROTTLED_INTERVAL = 60.0
+"""Seconds between two audit records of throttled logins for one account and address."""
 
 
 class PasswordChange(BaseModel):
@@ -33,24 +36,65 @@ def _tokens(pair: TokenPair) -> TokenResponse:
 
 
 @router.post(
-    "/token", response_model=TokenResponse, responses=error_responses(400, 401, 413, 422, 429)
+    "/token", response_model=TokenResponse, responses=error_responses(400, 401, 403, 413, 422, 429)
 )
-async def token(body: TokenRequest, request: Request, services: ServicesDep) -> TokenResponse:
+async def token(
+    body: TokenRequest, request: Request, services: ServicesDep, audit: AuditDep
+) -> TokenResponse:
     """Exchange an email and password for an access token and a refresh token.
 
     Repeated failures for one account or from one address are slowed down, then refused
     with 429 and `Retry-After` (a refused attempt does not check the password).
+    Every attempt is audited (`auth.login`), with the reason of a failure; throttled ones
+    once a minute per account and address.
     """
+    if not services.settings.login.local_login:
+        raise Forbidden("Password login is switched off here: sign in with SSO instead.")
     address = request.client.host if request.client else None
-    return _tokens(await services.auth.login(body.email, body.password, address=address))
+    email = body.email.strip().lower()
+    try:
+        pair = await services.auth.login(body.email, body.password, address=address)
+    except LoginRefused as error:
+        detail = {"reason": error.reason, "via": "password"}
+        await audit.record(
+            AuditEvent(
+                "auth.login", "failure", actor_id=error.user_id, actor_email=email, detail=detail
+            )
+        )
+        raise
+    except LimitExceeded:
+        # A flood of throttled attempts costs no argon2; nor one write each: one a minute.
+        detail = {"reason": "throttled", "via": "password", "once_per_seconds": THROTTLED_INTERVAL}
+        await audit.record_at_most_every(
+            AuditEvent("auth.login", "failure", actor_email=email, detail=detail),
+            f"auth.login.throttled:{email}:{address}",
+            THROTTLED_INTERVAL,
+        )
+        raise
+    await audit.record(AuditEvent("auth.login", actor_email=email, detail={"via": "password"}))
+    return _tokens(pair)
 
 
 @router.post(
     "/refresh", response_model=TokenResponse, responses=error_responses(400, 401, 413, 422)
 )
-async def refresh(body: RefreshRequest, services: ServicesDep) -> TokenResponse:
-    """Trade a refresh token (once) for a new pair; a reused one revokes its whole family."""
-    return _tokens(await services.auth.refresh(body.refresh_token))
+async def refresh(body: RefreshRequest, services: ServicesDep, audit: AuditDep) -> TokenResponse:
+    """Trade a refresh token (once) for a new pair; a reused one revokes its whole family.
+
+    A reused one is audited (`auth.refresh`, reason "reused"): its token may have leaked.
+    """
+    try:
+        return _tokens(await services.auth.refresh(body.refresh_token))
+    except RefreshReused as error:
+        await audit.record(
+            AuditEvent(
+                "auth.refresh",
+                outcome="failure",
+                actor_id=error.user_id,
+                detail={"reason": "reused"},
+            )
+        )
+        raise
 
 
 @router.get("/me", response_model=UserOut, responses=error_responses(401))

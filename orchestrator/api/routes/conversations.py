@@ -8,7 +8,7 @@ from uuid import UUID
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse, PlainTextResponse
 
-from orchestrator.api.deps import CurrentUser, ServicesDep
+from orchestrator.api.deps import AuditDep, CurrentUser, ServicesDep
 from orchestrator.api.errors import error_responses
 from orchestrator.api.routes.branches import SSE_RESPONSE, active_branch, run_response, user_parts
 from orchestrator.api.schemas import (
@@ -22,7 +22,7 @@ from orchestrator.api.schemas import (
     RunAccepted,
     SummaryOut,
 )
-from orchestrator.domain import FilePart, Message, Role, text_of
+from orchestrator.domain import AuditEvent, FilePart, Message, Role, text_of
 from orchestrator.runtime.services import Services
 
 router = APIRouter(prefix="/conversations", tags=["conversations"])
@@ -118,12 +118,15 @@ async def rename_conversation(
 
 @router.delete("/{conversation_id}", status_code=204, responses=error_responses(401, 404, 409, 422))
 async def delete_conversation(
-    conversation_id: UUID, user: CurrentUser, services: ServicesDep
+    conversation_id: UUID, user: CurrentUser, services: ServicesDep, audit: AuditDep
 ) -> Response:
     """Delete a conversation with its messages, stopping its run if one is in progress."""
     await services.database.conversations.get_conversation(user.user_id, str(conversation_id))
     await services.runs.stop_conversation(user.user_id, str(conversation_id))
     await services.database.conversations.delete_conversation(user.user_id, str(conversation_id))
+    await audit.record(
+        AuditEvent.by(user, "conversation.delete", target=("conversation", str(conversation_id)))
+    )
     return Response(status_code=204)
 
 
@@ -169,6 +172,7 @@ async def export_conversation(
     conversation_id: UUID,
     user: CurrentUser,
     services: ServicesDep,
+    audit: AuditDep,
     format: Annotated[Literal["json", "markdown"], Query()] = "json",
 ) -> Response:
     """The conversation's active branch (as in the chat) as JSON or Markdown, a download.
@@ -180,6 +184,14 @@ async def export_conversation(
         user.user_id, str(conversation_id)
     )
     messages, shown = await active_branch(services, conversation)
+    await audit.record(
+        AuditEvent.by(
+            user,
+            "conversation.export",
+            target=("conversation", conversation.id),
+            detail={"format": format, "messages": len(shown)},
+        )
+    )
     extension = "md" if format == "markdown" else "json"
     disposition = f'attachment; filename="conversation-{conversation.id}.{extension}"'
     if format == "markdown":

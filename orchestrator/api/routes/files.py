@@ -14,11 +14,12 @@ from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel
 
-from orchestrator.api.deps import CurrentUser, KnowledgeDep, ServicesDep
+from orchestrator.api.deps import AuditDep, CurrentUser, KnowledgeDep, ServicesDep
 from orchestrator.api.errors import error_responses
 from orchestrator.api.multipart import drain, file_field
 from orchestrator.auth import Principal
 from orchestrator.domain import (
+    AuditEvent,
     ContentPart,
     NotFound,
     StoredFile,
@@ -163,7 +164,11 @@ async def download_file(file_id: UUID, user: CurrentUser, services: ServicesDep)
 
 @router.delete("/{file_id}", status_code=204, responses=error_responses(401, 404, 422, 503))
 async def delete_file(
-    file_id: UUID, user: CurrentUser, services: ServicesDep, knowledge: KnowledgeDep
+    file_id: UUID,
+    user: CurrentUser,
+    services: ServicesDep,
+    knowledge: KnowledgeDep,
+    audit: AuditDep,
 ) -> Response:
     """Delete the file, its bytes, and its document in your knowledge.
 
@@ -175,6 +180,11 @@ async def delete_file(
             await knowledge.delete_document(user.user_id, removed.document_id)
         except NotFound:
             pass  # the user deleted the document already
+    await audit.record(
+        AuditEvent.by(
+            user, "file.delete", target=("file", str(file_id)), detail={"name": removed.name}
+        )
+    )
     return Response(status_code=204)
 
 

@@ -14,9 +14,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, File, Form, Query, Response, UploadFile
 from pydantic import BaseModel, Field
 
-from orchestrator.api.deps import CurrentUser, KnowledgeDep
+from orchestrator.api.deps import AuditDep, CurrentUser, KnowledgeDep
 from orchestrator.api.errors import error_responses
-from orchestrator.domain import Forbidden, InvalidInput, UserError
+from orchestrator.domain import AuditEvent, Forbidden, InvalidInput, UserError
 
 router = APIRouter(prefix="/knowledge", tags=["knowledge"])
 
@@ -114,8 +114,11 @@ async def list_documents(
 @router.delete(
     "/documents/{document_id}", status_code=204, responses=error_responses(401, 403, 404, 422)
 )
-async def delete_document(document_id: str, user: CurrentUser, knowledge: KnowledgeDep) -> Response:
+async def delete_document(
+    document_id: str, user: CurrentUser, knowledge: KnowledgeDep, audit: AuditDep
+) -> Response:
     await knowledge.delete_document(user.user_id, document_id, as_admin=user.is_admin)
+    await audit.record(AuditEvent.by(user, "knowledge.delete", target=("document", document_id)))
     return Response(status_code=204)
 
 

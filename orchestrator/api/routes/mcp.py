@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from orchestrator.api.deps import CurrentUser, ServicesDep
+from orchestrator.api.deps import AuditDep, CurrentUser, ServicesDep
 from orchestrator.api.errors import error_responses
 from orchestrator.api.mcp_views import (
     HealthView,
@@ -22,7 +22,7 @@ from orchestrator.api.mcp_views import (
     server_views,
 )
 from orchestrator.api.schemas import MessageCreate
-from orchestrator.domain import ContentPart, NotFound, ToolPolicy, Unavailable
+from orchestrator.domain import AuditEvent, ContentPart, NotFound, ToolPolicy, Unavailable
 from orchestrator.mcp import COOKIE_SECONDS, Catalog, MCPHub, ServerRegistry, cookie_name
 from orchestrator.runtime.services import Services
 
@@ -169,7 +169,9 @@ async def list_servers(user: CurrentUser, hub: HubDep) -> ServerList:
     status_code=201,
     responses=error_responses(400, 401, 403, 409, 413, 422, 503),
 )
-async def add_server(body: ServerCreate, user: CurrentUser, hub: HubDep) -> ServerView:
+async def add_server(
+    body: ServerCreate, user: CurrentUser, hub: HubDep, audit: AuditDep
+) -> ServerView:
     """Register a server for yourself, or for everyone (`shared`, admins only).
 
     Only admins may register stdio servers: they run a command on the assistant's host.
@@ -177,6 +179,15 @@ async def add_server(body: ServerCreate, user: CurrentUser, hub: HubDep) -> Serv
     entry: dict[str, Any] = dict(body.model_extra or {})
     server = await ServerRegistry(hub).add(
         body.name, entry, user_id=user.user_id, is_admin=user.is_admin, shared=body.shared
+    )
+    transport = "stdio" if "command" in entry else "http"
+    await audit.record(
+        AuditEvent.by(
+            user,
+            "mcp.server.add",
+            target=("mcp_server", body.name),
+            detail={"shared": body.shared, "transport": transport},
+        )
     )
     return await server_view(hub, server, user.user_id, user.is_admin)
 
@@ -205,9 +216,10 @@ async def server_health(name: str, user: CurrentUser, hub: HubDep) -> HealthView
 @router.delete(
     "/servers/{name}", status_code=204, responses=error_responses(401, 403, 404, 409, 422, 503)
 )
-async def remove_server(name: str, user: CurrentUser, hub: HubDep) -> Response:
+async def remove_server(name: str, user: CurrentUser, hub: HubDep, audit: AuditDep) -> Response:
     """Remove a server registered through the API (with its users' credentials)."""
     await ServerRegistry(hub).remove(name, user_id=user.user_id, is_admin=user.is_admin)
+    await audit.record(AuditEvent.by(user, "mcp.server.remove", target=("mcp_server", name)))
     return Response(status_code=204)
 
 
@@ -230,10 +242,17 @@ async def reconnect_server(name: str, user: CurrentUser, hub: HubDep) -> ServerV
     response_model=ServerView,
     responses=error_responses(401, 403, 404, 422, 503),
 )
-async def approve_tool(name: str, tool: str, user: CurrentUser, hub: HubDep) -> ServerView:
+async def approve_tool(
+    name: str, tool: str, user: CurrentUser, hub: HubDep, audit: AuditDep
+) -> ServerView:
     """Trust the current version of a tool that changed (admins; owners of personal servers)."""
     server = await ServerRegistry(hub).approve(
         name, tool, user_id=user.user_id, is_admin=user.is_admin
+    )
+    await audit.record(
+        AuditEvent.by(
+            user, "mcp.tool.trust", target=("tool", f"{name}/{tool}"), detail={"server": name}
+        )
     )
     return await server_view(hub, server, user.user_id, user.is_admin)
 
@@ -251,7 +270,7 @@ class PolicyChange(BaseModel):
     responses=error_responses(400, 401, 403, 404, 409, 413, 422, 503),
 )
 async def set_tool_policy(
-    name: str, tool: str, body: PolicyChange, user: CurrentUser, hub: HubDep
+    name: str, tool: str, body: PolicyChange, user: CurrentUser, hub: HubDep, audit: AuditDep
 ) -> ServerView:
     """Set a tool's policy on a server registered through the API.
 
@@ -260,6 +279,14 @@ async def set_tool_policy(
     """
     server = await ServerRegistry(hub).set_policy(
         name, tool, body.policy, user_id=user.user_id, is_admin=user.is_admin
+    )
+    await audit.record(
+        AuditEvent.by(
+            user,
+            "mcp.tool.policy",
+            target=("tool", f"{name}/{tool}"),
+            detail={"server": name, "policy": body.policy.value},
+        )
     )
     return await server_view(hub, server, user.user_id, user.is_admin)
 

@@ -110,7 +110,7 @@ async def approve(
     if body is not None and body.always:
         run_id = await services.runs.allow_always(user.user_id, call_id)
         return DecisionOut(tool_call_id=call_id, run_id=run_id, approved=True, always=True)
-    run_id = services.runs.decide(user.user_id, call_id, True)
+    run_id = await services.runs.decide(user.user_id, call_id, True)
     return DecisionOut(tool_call_id=call_id, run_id=run_id, approved=True)
 
 
@@ -122,7 +122,7 @@ async def approve(
 )
 async def deny(call_id: CallId, user: CurrentUser, services: ServicesDep) -> DecisionOut:
     """Refuse a tool call; the model is told the user did not approve it."""
-    run_id = services.runs.decide(user.user_id, call_id, False)
+    run_id = await services.runs.decide(user.user_id, call_id, False)
     return DecisionOut(tool_call_id=call_id, run_id=run_id, approved=False)
 
 

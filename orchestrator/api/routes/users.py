@@ -15,10 +15,10 @@ from uuid import UUID
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
-from orchestrator.api.deps import AdminUser, ServicesDep
+from orchestrator.api.deps import AdminUser, AuditDep, ServicesDep
 from orchestrator.api.errors import error_responses
 from orchestrator.auth import MIN_PASSWORD_LENGTH
-from orchestrator.domain import InvalidInput
+from orchestrator.domain import AuditEvent, InvalidInput
 from orchestrator.store import UserRecord
 
 router = APIRouter(prefix="/users", tags=["users"])
@@ -114,10 +114,20 @@ async def list_users(admin: AdminUser, services: ServicesDep) -> AccountList:
     status_code=201,
     responses=error_responses(400, 401, 403, 409, 413, 422),
 )
-async def create_user(body: UserCreate, admin: AdminUser, services: ServicesDep) -> AccountCreated:
+async def create_user(
+    body: UserCreate, admin: AdminUser, services: ServicesDep, audit: AuditDep
+) -> AccountCreated:
     """Create an account; without a password, one is generated and returned this once."""
     password = body.password or _generated_password()
     record = await services.auth.create_user(body.email, password, is_admin=body.is_admin)
+    await audit.record(
+        AuditEvent.by(
+            admin,
+            "user.create",
+            target=("user", record.id),
+            detail={"email": record.email, "is_admin": record.is_admin},
+        )
+    )
     shown = None if body.password else password
     return AccountCreated(**AccountOut.of(record).model_dump(), password=shown)
 
@@ -128,7 +138,7 @@ async def create_user(body: UserCreate, admin: AdminUser, services: ServicesDep)
     responses=error_responses(400, 401, 403, 404, 409, 413, 422),
 )
 async def update_user(
-    user_id: UUID, body: UserUpdate, admin: AdminUser, services: ServicesDep
+    user_id: UUID, body: UserUpdate, admin: AdminUser, services: ServicesDep, audit: AuditDep
 ) -> AccountOut:
     """Disable or enable, promote or demote, or set a new password.
 
@@ -139,6 +149,17 @@ async def update_user(
         raise InvalidInput("Say what to change: `is_active`, `is_admin` or `password`.")
     record = await services.auth.update_account(
         str(user_id), is_active=body.is_active, is_admin=body.is_admin, password=body.password
+    )
+    changes = body.model_dump(exclude_none=True, exclude={"password"})
+    if body.password is not None:
+        changes["password_reset"] = True
+    await audit.record(
+        AuditEvent.by(
+            admin,
+            "user.update",
+            target=("user", record.id),
+            detail={"email": record.email, **changes},
+        )
     )
     if body.is_admin is not None:
         services.groups.forget()  # admins see every shared server

@@ -122,7 +122,7 @@ class _Session:
             )
         elif kind in ("approve", "deny"):
             call_id = str(command.get("tool_call_id", ""))
-            run_id = runs.decide(user_id, call_id, kind == "approve")
+            run_id = await runs.decide(user_id, call_id, kind == "approve")
             await self.send(
                 {"type": "decided", "ref": ref, "tool_call_id": call_id, "run_id": run_id}
             )

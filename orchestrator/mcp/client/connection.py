@@ -131,6 +131,7 @@ class ServerConnection:
         self._stopping = False
         self._wake = anyio.Event()
         self._changed = anyio.Event()
+        self._announcing = False
         self._requests_changed: anyio.Event | None = None
         self._inflight: list[Call] = []
 
@@ -151,6 +152,11 @@ class ServerConnection:
     def state_changed(self) -> anyio.Event:
         """An event set at the next change of state."""
         return self._changed
+
+    @property
+    def announcing(self) -> bool:
+        """Whether a change of state is still being told to the hub (its tools re-read)."""
+        return self._announcing
 
     def requests_changed(self) -> anyio.Event:
         """An event set when a request next starts or ends."""
@@ -246,9 +252,11 @@ class ServerConnection:
 
     async def _set_state(self, state: ConnectionState) -> None:
         self.state = state
+        self._announcing = True
         try:
             await self._changed_now()
         finally:
+            self._announcing = False
             self._changed.set()
             self._changed = anyio.Event()
 

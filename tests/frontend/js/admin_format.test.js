@@ -3,6 +3,9 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 
 import {
+  auditDetail,
+  auditOutcome,
+  auditQuery,
   breakerText,
   formatCount,
   formatWhen,
@@ -71,4 +74,35 @@ test("usage totals add up requests and tokens and count users once", () => {
   ];
   assert.deepEqual(usageTotals(rows), { requests: 7, input: 151, output: 16, users: 2 });
   assert.deepEqual(usageTotals([]), { requests: 0, input: 0, output: 0, users: 0 });
+});
+
+test("the audit query leaves blanks out and sends local times in UTC", () => {
+  const query = new URLSearchParams(
+    auditQuery(
+      { user: " a@b.example ", action: "", since: "2026-12-07T10:30", until: "" },
+      { limit: 50, cursor: null },
+    ),
+  );
+  assert.equal(query.get("user"), "a@b.example");
+  assert.equal(query.has("action"), false);
+  assert.equal(query.has("until"), false);
+  assert.equal(query.has("cursor"), false);
+  assert.equal(query.get("limit"), "50");
+  assert.equal(query.get("since"), new Date("2026-12-07T10:30").toISOString());
+  assert.equal(auditQuery({ since: "not a time" }), "");
+});
+
+test("an audit record's details read as one line and outcomes get a colour", () => {
+  assert.equal(
+    auditDetail({ tool: "write", run_id: "r1", args: { a: 1 }, decision: "auto", none: null }),
+    'decision: auto · tool: write · args: {"a":1}',
+  );
+  assert.equal(
+    auditDetail({ arguments_digest: "0123456789abcdef0123456789" }),
+    "arguments_digest: 0123456789abcdef01…",
+  );
+  assert.equal(auditDetail(null), "");
+  assert.deepEqual(auditOutcome("ok"), { text: "ok", tone: "ok" });
+  assert.deepEqual(auditOutcome("failure"), { text: "failure", tone: "danger" });
+  assert.deepEqual(auditOutcome("refused"), { text: "refused", tone: "warn" });
 });
