@@ -130,6 +130,7 @@ from orchestrator.domain.tools import (
     ToolSpec,
     error_outcome,
     host_fault_outcome,
+    refusal_outcome,
 )
 
 __all__ = [
@@ -239,6 +240,7 @@ __all__ = [
     "count_message_tokens",
     "error_outcome",
     "host_fault_outcome",
+    "refusal_outcome",
     "is_image",
     "is_text_like",
     "message_cost",

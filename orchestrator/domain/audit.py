@@ -31,10 +31,6 @@ Action names are dotted, the first part the area, so `action=auth.` filters by p
     secrets.rotate        target ("data_key", the new kid); detail: kid, resealed,
                           legacy_resealed, changed_meanwhile, unreadable (counts), retired
     secrets.rotate_master target ("master_key", its id); detail: rewrapped (kids)
-
-A change is recorded once it succeeded; a refused one (404, 409, 422) records nothing. The
-CLI (`assistant users|groups|secrets`) records the same actions with `actor_email`
-"cli:<OS user>" and no `actor_id`.
     tool.call             detail: server, tool, arguments_digest, decision (auto,
                           approved, denied, always-allowed, policy-denied, invalid);
                           outcome ok | error (the tool's own) | fault (its server) |
@@ -45,6 +41,10 @@ CLI (`assistant users|groups|secrets`) records the same actions with `actor_emai
     mcp.server.add | mcp.server.remove | mcp.tool.trust | mcp.tool.policy
     conversation.export | conversation.delete | file.delete | knowledge.delete
     audit.export          an admin downloaded the log as JSON lines
+
+A change is recorded once it succeeded; a refused one (404, 409, 422) records nothing. The
+CLI (`assistant users|groups|secrets`) records the same actions with `actor_email`
+"cli:<OS user>" and no `actor_id`.
 """
 
 from __future__ import annotations
