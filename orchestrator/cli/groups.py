@@ -105,8 +105,9 @@ def groups_add_member(name: str, email: str) -> None:
     """Put a user in a group."""
 
     async def action(groups: Any, auth: Any) -> Any:
+        group_id = (await groups.by_name(name)).id  # the group first: its error first
         user_id = await user_id_of(auth, email)
-        return user_id, await groups.add_member((await groups.by_name(name)).id, user_id)
+        return user_id, await groups.add_member(group_id, user_id)
 
     _with_groups(
         action, lambda done: cli_event("group.member.add", ("group", done[1].id), user_id=done[0])
@@ -119,8 +120,9 @@ def groups_remove_member(name: str, email: str) -> None:
     """Take a user out of a group."""
 
     async def action(groups: Any, auth: Any) -> Any:
+        group_id = (await groups.by_name(name)).id  # the group first: its error first
         user_id = await user_id_of(auth, email)
-        return user_id, await groups.remove_member((await groups.by_name(name)).id, user_id)
+        return user_id, await groups.remove_member(group_id, user_id)
 
     _with_groups(
         action,

@@ -43,7 +43,7 @@ Action names are dotted, the first part the area, so `action=auth.` filters by p
     audit.export          an admin downloaded the log as JSON lines
 
 A change is recorded once it succeeded; a refused one (404, 409, 422) records nothing. The
-CLI (`assistant users|groups|secrets`) records the same actions with `actor_email`
+CLI (`assistant users|groups|keys|secrets`) records the same actions with `actor_email`
 "cli:<OS user>" and no `actor_id`.
 """
 

@@ -47,7 +47,7 @@ def _records(url: str, action: str) -> list[AuditRecord]:
     return asyncio.run(go())
 
 
-def test_group_user_and_secret_commands_are_recorded_with_the_operator_as_actor(
+def test_user_group_key_and_secret_commands_are_recorded_with_the_operator_as_actor(
     cli: CliRunner, own_database: str
 ) -> None:
     operator = f"cli:{getpass.getuser()}"
@@ -61,6 +61,7 @@ def test_group_user_and_secret_commands_are_recorded_with_the_operator_as_actor(
     _ok(cli, "groups", "deny", group, "files")
     refused = cli.invoke(app, ["groups", "create", group])  # the name is taken
     assert refused.exit_code != 0
+    key = _ok(cli, "keys", "create", "--user", email, "--name", "backup").strip()
     kid = _ok(cli, "secrets", "rotate").strip().splitlines()[-1]
 
     users = _records(own_database, "user.")
@@ -83,6 +84,13 @@ def test_group_user_and_secret_commands_are_recorded_with_the_operator_as_actor(
         ),
     ]
     assert len({r.target_id for r in groups}) == 1
+    [made] = _records(own_database, "key.create")
+    assert (made.actor_email, made.target_type, made.detail["name"]) == (
+        operator,
+        "api_key",
+        "backup",
+    )
+    assert key.startswith(made.detail["prefix"]) and key not in str(made)
     [rotation] = _records(own_database, "secrets.")
     assert (rotation.action, rotation.actor_email, rotation.target_id) == (
         "secrets.rotate",
