@@ -76,6 +76,10 @@ class Migrations:
         """Bring the chain to its newest revision; returns whether anything ran.
 
         Uses `engine` when given (it stays open), else a one-connection engine of its own.
+        Processes starting together (the orchestrator and the MCP servers both open the
+        knowledge store; replicas) take turns on a transaction-scoped advisory lock named
+        after the chain's version table: the first migrates, the others then find the chain
+        at its head instead of racing to create the same tables.
         """
         own = engine is None
         engine = engine or create_engine(url, pool_size=1)
@@ -84,6 +88,10 @@ class Migrations:
                 return False
             config = self.config(url)
             async with engine.begin() as conn:
+                await conn.execute(
+                    text("SELECT pg_advisory_xact_lock(hashtext(:name))"),
+                    {"name": f"assistant-migrations:{self.version_table}"},
+                )
                 await conn.run_sync(_run_upgrade, config)
             return True
         finally:

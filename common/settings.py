@@ -2,8 +2,9 @@
 
 Both sides read the same variables under the same names: the mode (`ENVIRONMENT`), the data
 folder (`DATA_DIR`), `LOG_LEVEL`, the database (`DATABASE_URL`), the OpenAI key and base URL
-(`OPENAI_API_KEY`, `OPENAI_BASE_URL`), the MCP discovery service (`MCP_DISCOVERY_URL`) and
-the secret shared with our MCP servers (`MCP_SERVICE_TOKEN`). `orchestrator.settings.Settings`
+(`OPENAI_API_KEY`, `OPENAI_BASE_URL`), the MCP discovery service (`MCP_DISCOVERY_URL`),
+the secret shared with our MCP servers (`MCP_SERVICE_TOKEN`), and mutual TLS between the
+services (`MTLS`, `TLS_*`; the front end reads those two too). `orchestrator.settings.Settings`
 extends `SharedSettings` with what is the orchestrator's alone; `mcp_servers.settings` adds
 the servers' own groups beside it.
 """
@@ -26,6 +27,7 @@ __all__ = [
     "MCPAccess",
     "OpenAIAccess",
     "SharedSettings",
+    "TLSSettings",
     "blank_is_none",
     "env_config",
     "local_secret",
@@ -113,6 +115,29 @@ class MCPAccess(BaseSettings):
     _blank_discovery_is_none = field_validator("discovery_url", mode="before")(blank_is_none)
 
 
+class TLSSettings(BaseSettings):
+    """The files of mutual TLS between our services, used when `MTLS=true`.
+
+    Each defaults to what `assistant certs init` writes in `DATA_DIR/certs`: `ca.pem`, and
+    `<service>.pem` / `<service>.key` for the service reading them, so one `.env` serves all
+    three services locally. In a container, point `TLS_CERT_FILE` and `TLS_KEY_FILE` at the
+    service's own mounted secret.
+    """
+
+    model_config = env_config("TLS_")
+
+    dir: Path | None = None
+    """The folder of the defaults below (default: DATA_DIR/certs)."""
+    ca_file: Path | None = None
+    """The CA that signs every service's certificate: servers check clients, clients servers."""
+    cert_file: Path | None = None
+    key_file: Path | None = None
+
+    _blank_paths_are_none = field_validator(
+        "dir", "ca_file", "cert_file", "key_file", mode="before"
+    )(blank_is_none)
+
+
 class SharedSettings(BaseSettings):
     """What the orchestrator and our MCP servers both read from their environment."""
 
@@ -125,6 +150,9 @@ class SharedSettings(BaseSettings):
     database: DatabaseSettings = Field(default_factory=DatabaseSettings)
     openai: OpenAIAccess = Field(default_factory=OpenAIAccess)
     mcp: MCPAccess = Field(default_factory=MCPAccess)
+    mtls: bool = False
+    """Mutual TLS between the front end, the orchestrator and our MCP servers (`MTLS`)."""
+    tls: TLSSettings = Field(default_factory=TLSSettings)
 
     @property
     def production(self) -> bool:

@@ -128,8 +128,11 @@ def create_app(settings: FrontendSettings) -> Flask:
         logger=False,
         engineio_logger=False,
     )
+    tls = settings.mutual_tls()
     orchestrator = Orchestrator(
-        settings.orchestrator_url, connections=settings.upstream_connections
+        settings.orchestrator_url,
+        connections=settings.upstream_connections,
+        verify=tls.client_context() if tls is not None else True,
     )
     credentials = Credentials(cache, orchestrator, lifetime_seconds=int(lifetime.total_seconds()))
     relay = Relay(

@@ -15,7 +15,8 @@ from typing import Literal
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from common.settings import ConfigError, blank_is_none, local_secret
+from common.settings import ConfigError, TLSSettings, blank_is_none, local_secret
+from common.tls import MutualTLS
 
 __all__ = ["ConfigError", "FrontendSettings"]
 
@@ -60,6 +61,10 @@ class FrontendSettings(BaseSettings):
     """Connections to the orchestrator (each live stream the front end relays holds one)."""
     node_modules: Path = Field(default=_REPOSITORY / "node_modules", alias="FRONTEND_NODE_MODULES")
     """Where `npm ci` put the browser libraries the front end serves."""
+    mtls: bool = Field(default=False, alias="MTLS")
+    """Mutual TLS to the orchestrator (the browser's side stays as it is)."""
+    tls: TLSSettings = Field(default_factory=TLSSettings)
+    """TLS_CA_FILE, TLS_CERT_FILE, TLS_KEY_FILE (default: DATA_DIR/certs/frontend.*)."""
 
     _blank_is_none = field_validator(
         "redis_url", "secret_key", "orchestrator_public_url", "public_url", mode="before"
@@ -112,6 +117,14 @@ class FrontendSettings(BaseSettings):
             )
         return local_secret(self.data_dir, "frontend-secret-key")
 
+    def mutual_tls(self) -> MutualTLS | None:
+        """Our certificate for the orchestrator under mutual TLS (MTLS=true), else None.
+
+        Raises:
+            ConfigError: MTLS is on and the files cannot be used.
+        """
+        return MutualTLS.configured(self.mtls, self.tls, self.data_dir, "frontend")
+
     def check(self) -> None:
         """Fail fast on configuration that cannot work.
 
@@ -119,5 +132,10 @@ class FrontendSettings(BaseSettings):
             ConfigError: with what to set.
         """
         self.session_secret()
+        self.mutual_tls()
+        if self.mtls and not self.orchestrator_url.startswith("https://"):
+            raise ConfigError(
+                f"MTLS is on but ORCHESTRATOR_URL ({self.orchestrator_url}) is not https://."
+            )
         if self.production and self.secure_cookies is False:
             raise ConfigError("FRONTEND_SECURE_COOKIES=false is refused in production.")

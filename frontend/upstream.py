@@ -10,6 +10,7 @@ not ours; the orchestrator believes it only from trusted proxies (`FORWARDED_ALL
 from __future__ import annotations
 
 import logging
+import ssl
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -84,13 +85,17 @@ def _forward_address(request: httpx.Request) -> None:
 class Orchestrator:
     """A client of the orchestrator's `/api/v1` for one front-end process."""
 
-    def __init__(self, base_url: str, *, connections: int = 500) -> None:
+    def __init__(
+        self, base_url: str, *, connections: int = 500, verify: ssl.SSLContext | bool = True
+    ) -> None:
         self.base_url = base_url
         limits = httpx.Limits(max_connections=connections, max_keepalive_connections=50)
+        # Under mutual TLS, `verify` presents our certificate and trusts only our CA.
         self._http = httpx.Client(
             base_url=f"{base_url}/api/v1",
             timeout=httpx.Timeout(30.0, connect=5.0),
             limits=limits,
+            verify=verify,
             event_hooks={"request": [_forward_address]},
         )
 

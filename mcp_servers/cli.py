@@ -7,7 +7,7 @@ import logging
 import sys
 
 from common.logs import configure_logging
-from common.settings import SharedSettings
+from common.settings import ConfigError, SharedSettings
 from mcp_servers.builders import SERVER_NAMES, build
 from mcp_servers.settings import HttpSettings, ServersSettings
 
@@ -53,6 +53,10 @@ def run_mcp(
         return
     from mcp_servers.hosting import serve_http
 
+    try:
+        settings.mutual_tls()
+    except ConfigError as error:
+        raise SystemExit(f"Configuration error: {error}") from error
     names = [name] if name else list(SERVER_NAMES)
     servers = [_build(n, settings) for n in names]
     print(

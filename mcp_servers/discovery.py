@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import ssl
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -189,8 +190,10 @@ class Heartbeat:
         *,
         interval: float = 10.0,
         client: httpx.AsyncClient | None = None,
+        verify: ssl.SSLContext | bool = True,
     ) -> None:
         base = discovery_url.rstrip("/")
+        self._verify = verify
         self._register_url = base.removesuffix("/discover") + "/register"
         self._token = service_token
         self._registrations = registrations
@@ -200,7 +203,9 @@ class Heartbeat:
 
     async def beat(self) -> bool:
         """Register everything once; True when the discovery service accepted all of it."""
-        client = self._client or httpx.AsyncClient(timeout=5.0, trust_env=False)
+        client = self._client or httpx.AsyncClient(
+            timeout=5.0, trust_env=False, verify=self._verify
+        )
         ok = True
         try:
             for registration in self._registrations():

@@ -162,8 +162,13 @@ async def _heartbeat(
     url = settings.core.mcp.discovery_url
     if url and not url.startswith(base_url):
         found = await registrations(servers, base_url)
+        tls = settings.mutual_tls()
         remote = Heartbeat(
-            url, settings.service_token(), lambda: found, interval=registry.heartbeat_seconds
+            url,
+            settings.service_token(),
+            lambda: found,
+            interval=registry.heartbeat_seconds,
+            verify=tls.client_context() if tls is not None else True,
         )
     while True:
         try:
@@ -177,10 +182,15 @@ async def _heartbeat(
 
 
 def serve_http(settings: ServersSettings, servers: Sequence[OurServer]) -> None:
-    """Serve `servers` on MCP_HOST:MCP_PORT until interrupted."""
+    """Serve `servers` on MCP_HOST:MCP_PORT until interrupted (HTTPS under mutual TLS).
+
+    Raises:
+        ConfigError: MTLS is on and the certificate files cannot be used.
+    """
     import uvicorn
 
     app = build_http_app(settings, servers)
+    tls = settings.mutual_tls()
     config = uvicorn.Config(
         app,
         host=settings.http.host,
@@ -188,6 +198,7 @@ def serve_http(settings: ServersSettings, servers: Sequence[OurServer]) -> None:
         log_level="warning",
         timeout_graceful_shutdown=5,
         lifespan="on",
+        **(tls.uvicorn_options() if tls is not None else {}),
     )
     uvicorn.Server(config).run()
 

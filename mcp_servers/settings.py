@@ -15,6 +15,7 @@ from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode
 
 from common.settings import SharedSettings, env_config
+from common.tls import MutualTLS
 
 __all__ = [
     "AssistantServerSettings",
@@ -136,6 +137,14 @@ class ServersSettings:
     def service_token(self) -> str:
         return self.core.mcp_service_token()
 
+    def mutual_tls(self) -> MutualTLS | None:
+        """Our certificate under mutual TLS (MTLS=true), else None.
+
+        Raises:
+            ConfigError: MTLS is on and the files cannot be used.
+        """
+        return MutualTLS.of(self.core, "mcp")
+
     @property
     def base_url(self) -> str:
         if self.http.public_url:
@@ -145,7 +154,8 @@ class ServersSettings:
             host = "127.0.0.1"
         if ":" in host:
             host = f"[{host}]"
-        return f"http://{host}:{self.http.port}"
+        scheme = "https" if self.core.mtls else "http"
+        return f"{scheme}://{host}:{self.http.port}"
 
     def files_root(self) -> Path:
         return self.files.root or self.core.data_dir / "workspaces"

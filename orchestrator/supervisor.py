@@ -31,6 +31,7 @@ from typing import IO, Any
 import httpx
 from rich.console import Console
 
+from common.tls import MutualTLS, scheme
 from orchestrator import eventloop
 from orchestrator.settings import DatabaseSettings, Settings
 
@@ -62,9 +63,14 @@ def _port_in_use(host: str, port: int) -> bool:
         return probe.connect_ex((_loopback(host), port)) == 0
 
 
-def _healthy(url: str) -> bool:
+def _verify(tls: MutualTLS | None) -> Any:
+    """What httpx verifies our services with: our CA and certificate under mutual TLS."""
+    return tls.client_context() if tls is not None else True
+
+
+def _healthy(url: str, tls: MutualTLS | None = None) -> bool:
     try:
-        return httpx.get(f"{url}/healthz", timeout=1.0).status_code == 200
+        return httpx.get(f"{url}/healthz", timeout=1.0, verify=_verify(tls)).status_code == 200
     except httpx.HTTPError:
         return False
 
@@ -103,7 +109,14 @@ class _Child:
     """`assistant serve NAME` as a child process in its own session (Ctrl-C is ours)."""
 
     def __init__(
-        self, name: str, env: dict[str, str], log_path: Path, *, host: str, port: int
+        self,
+        name: str,
+        env: dict[str, str],
+        log_path: Path,
+        *,
+        host: str,
+        port: int,
+        tls: MutualTLS | None = None,
     ) -> None:
         self.name = name
         self._env = env
@@ -111,7 +124,8 @@ class _Child:
         self._process: subprocess.Popen[bytes] | None = None
         self._log: IO[bytes] | None = None
         self._stopping = False
-        self.url = f"http://{_loopback(host)}:{port}"
+        self.url = f"{scheme(tls)}://{_loopback(host)}:{port}"
+        self._tls = tls
         self.host = host
         self.port = port
 
@@ -144,7 +158,7 @@ class _Child:
             RuntimeError: it exited or did not answer in time (its log says why).
         """
         deadline = time.monotonic() + _MCP_START_SECONDS
-        async with httpx.AsyncClient(timeout=1.0) as client:
+        async with httpx.AsyncClient(timeout=1.0, verify=_verify(self._tls)) as client:
             while time.monotonic() < deadline:
                 assert self._process is not None
                 if self._process.poll() is not None:
@@ -207,7 +221,8 @@ class Stack:
     def __init__(self, settings: Settings, console: Console) -> None:
         self.settings = settings
         self.console = console
-        self.url = f"http://{_loopback(settings.host)}:{settings.port}"
+        self.tls = MutualTLS.of(settings, "orchestrator")
+        self.url = f"{scheme(self.tls)}://{_loopback(settings.host)}:{settings.port}"
         self.frontend_url: str | None = None
         self._frontend_ready: asyncio.Task[None] | None = None
         self._restore_logs: Any = lambda: None
@@ -221,7 +236,7 @@ class Stack:
     def check_free(self) -> None:
         """Raises AlreadyRunning or PortBusy before anything starts."""
         if _port_in_use(self.settings.host, self.settings.port):
-            if _healthy(self.url):
+            if _healthy(self.url, self.tls):
                 raise AlreadyRunning(self.url)
             raise PortBusy(
                 f"Port {self.settings.port} is in use by another program. Set PORT to another port."
@@ -292,7 +307,7 @@ class Stack:
             log,
             host=frontend.host,
             port=frontend.port,
-        )
+        )  # the browser's side of the front end is not mutual TLS
         if _port_in_use(frontend.host, frontend.port):
             self._line(
                 "frontend",
@@ -331,7 +346,9 @@ class Stack:
         begun = time.monotonic()
         log = self.settings.data_dir / "logs" / "mcp-servers.log"
         host, port = env.get("MCP_HOST", "127.0.0.1"), int(env.get("MCP_PORT", "8001"))
-        servers = _Child("mcp", env, log, host=host, port=port)
+        if self.tls is not None:
+            env = {"ASSISTANT_URL": self.url} | env
+        servers = _Child("mcp", env, log, host=host, port=port, tls=self.tls)
         if _port_in_use(host, servers.port):
             self._line(
                 "mcp servers",
@@ -377,6 +394,7 @@ class Stack:
             log_level="warning",
             proxy_headers=True,
             timeout_graceful_shutdown=10,
+            **(self.tls.uvicorn_options() if self.tls is not None else {}),
         )
         server = _server_class()(config)
         loop = asyncio.get_running_loop()

@@ -9,6 +9,7 @@ server holds no credentials of its own, so a caller sees exactly what the API sh
 from __future__ import annotations
 
 import json
+import ssl
 import time
 from typing import Annotated, Any
 
@@ -34,14 +35,21 @@ _VERIFY_CACHE_SECONDS = 30.0
 class OrchestratorCredentials:
     """Checks orchestrator credentials (API keys, access tokens) by asking the orchestrator."""
 
-    def __init__(self, base_url: str, *, client: httpx.AsyncClient | None = None) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        client: httpx.AsyncClient | None = None,
+        verify: ssl.SSLContext | bool = True,
+    ) -> None:
         self.base_url = base_url.rstrip("/")
         self._client = client
+        self._verify = verify
         self._cache: dict[str, tuple[Caller | None, float]] = {}
 
     def client(self, timeout: float = 30.0) -> httpx.AsyncClient:
         return self._client or httpx.AsyncClient(
-            base_url=self.base_url, timeout=timeout, trust_env=False
+            base_url=self.base_url, timeout=timeout, trust_env=False, verify=self._verify
         )
 
     async def verify(self, token: str) -> Caller | None:
@@ -75,7 +83,10 @@ def build_server(
     """The assistant server. `http` replaces the client to the orchestrator (tests)."""
     settings = settings or ServersSettings()
     config = settings.assistant
-    credentials = OrchestratorCredentials(config.url, client=http)
+    tls = settings.mutual_tls()
+    # Under mutual TLS the orchestrator wants our certificate, and we check its.
+    verify: ssl.SSLContext | bool = tls.client_context() if tls is not None else True
+    credentials = OrchestratorCredentials(config.url, client=http, verify=verify)
     server = OurServer(
         NAME,
         resolver=resolver_for(NAME, settings, extra=credentials.verify),
@@ -98,7 +109,7 @@ def build_server(
 
     async def call(method: str, path: str, **kwargs: Any) -> Any:
         client = http or httpx.AsyncClient(
-            base_url=config.url, timeout=config.ask_timeout, trust_env=False
+            base_url=config.url, timeout=config.ask_timeout, trust_env=False, verify=verify
         )
         try:
             response = await client.request(
@@ -148,7 +159,7 @@ def build_server(
 
     async def call_stream(run_id: str) -> Any:
         client = http or httpx.AsyncClient(
-            base_url=config.url, timeout=config.ask_timeout, trust_env=False
+            base_url=config.url, timeout=config.ask_timeout, trust_env=False, verify=verify
         )
         return client, client.stream(
             "GET",

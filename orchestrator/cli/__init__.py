@@ -1,9 +1,8 @@
 """The `assistant` command: run the services, manage the database, users, keys and MCP servers.
 
 One module per command group (`serve` with `up`, `chat` with `login`, `db`, `users`,
-`groups`, `keys`, `mcp`, `secrets`); this package assembles them into one Typer app, in the
-order `--help`
-lists them.
+`groups`, `keys`, `mcp`, `secrets`, `certs`); this package assembles them into one Typer
+app, in the order `--help` lists them.
 """
 
 from __future__ import annotations
@@ -13,6 +12,7 @@ from pathlib import Path
 
 import typer
 
+from orchestrator.cli.certs import certs_app
 from orchestrator.cli.chat import chat, login
 from orchestrator.cli.db import db_app
 from orchestrator.cli.groups import groups_app
@@ -36,6 +36,7 @@ app.add_typer(keys_app, name="keys")
 app.add_typer(serve_app, name="serve")
 app.add_typer(mcp_app, name="mcp")
 app.add_typer(secrets_app, name="secrets")
+app.add_typer(certs_app, name="certs")
 app.command()(up)
 app.command()(chat)
 app.command()(login)

@@ -16,9 +16,10 @@ from typing import Annotated
 import httpx
 import typer
 
+from common.tls import MutualTLS, scheme
 from orchestrator import eventloop
 from orchestrator.cli.console import console, load_settings
-from orchestrator.settings import Settings
+from orchestrator.settings import ConfigError, Settings
 
 __all__ = ["serve_app", "up"]
 
@@ -32,7 +33,11 @@ def up() -> None:
 
     settings = load_settings()
     configure_logging(settings.log_level, json_logs=settings.production)
-    stack = Stack(settings, console)
+    try:
+        stack = Stack(settings, console)
+    except ConfigError as error:
+        console.print(f"[red]Configuration error:[/red] {error}")
+        raise typer.Exit(2) from error
     try:
         status = stack.run()
     except AlreadyRunning as running:
@@ -52,11 +57,21 @@ def _port_in_use(host: str, port: int) -> bool:
         return probe.connect_ex((host, port)) == 0
 
 
-def _already_running(url: str) -> bool:
+def _already_running(url: str, tls: MutualTLS | None) -> bool:
+    verify = tls.client_context() if tls is not None else True
     try:
-        return httpx.get(f"{url}/healthz", timeout=1.0).status_code == 200
+        return httpx.get(f"{url}/healthz", timeout=1.0, verify=verify).status_code == 200
     except httpx.HTTPError:
         return False
+
+
+def _mutual_tls(settings: Settings) -> MutualTLS | None:
+    """The orchestrator's certificate when MTLS is on; exits 2 when it cannot be used."""
+    try:
+        return MutualTLS.of(settings, "orchestrator")
+    except ConfigError as error:
+        console.print(f"[red]Configuration error:[/red] {error}")
+        raise typer.Exit(2) from error
 
 
 def _serve_orchestrator(settings: Settings) -> None:
@@ -67,9 +82,11 @@ def _serve_orchestrator(settings: Settings) -> None:
 
     configure_logging(settings.log_level, json_logs=settings.production)
     host, port = settings.host, settings.port
-    url = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}"  # noqa: S104
-    if _port_in_use("127.0.0.1" if host in ("0.0.0.0", "::") else host, port):  # noqa: S104
-        if _already_running(url):
+    tls = _mutual_tls(settings)
+    loopback = "127.0.0.1" if host in ("0.0.0.0", "::") else host  # noqa: S104
+    url = f"{scheme(tls)}://{loopback}:{port}"
+    if _port_in_use(loopback, port):
+        if _already_running(url, tls):
             console.print(f"The assistant is already running at {url}.")
             raise typer.Exit(0)
         console.print(
@@ -84,6 +101,7 @@ def _serve_orchestrator(settings: Settings) -> None:
         log_level="warning",
         proxy_headers=True,
         timeout_graceful_shutdown=10,
+        **(tls.uvicorn_options() if tls is not None else {}),
     )
     server = uvicorn.Server(config)
     started = time.monotonic()

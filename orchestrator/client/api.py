@@ -8,6 +8,7 @@ refresh token (renewed once on a 401).
 from __future__ import annotations
 
 import json
+import ssl
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
@@ -69,11 +70,17 @@ class AssistantClient:
     Each call that reaches the API raises `ApiError` for an error answer or no answer.
     """
 
-    def __init__(self, base_url: str, credentials: Credentials | None = None) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        credentials: Credentials | None = None,
+        *,
+        verify: ssl.SSLContext | bool = True,
+    ) -> None:
         self.base_url = base_url.rstrip("/")
         self.credentials = credentials
         self._http = httpx.AsyncClient(
-            base_url=self.base_url, timeout=httpx.Timeout(30.0, read=None)
+            base_url=self.base_url, timeout=httpx.Timeout(30.0, read=None), verify=verify
         )
 
     async def aclose(self) -> None:

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
+from common.tls import MutualTLS, scheme
 from orchestrator.client.api import ApiError, AssistantClient, Credentials
 from orchestrator.client.config import ClientConfig
 
@@ -215,8 +216,9 @@ async def connect(target: ClientConfig, settings_factory: Any) -> Connection:
         await _check(client)
         return Connection(client, target.url)
     settings = settings_factory()
-    local_url = f"http://127.0.0.1:{settings.port}"
-    client = AssistantClient(local_url)
+    tls = MutualTLS.of(settings, "orchestrator")
+    local_url = f"{scheme(tls)}://127.0.0.1:{settings.port}"
+    client = AssistantClient(local_url, verify=tls.client_context() if tls else True)
     if await client.healthy():
         if target.api_key:
             client.credentials = Credentials(target.api_key)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import os
+import ssl
 from collections.abc import Iterable, Sequence
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field, replace
@@ -88,6 +89,8 @@ class HubOptions:
     resolver: Resolver | None = None
     """How restricted servers' host names are resolved (tests replace the system's)."""
     limits: Limits = field(default_factory=Limits)
+    tls: ssl.SSLContext | None = None
+    """Mutual TLS with our own servers and discovery (MTLS): our certificate and our CA."""
 
 
 @dataclass(eq=False)
@@ -145,7 +148,7 @@ class MCPHub:
         self.tokens = tokens
         self.egress = Egress(options.allowed_internal_hosts, resolver=options.resolver)
         discovery = (
-            Discovery(options.discovery_url, options.service_secret)
+            Discovery(options.discovery_url, options.service_secret, tls=options.tls)
             if options.discovery_url
             else None
         )
@@ -257,6 +260,7 @@ class MCPHub:
             tokens=self.tokens,
             egress=self.egress,
             limits=self.options.limits,
+            tls=self.options.tls,
             auth=self.oauth.provider(config, user_id) if user_id is not None else None,
             breaker=replace(self.options.breaker),
             sampling=self.requests.can_sample,

@@ -8,6 +8,7 @@ that appears in (or vanishes from) discovery is picked up without a restart.
 from __future__ import annotations
 
 import logging
+import ssl
 import uuid
 from pathlib import Path
 from typing import Any
@@ -58,9 +59,10 @@ class Discovery:
     restarting does not take every server away.
     """
 
-    def __init__(self, url: str, token: str | None) -> None:
+    def __init__(self, url: str, token: str | None, *, tls: ssl.SSLContext | None = None) -> None:
         self.url = url
         self._token = token
+        self._verify: ssl.SSLContext | bool = tls if tls is not None else True
         self.servers: list[ServerConfig] = []
         self.last_error: str | None = None
 
@@ -68,7 +70,7 @@ class Discovery:
         """Ask the discovery service for its servers; the last answer when it fails."""
         headers = {"Authorization": f"Bearer {self._token}"} if self._token else {}
         try:
-            async with httpx2.AsyncClient(timeout=5.0) as http:
+            async with httpx2.AsyncClient(timeout=5.0, verify=self._verify) as http:
                 response = await http.get(self.url, headers=headers)
                 response.raise_for_status()
                 document = response.json()

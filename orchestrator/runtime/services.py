@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from common.tls import MutualTLS
 from orchestrator.auth import AuthService, LoginThrottle, TokenCodec
 from orchestrator.auth.oidc_accounts import OIDCLogin
 from orchestrator.domain import (
@@ -295,6 +296,7 @@ def hub_options(
         targets=targets or {},
         allowed_internal_hosts=mcp.internal_hosts,
         limits=Limits(mcp.max_result_bytes, mcp.max_description_bytes),
+        tls=tls.client_context() if (tls := MutualTLS.of(settings, "orchestrator")) else None,
     )
 
 

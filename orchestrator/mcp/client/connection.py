@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 import math
+import ssl
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -96,6 +97,7 @@ class ServerConnection:
         tokens: ServiceTokens | None = None,
         egress: Egress | None = None,
         limits: Limits | None = None,
+        tls: ssl.SSLContext | None = None,
         auth: httpx2.Auth | None = None,
         breaker: CircuitBreaker | None = None,
         sampling: bool = False,
@@ -117,6 +119,7 @@ class ServerConnection:
         self._on_change = on_change
         self._errlog = errlog
         self._tokens = tokens if config.assistant else None
+        self._tls = tls if config.assistant else None
         self._egress = egress
         self.limits = limits or Limits()
         self._auth = auth
@@ -275,6 +278,7 @@ class ServerConnection:
                 tokens=self._tokens,
                 egress=self._egress,
                 limits=self.limits,
+                tls=self._tls,
             )
         return Client(
             server,

@@ -9,6 +9,7 @@ request being sent.
 from __future__ import annotations
 
 import contextvars
+import ssl
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Generator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -108,17 +109,23 @@ async def _http(
     auth: httpx2.Auth | None,
     egress: Egress | None,
     limits: Limits,
+    tls: ssl.SSLContext | None = None,
 ) -> AsyncIterator[Any]:
     """The SDK's Streamable HTTP client on an httpx2 client of ours.
 
     Messages are bounded (`limits`); for a server a non-admin registered, every connection
-    is judged and pinned (`egress`), without proxies from the environment.
+    is judged and pinned (`egress`), without proxies from the environment. With `tls` (our
+    own servers under mutual TLS), the client presents our certificate and trusts our CA.
     """
     timeout = httpx2.Timeout(config.connect_timeout, read=300.0)
     restricted = config.network == "public"
     if restricted and egress is None:
         raise ValueError(f"{config.name} may only reach public addresses, and no policy is set")
-    inner = egress.transport() if restricted and egress is not None else None
+    inner: httpx2.AsyncBaseTransport | None = None
+    if restricted and egress is not None:
+        inner = egress.transport()
+    elif tls is not None:
+        inner = httpx2.AsyncHTTPTransport(verify=tls)
     headers = {**config.resolved_headers(), "Accept-Encoding": "identity"}
     async with httpx2.AsyncClient(
         headers=headers,
@@ -143,6 +150,7 @@ async def open_transport(
     tokens: ServiceTokens | None = None,
     egress: Egress | None = None,
     limits: Limits | None = None,
+    tls: ssl.SSLContext | None = None,
 ) -> AsyncGenerator[tuple[Any, Any], None]:
     """The (read, write) streams of a new connection to the configured server.
 
@@ -169,5 +177,5 @@ async def open_transport(
         return
     if tokens is not None and config.assistant:
         auth = ServiceTokenAuth(tokens, config.name)
-    async with _http(config, auth, egress, limits or Limits()) as (read, write):
+    async with _http(config, auth, egress, limits or Limits(), tls) as (read, write):
         yield _WatchedReceive(read, on_end), write
