@@ -1,4 +1,7 @@
-"""`assistant keys`: API keys for scripts and terminals, made for an existing user."""
+"""`assistant keys`: API keys for scripts and terminals, made for an existing user.
+
+A new key is audited (`key.create`) as the API does it, the operator as the actor.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +10,7 @@ from typing import Annotated, Any
 import typer
 
 from orchestrator.cli.console import console, load_settings
-from orchestrator.cli.users import with_auth
+from orchestrator.cli.users import cli_event, with_auth
 
 __all__ = ["keys_app"]
 
@@ -33,14 +36,19 @@ def keys_create(
 
     settings = load_settings()
 
-    async def create(auth: Any) -> str:
+    async def create(auth: Any) -> tuple[Any, str]:
         record = await auth.users.by_email(user)
         if record is None:
             raise NotFound(f"No user {user}. Create one with: assistant users create {user}")
         expires = datetime.now(UTC) + timedelta(days=days) if days else None
-        _, secret = await auth.create_api_key(record.id, name, scopes=scope, expires_at=expires)
-        return secret
+        return await auth.create_api_key(record.id, name, scopes=scope, expires_at=expires)
 
-    secret = with_auth(settings, create)
+    _, secret = with_auth(
+        settings,
+        create,
+        lambda made: cli_event(
+            "key.create", ("api_key", made[0].id), name=made[0].name, prefix=made[0].prefix
+        ),
+    )
     console.print(f"API key for {user} (shown once):")
     typer.echo(secret)

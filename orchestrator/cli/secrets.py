@@ -2,7 +2,8 @@
 
 Both commands run beside live orchestrators: a rotation makes a new data key current,
 which every process picks up at its next seal, and re-seals rows one at a time, never over
-a concurrent write.
+a concurrent write. A rotation is audited (`secrets.rotate`, `secrets.rotate_master`) with
+the operator as the actor; a refused one (a wrong master key, one already running) is not.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import Annotated, Any, TypeVar
 import typer
 
 from orchestrator.cli.console import console, load_settings, run
+from orchestrator.cli.users import Audited, cli_event, recorded
 
 __all__ = ["secrets_app"]
 
@@ -21,10 +23,11 @@ T = TypeVar("T")
 secrets_app = typer.Typer(help="Secrets at rest: keys and rotation.", no_args_is_help=True)
 
 
-def _with_vault(action: Callable[[Any, Any], Awaitable[T]]) -> T:
+def _with_vault(action: Callable[[Any, Any], Awaitable[T]], audited: Audited = None) -> T:
     """Run `action(vault, rows)` with every stored data key opened first.
 
     A master key that does not open them stops here, with exit code 2 and nothing changed.
+    `audited(result)` is the action's audit record, stored once the action succeeded.
     """
     from orchestrator.runtime.services import open_database, open_vault
     from orchestrator.store import SqlSealedRows
@@ -35,7 +38,7 @@ def _with_vault(action: Callable[[Any, Any], Awaitable[T]]) -> T:
         async with open_database(settings) as (engine, _):
             vault = open_vault(settings, engine)
             await vault.check()
-            return await action(vault, SqlSealedRows(engine))
+            return await recorded(engine, await action(vault, SqlSealedRows(engine)), audited)
 
     return run(go)
 
@@ -77,13 +80,34 @@ def secrets_rotate(
     from orchestrator.mcp import rewrap, rotate
 
     if master:
-        kids = _with_vault(lambda vault, _rows: rewrap(vault))
+
+        async def wrap(vault: Any, _rows: Any) -> tuple[str, list[str]]:
+            return vault.masters.current_id, await rewrap(vault)
+
+        _, kids = _with_vault(
+            wrap,
+            lambda done: cli_event(
+                "secrets.rotate_master", ("master_key", done[0]), rewrapped=done[1]
+            ),
+        )
         console.print(
             f"Re-wrapped {len(kids)} data key(s) with the current master key; the older "
             "master keys may now leave MCP_TOKEN_KEY."
         )
         return
-    rotation = _with_vault(lambda vault, rows: rotate(vault, rows, batch=batch))
+    rotation = _with_vault(
+        lambda vault, rows: rotate(vault, rows, batch=batch),
+        lambda done: cli_event(
+            "secrets.rotate",
+            ("data_key", done.kid),
+            kid=done.kid,
+            resealed=done.resealed,
+            legacy_resealed=done.legacy_resealed,
+            changed_meanwhile=done.changed_meanwhile,
+            unreadable=len(done.unreadable),
+            retired=done.retired,
+        ),
+    )
     console.print(
         f"Data key {rotation.kid} is current: re-sealed {rotation.resealed} secret(s) and "
         f"{rotation.legacy_resealed} from before key rings; retired "

@@ -1,28 +1,79 @@
-"""`assistant users`: user accounts, made from the command line (the first admin, say)."""
+"""`assistant users`: user accounts, made from the command line (the first admin, say).
+
+Changes are audited as the API's are (`user.create`, `user.update`), with the operator
+as the actor: `actor_email` "cli:" and the OS user (see `cli_event`), no `actor_id`.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 
 from orchestrator.cli.console import console, load_settings, run
 from orchestrator.settings import Settings
 
-__all__ = ["user_id_of", "users_app", "with_auth", "with_engine"]
+if TYPE_CHECKING:
+    from orchestrator.domain import AuditEvent
+
+__all__ = [
+    "Audited",
+    "cli_event",
+    "recorded",
+    "user_id_of",
+    "users_app",
+    "with_auth",
+    "with_engine",
+]
 
 T = TypeVar("T")
 
 users_app = typer.Typer(help="User accounts.", no_args_is_help=True)
 
 
-def with_auth(settings: Settings, action: Callable[[Any], Awaitable[T]]) -> T:
+Audited = Callable[[Any], "AuditEvent"] | None
+"""What to record once an action succeeded: its audit record, made from its result."""
+
+
+def cli_event(action: str, target: tuple[str, str], /, **detail: Any) -> AuditEvent:
+    """The audit record of a change made from the command line, by the OS user running it."""
+    import getpass
+    import os
+
+    from orchestrator.domain import AuditEvent
+
+    try:
+        operator = getpass.getuser()
+    except (OSError, KeyError):  # no login name (a container's bare uid)
+        operator = str(os.getuid())
+    return AuditEvent(
+        action,
+        actor_email=f"cli:{operator}",
+        target_type=target[0],
+        target_id=target[1],
+        detail=detail,
+    )
+
+
+async def recorded(engine: Any, result: T, audited: Audited) -> T:
+    """`result`, once the record `audited(result)` (if any) is in the audit log."""
+    from orchestrator.store import SqlAuditLog
+
+    if audited is not None:
+        await SqlAuditLog(engine).record(audited(result))
+    return result
+
+
+def with_auth(
+    settings: Settings, action: Callable[[Any], Awaitable[T]], audited: Audited = None
+) -> T:
     """Run `action(auth)` with an `AuthService` on the database (migrating it first).
 
     Args:
         settings: Where the database is, and the secret that signs tokens.
         action: What to do with the service.
+        audited: The audit record of the action's result, stored once it succeeded.
 
     Returns:
         What `action` returned.
@@ -42,7 +93,8 @@ def with_auth(settings: Settings, action: Callable[[Any], Awaitable[T]]) -> T:
                 refresh_days=1,
                 previous=settings.jwt_previous_secrets(),
             )
-            return await action(AuthService(SqlUserStore(engine), codec))
+            result = await action(AuthService(SqlUserStore(engine), codec))
+            return await recorded(engine, result, audited)
 
     return run(go)
 
@@ -59,16 +111,25 @@ def users_create(
     if password is None:
         password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
     settings = load_settings()
-    user = with_auth(settings, lambda auth: auth.create_user(email, password, is_admin=admin))
+    user = with_auth(
+        settings,
+        lambda auth: auth.create_user(email, password, is_admin=admin),
+        lambda user: cli_event(
+            "user.create", ("user", user.id), email=user.email, is_admin=user.is_admin
+        ),
+    )
     console.print(f"Created {'admin' if user.is_admin else 'user'} {user.email} ({user.id}).")
 
 
-def with_engine(settings: Settings, action: Callable[[Any], Awaitable[T]]) -> T:
+def with_engine(
+    settings: Settings, action: Callable[[Any], Awaitable[T]], audited: Audited = None
+) -> T:
     """Run `action(engine)` on the database (migrating it first), for the stores directly.
 
     Args:
         settings: Where the database is.
         action: What to do with the engine.
+        audited: The audit record of the action's result, stored once it succeeded.
 
     Returns:
         What `action` returned.
@@ -80,7 +141,7 @@ def with_engine(settings: Settings, action: Callable[[Any], Awaitable[T]]) -> T:
 
     async def go() -> T:
         async with open_database(settings, migrate=True) as (engine, _):
-            return await action(engine)
+            return await recorded(engine, await action(engine), audited)
 
     return run(go)
 
@@ -127,7 +188,15 @@ def _update(email: str, **changes: Any) -> Any:
     async def action(auth: Any) -> Any:
         return await auth.update_account(await user_id_of(auth, email), **changes)
 
-    return with_auth(load_settings(), action)
+    # As the API records it: the fields changed, a new password only as `password_reset`.
+    shown = {name: value for name, value in changes.items() if name != "password"}
+    if "password" in changes:
+        shown["password_reset"] = True
+    return with_auth(
+        load_settings(),
+        action,
+        lambda user: cli_event("user.update", ("user", user.id), email=user.email, **shown),
+    )
 
 
 @users_app.command("set-role")

@@ -130,6 +130,7 @@ from orchestrator.domain.tools import (
     ToolSpec,
     error_outcome,
     host_fault_outcome,
+    refusal_outcome,
 )
 
 __all__ = [
@@ -244,6 +245,7 @@ __all__ = [
     "message_cost",
     "plan_compaction",
     "plan_context",
+    "refusal_outcome",
     "request_origin",
     "safe_filename",
     "summary_message",

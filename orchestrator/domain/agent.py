@@ -359,6 +359,8 @@ class Agent:
                 decision, outcome = await self._decide(call, spec, arguments, turn, journal)
                 if outcome is None:
                     outcome = await self._invoke(call, spec, arguments, turn, journal)
+                    if outcome.refused:  # a rule the host checked as the call was made
+                        decision = "policy-denied"
             return outcome
         finally:
             if self._audit is not None:

@@ -23,6 +23,14 @@ Action names are dotted, the first part the area, so `action=auth.` filters by p
                           or after its revocation: the whole family is revoked)
     key.create | key.delete | key.use (at most once per key per `KEY_USE_INTERVAL`)
     user.create | user.update (detail: the fields changed, never a password)
+    group.create (detail: name, models) | group.update (detail: the fields changed, as
+                          set) | group.delete       target ("group", id)
+    group.member.add | group.member.remove           detail: user_id
+    group.policy.set (detail: server, tool, policy) | group.policy.remove (server, tool)
+    group.server.share | group.server.unshare        detail: server
+    secrets.rotate        target ("data_key", the new kid); detail: kid, resealed,
+                          legacy_resealed, changed_meanwhile, unreadable (counts), retired
+    secrets.rotate_master target ("master_key", its id); detail: rewrapped (kids)
     tool.call             detail: server, tool, arguments_digest, decision (auto,
                           approved, denied, always-allowed, policy-denied, invalid);
                           outcome ok | error (the tool's own) | fault (its server) |
@@ -33,6 +41,10 @@ Action names are dotted, the first part the area, so `action=auth.` filters by p
     mcp.server.add | mcp.server.remove | mcp.tool.trust | mcp.tool.policy
     conversation.export | conversation.delete | file.delete | knowledge.delete
     audit.export          an admin downloaded the log as JSON lines
+
+A change is recorded once it succeeded; a refused one (404, 409, 422) records nothing. The
+CLI (`assistant users|groups|keys|secrets`) records the same actions with `actor_email`
+"cli:<OS user>" and no `actor_id`.
 """
 
 from __future__ import annotations

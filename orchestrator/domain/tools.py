@@ -30,6 +30,7 @@ __all__ = [
     "ToolSpec",
     "error_outcome",
     "host_fault_outcome",
+    "refusal_outcome",
 ]
 
 TOOL_NAME_PATTERN = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
@@ -75,11 +76,21 @@ class ToolOutcome(BaseModel):
     content: list[ContentPart]
     is_error: bool = False
     fault: ToolFault | None = None
+    refused: bool = Field(
+        default=False,
+        description="Refused by a rule before reaching the tool (a group's deny): the "
+        "loop records the call's decision as policy-denied.",
+    )
 
 
 def error_outcome(message: str) -> ToolOutcome:
     """An `is_error` outcome of one text: a tool's own error, or one the loop gives in its place."""
     return ToolOutcome(content=[TextPart(text=message)], is_error=True)
+
+
+def refusal_outcome(message: str) -> ToolOutcome:
+    """The outcome of a call a rule refused before it reached the tool (see `refused`)."""
+    return ToolOutcome(content=[TextPart(text=message)], is_error=True, refused=True)
 
 
 def host_fault_outcome(tool: str, server: str, detail: str) -> ToolOutcome:

@@ -18,7 +18,7 @@ from orchestrator.domain import (
     ToolHost,
     ToolOutcome,
     ToolSpec,
-    error_outcome,
+    refusal_outcome,
 )
 
 __all__ = ["GovernedTools"]
@@ -32,7 +32,8 @@ class GovernedTools:
     Listing leaves denied tools out and marks "ask" ones to ask every time; a call is
     checked again as it is made (the rules may have changed since the listing, or the
     model may name a tool it was never offered), and a denied one is refused with an
-    error the model reads.
+    error the model reads, marked `refused` so that the loop's `tool.call` record says
+    policy-denied.
     """
 
     def __init__(self, host: ToolHost, policies: AccessPolicies) -> None:
@@ -60,5 +61,5 @@ class GovernedTools:
         refusal = access.denial(spec)
         if refusal is not None:
             logger.info("Refused %s to user %s: denied by a group", spec.name, context.user_id)
-            return error_outcome(refusal)
+            return refusal_outcome(refusal)
         return await self.host.call_tool(spec, arguments, context)

@@ -10,15 +10,16 @@ on this replica and within a few seconds on the others.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import APIRouter, Path, Response
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from orchestrator.api.deps import AdminUser, ServicesDep
+from orchestrator.api.deps import AdminUser, AuditDep, ServicesDep
 from orchestrator.api.errors import error_responses
-from orchestrator.domain import ANY_TOOL, GroupPolicy, InvalidInput
+from orchestrator.auth import Principal
+from orchestrator.domain import ANY_TOOL, AuditEvent, GroupPolicy, InvalidInput
 from orchestrator.store import UNCHANGED, GroupRecord
 
 router = APIRouter(prefix="/groups", tags=["groups"])
@@ -124,6 +125,13 @@ class GroupList(BaseModel):
     items: list[GroupOut]
 
 
+async def _recorded(
+    audit: AuditDep, admin: Principal, action: str, group_id: str, **detail: Any
+) -> None:
+    """Record an admin's change to a group, once it is done (a refused change records nothing)."""
+    await audit.record(AuditEvent.by(admin, action, target=("group", group_id), detail=detail))
+
+
 def _unique(models: list[str] | None) -> list[str] | None:
     return list(dict.fromkeys(models)) if models is not None else None
 
@@ -140,11 +148,14 @@ async def list_groups(admin: AdminUser, services: ServicesDep) -> GroupList:
     status_code=201,
     responses=error_responses(400, 401, 403, 409, 413, 422),
 )
-async def create_group(body: GroupCreate, admin: AdminUser, services: ServicesDep) -> GroupOut:
+async def create_group(
+    body: GroupCreate, admin: AdminUser, services: ServicesDep, audit: AuditDep
+) -> GroupOut:
     """Create a group (409 when the name is taken)."""
     record = await services.groups.create(
         body.name, description=body.description, models=_unique(body.models)
     )
+    await _recorded(audit, admin, "group.create", record.id, name=record.name, models=record.models)
     return GroupOut.of(record)
 
 
@@ -160,48 +171,55 @@ async def get_group(group_id: UUID, admin: AdminUser, services: ServicesDep) -> 
     responses=error_responses(400, 401, 403, 404, 409, 413, 422),
 )
 async def update_group(
-    group_id: UUID, body: GroupUpdate, admin: AdminUser, services: ServicesDep
+    group_id: UUID, body: GroupUpdate, admin: AdminUser, services: ServicesDep, audit: AuditDep
 ) -> GroupOut:
     """Rename, describe, or set the models members may use (`"models": null`: any)."""
     if not body.model_fields_set:
         raise InvalidInput("Say what to change: `name`, `description` or `models`.")
     if "name" in body.model_fields_set and body.name is None:
         raise InvalidInput("A group's name cannot be null.")
+    models = _unique(body.models) if "models" in body.model_fields_set else UNCHANGED
     record = await services.groups.update(
-        str(group_id),
-        name=body.name,
-        description=body.description,
-        models=_unique(body.models) if "models" in body.model_fields_set else UNCHANGED,
+        str(group_id), name=body.name, description=body.description, models=models
     )
+    changes = {name: getattr(record, name) for name in sorted(body.model_fields_set)}
+    await _recorded(audit, admin, "group.update", record.id, **changes)
     return GroupOut.of(record)
 
 
 @router.delete("/{group_id}", status_code=204, responses=GROUP_ERRORS)
-async def delete_group(group_id: UUID, admin: AdminUser, services: ServicesDep) -> Response:
+async def delete_group(
+    group_id: UUID, admin: AdminUser, services: ServicesDep, audit: AuditDep
+) -> Response:
     """Delete a group; its members stay, its rules and server limits go."""
     await services.groups.delete(str(group_id))
+    await _recorded(audit, admin, "group.delete", str(group_id))
     return Response(status_code=204)
 
 
 @router.post("/{group_id}/members", response_model=GroupOut, responses=BODY_ERRORS)
 async def add_member(
-    group_id: UUID, body: MemberAdd, admin: AdminUser, services: ServicesDep
+    group_id: UUID, body: MemberAdd, admin: AdminUser, services: ServicesDep, audit: AuditDep
 ) -> GroupOut:
     """Put a user in the group (a member already: nothing changes)."""
-    return GroupOut.of(await services.groups.add_member(str(group_id), str(body.user_id)))
+    record = await services.groups.add_member(str(group_id), str(body.user_id))
+    await _recorded(audit, admin, "group.member.add", record.id, user_id=str(body.user_id))
+    return GroupOut.of(record)
 
 
 @router.delete("/{group_id}/members/{user_id}", response_model=GroupOut, responses=GROUP_ERRORS)
 async def remove_member(
-    group_id: UUID, user_id: UUID, admin: AdminUser, services: ServicesDep
+    group_id: UUID, user_id: UUID, admin: AdminUser, services: ServicesDep, audit: AuditDep
 ) -> GroupOut:
     """Take a user out of the group (404 when not a member)."""
-    return GroupOut.of(await services.groups.remove_member(str(group_id), str(user_id)))
+    record = await services.groups.remove_member(str(group_id), str(user_id))
+    await _recorded(audit, admin, "group.member.remove", record.id, user_id=str(user_id))
+    return GroupOut.of(record)
 
 
 @router.put("/{group_id}/policies", response_model=GroupOut, responses=BODY_ERRORS)
 async def set_policy(
-    group_id: UUID, body: PolicySet, admin: AdminUser, services: ServicesDep
+    group_id: UUID, body: PolicySet, admin: AdminUser, services: ServicesDep, audit: AuditDep
 ) -> GroupOut:
     """Deny a server's tool ("*": all of them) to the group, or make it ask every time.
 
@@ -209,6 +227,8 @@ async def set_policy(
     server or tool that does not exist yet applies once it does.
     """
     record = await services.groups.set_rule(str(group_id), body.server, body.tool, body.policy)
+    rule = {"server": body.server, "tool": body.tool, "policy": body.policy.value}
+    await _recorded(audit, admin, "group.policy.set", record.id, **rule)
     return GroupOut.of(record)
 
 
@@ -216,26 +236,37 @@ async def set_policy(
     "/{group_id}/policies/{server}/{tool}", response_model=GroupOut, responses=GROUP_ERRORS
 )
 async def remove_policy(
-    group_id: UUID, server: ServerName, tool: ServerName, admin: AdminUser, services: ServicesDep
+    group_id: UUID,
+    server: ServerName,
+    tool: ServerName,
+    admin: AdminUser,
+    services: ServicesDep,
+    audit: AuditDep,
 ) -> GroupOut:
     """Drop the group's rule on a server's tool ("*" for the whole-server rule)."""
-    return GroupOut.of(await services.groups.remove_rule(str(group_id), server, tool))
+    record = await services.groups.remove_rule(str(group_id), server, tool)
+    await _recorded(audit, admin, "group.policy.remove", record.id, server=server, tool=tool)
+    return GroupOut.of(record)
 
 
 @router.put("/{group_id}/servers/{server}", response_model=GroupOut, responses=GROUP_ERRORS)
 async def share_server(
-    group_id: UUID, server: ServerName, admin: AdminUser, services: ServicesDep
+    group_id: UUID, server: ServerName, admin: AdminUser, services: ServicesDep, audit: AuditDep
 ) -> GroupOut:
     """Limit a shared MCP server (registered through the API) to its groups, this one too.
 
     From then on only the members of its groups (and admins) see it or call its tools.
     """
-    return GroupOut.of(await services.groups.share_server(str(group_id), server))
+    record = await services.groups.share_server(str(group_id), server)
+    await _recorded(audit, admin, "group.server.share", record.id, server=server)
+    return GroupOut.of(record)
 
 
 @router.delete("/{group_id}/servers/{server}", response_model=GroupOut, responses=GROUP_ERRORS)
 async def unshare_server(
-    group_id: UUID, server: ServerName, admin: AdminUser, services: ServicesDep
+    group_id: UUID, server: ServerName, admin: AdminUser, services: ServicesDep, audit: AuditDep
 ) -> GroupOut:
     """Take the group out of a shared server's audience (none left: everyone sees it)."""
-    return GroupOut.of(await services.groups.unshare_server(str(group_id), server))
+    record = await services.groups.unshare_server(str(group_id), server)
+    await _recorded(audit, admin, "group.server.unshare", record.id, server=server)
+    return GroupOut.of(record)
