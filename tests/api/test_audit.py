@@ -489,3 +489,57 @@ async def test_mcp_server_changes_are_recorded(open_api: OpenApi) -> None:
         ("mcp.tool.policy", f"{name}/add", {"server": name, "policy": "deny"}),
         ("mcp.server.remove", name, {}),
     ]
+
+
+async def test_logouts_ended_sessions_password_changes_and_resets_are_recorded(api: Api) -> None:
+    admin = await _admin(api)
+    email = f"sess-{uuid.uuid4().hex[:8]}@test.example"
+    created = await api.client.post(
+        "/api/v1/users", json={"email": email, "password": "first-pass-77"}, headers=admin
+    )
+    user_id = created.json()["id"]
+
+    async def login(password: str) -> dict[str, str]:
+        response = await api.client.post(
+            "/api/v1/auth/token", json={"email": email, "password": password}
+        )
+        assert response.status_code == 200, response.text
+        return {"authorization": f"Bearer {response.json()['access_token']}"}
+
+    first, second = await login("first-pass-77"), await login("first-pass-77")
+    sessions = (await api.client.get("/api/v1/auth/sessions", headers=first)).json()["items"]
+    other = next(s["id"] for s in sessions if not s["current"])
+    assert (
+        await api.client.delete(f"/api/v1/auth/sessions/{other}", headers=first)
+    ).status_code == 204
+    assert (await api.client.post("/api/v1/auth/logout", headers=first)).status_code == 204
+    third = await login("first-pass-77")
+    changed = await api.client.post(
+        "/api/v1/auth/password",
+        json={"current_password": "first-pass-77", "new_password": "second-pass-88"},
+        headers=third,
+    )
+    assert changed.status_code == 204, changed.text
+    fourth = await login("second-pass-88")
+    assert (await api.client.post("/api/v1/auth/logout-all", headers=fourth)).status_code == 204
+    reset = await api.client.post(f"/api/v1/users/{user_id}/password-reset", headers=admin)
+    assert reset.status_code == 200, reset.text
+    assert second  # ended with its session above
+
+    records = [
+        (r["action"], r["actor_email"], r["target_type"], r["detail"])
+        for r in await _records(api, action="auth.")
+        if r["actor_email"] == email and r["action"] != "auth.login"
+    ] + [
+        (r["action"], r["actor_email"], r["target_type"], r["detail"])
+        for r in await _records(api, action="user.password_reset")
+        if r["target_id"] == user_id
+    ]
+    assert records == [
+        ("auth.session_end", email, "session", {}),
+        ("auth.logout", email, "session", {}),
+        ("auth.password_change", email, "user", {}),
+        ("auth.logout_all", email, "user", {}),
+        ("user.password_reset", ADMIN_EMAIL, "user", {"generated": True}),
+    ]
+    assert "pass-77" not in json.dumps(records) and "pass-88" not in json.dumps(records)

@@ -117,6 +117,7 @@ async def test_a_first_login_makes_the_user_with_the_providers_name_and_email_a_
     second = await me(api, await sso(api, provider, sub))
 
     assert first["email"] == email
+    assert first["name"] == "Ada Lovelace"  # what the front end shows instead of the email
     assert first["is_admin"] is False
     assert second["id"] == first["id"]
     assert await count_users(api, email) == 1

@@ -115,11 +115,11 @@ async def me(user: CurrentUser, services: ServicesDep) -> UserOut:
     record = await services.auth.users.by_id(user.user_id)
     if record is None:
         raise NotFound("The account no longer exists.")
-    return UserOut(id=record.id, email=record.email, is_admin=record.is_admin)
+    return UserOut(id=record.id, email=record.email, name=record.name, is_admin=record.is_admin)
 
 
 @router.post("/logout", status_code=204, responses=error_responses(401, 403))
-async def logout(user: CurrentUser, services: ServicesDep) -> Response:
+async def logout(user: CurrentUser, services: ServicesDep, audit: AuditDep) -> Response:
     """End this session: its refresh token and its access tokens stop working.
 
     The user's other sessions go on (`/auth/logout-all` ends them all). API keys are not
@@ -129,13 +129,17 @@ async def logout(user: CurrentUser, services: ServicesDep) -> Response:
         await services.auth.logout_everywhere(user.user_id)  # a token from before sessions
     else:
         await services.auth.logout(user.user_id, user.session_id)
+    await audit.record(
+        AuditEvent.by(user, "auth.logout", target=("session", user.session_id or "all"))
+    )
     return Response(status_code=204)
 
 
 @router.post("/logout-all", status_code=204, responses=error_responses(401, 403))
-async def logout_everywhere(user: CurrentUser, services: ServicesDep) -> Response:
+async def logout_everywhere(user: CurrentUser, services: ServicesDep, audit: AuditDep) -> Response:
     """End every session of the caller: all access and refresh tokens stop working."""
     await services.auth.logout_everywhere(user.user_id)
+    await audit.record(AuditEvent.by(user, "auth.logout_all", target=("user", user.user_id)))
     return Response(status_code=204)
 
 
@@ -156,15 +160,18 @@ async def list_sessions(user: CurrentUser, services: ServicesDep) -> SessionList
 @router.delete(
     "/sessions/{session_id}", status_code=204, responses=error_responses(401, 403, 404, 422)
 )
-async def end_session(session_id: UUID, user: CurrentUser, services: ServicesDep) -> Response:
+async def end_session(
+    session_id: UUID, user: CurrentUser, services: ServicesDep, audit: AuditDep
+) -> Response:
     """End one of your sessions (another browser, a lost laptop): it must log in again."""
     await services.auth.logout(user.user_id, str(session_id))
+    await audit.record(AuditEvent.by(user, "auth.session_end", target=("session", str(session_id))))
     return Response(status_code=204)
 
 
 @router.post("/password", status_code=204, responses=error_responses(400, 401, 403, 413, 422, 429))
 async def change_password(
-    body: PasswordChange, user: CurrentUser, services: ServicesDep
+    body: PasswordChange, user: CurrentUser, services: ServicesDep, audit: AuditDep
 ) -> Response:
     """Change the caller's password; every session ends (log in again with the new one).
 
@@ -176,4 +183,5 @@ async def change_password(
             "The new password must differ from the current one.", detail={"rule": "unchanged"}
         )
     await services.auth.change_password(user.user_id, body.current_password, body.new_password)
+    await audit.record(AuditEvent.by(user, "auth.password_change", target=("user", user.user_id)))
     return Response(status_code=204)

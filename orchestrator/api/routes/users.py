@@ -188,7 +188,11 @@ class PasswordResetDone(BaseModel):
     responses=error_responses(400, 401, 403, 404, 413, 422),
 )
 async def reset_password(
-    user_id: UUID, admin: AdminUser, services: ServicesDep, body: PasswordReset | None = None
+    user_id: UUID,
+    admin: AdminUser,
+    services: ServicesDep,
+    audit: AuditDep,
+    body: PasswordReset | None = None,
 ) -> PasswordResetDone:
     """Reset a user's password: every session ends, and the next login must set a new one.
 
@@ -197,4 +201,12 @@ async def reset_password(
     """
     given = body.password if body else None
     temporary = await services.auth.reset_password(str(user_id), given)
+    await audit.record(
+        AuditEvent.by(
+            admin,
+            "user.password_reset",
+            target=("user", str(user_id)),
+            detail={"generated": not given},
+        )
+    )
     return PasswordResetDone(password=None if given else temporary)

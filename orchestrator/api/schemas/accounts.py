@@ -68,10 +68,11 @@ class TokenResponse(BaseModel):
 
 
 class UserOut(BaseModel):
-    """The signed-in user."""
+    """The signed-in user; `name` is the display name (from the OIDC provider), if any."""
 
     id: str
     email: str
+    name: str | None = None
     is_admin: bool
 
 
