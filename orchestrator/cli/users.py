@@ -230,14 +230,29 @@ def users_enable(email: str) -> None:
 def users_reset_password(
     email: str,
     password: Annotated[
-        str | None, typer.Option("--password", help="The new password; generated when omitted.")
+        str | None,
+        typer.Option("--password", help="The temporary password; generated when omitted."),
     ] = None,
 ) -> None:
-    """Set a new password (generated and printed once when not given); sessions end."""
-    import secrets
+    """Reset a password as the API does: sessions end, the next login must change it.
 
-    chosen = password or secrets.token_urlsafe(12)
-    user = _update(email, password=chosen)
-    console.print(f"Set a new password for {user.email}; their sessions ended.")
+    A generated temporary password is printed once, alone on the last line.
+    """
+
+    async def action(auth: Any) -> tuple[str, str]:
+        user_id = await user_id_of(auth, email)
+        return user_id, await auth.reset_password(user_id, password)
+
+    _, temporary = with_auth(
+        load_settings(),
+        action,
+        lambda done: cli_event(
+            "user.password_reset", ("user", done[0]), generated=password is None
+        ),
+    )
+    console.print(
+        f"Reset the password of {email}; their sessions ended and the next login must set "
+        "a new one."
+    )
     if password is None:
-        typer.echo(chosen)
+        typer.echo(temporary)

@@ -69,7 +69,7 @@ def test_user_group_key_and_secret_commands_are_recorded_with_the_operator_as_ac
     assert [(r.action, r.actor_email, r.actor_id, r.detail) for r in users] == [
         ("user.create", operator, None, {"email": email, "is_admin": False}),
         ("user.update", operator, None, {"email": email, "is_admin": True}),
-        ("user.update", operator, None, {"email": email, "password_reset": True}),
+        ("user.password_reset", operator, None, {"generated": False}),
     ]
     groups = _records(own_database, "group.")
     assert [(r.action, r.actor_email, r.actor_id, r.target_type, r.detail) for r in groups] == [

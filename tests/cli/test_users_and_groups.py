@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from orchestrator.auth import AuthService, PasswordChangeRequired, TokenCodec
 from orchestrator.cli import app
 from orchestrator.domain import Access, ToolPolicy, ToolSpec
 from orchestrator.store import SqlGroupStore, SqlUserStore, create_engine
@@ -43,6 +44,19 @@ def _access(database_url: str, email: str) -> Access:
             await engine.dispose()
 
     return asyncio.run(go())
+
+
+def _login(database_url: str, email: str, password: str, new_password: str | None = None) -> None:
+    async def go() -> None:
+        engine = create_engine(database_url, pool_size=1)
+        try:
+            codec = TokenCodec("s" * 32, access_minutes=5, refresh_days=1)
+            auth = AuthService(SqlUserStore(engine), codec)
+            await auth.login(email, password, new_password=new_password)
+        finally:
+            await engine.dispose()
+
+    asyncio.run(go())
 
 
 def _spec(server: str, tool: str) -> ToolSpec:
@@ -100,6 +114,30 @@ def test_an_operator_sets_up_a_group_that_governs_its_members(
     assert _access(database_url, email) == Access()
     _ok(cli, "groups", "delete", group)
     assert group not in _ok(cli, "groups", "list")
+
+
+def test_a_password_reset_from_the_cli_must_be_changed_at_the_next_login(
+    cli: CliRunner, database_url: str
+) -> None:
+    email = f"reset-{uuid.uuid4().hex[:8]}@example.com"
+    _ok(cli, "users", "create", email, "--password", "a-long-password")
+    result = cli.invoke(app, ["users", "reset-password", email])
+    assert result.exit_code == 0, result.output
+    temporary = result.stdout.strip()
+    assert len(temporary) >= 12 and "\n" not in temporary  # printed once, alone
+    assert "next login" in result.stderr
+    with pytest.raises(PasswordChangeRequired):
+        _login(database_url, email, temporary)
+    _login(database_url, email, temporary, new_password="my-own-long-password")
+    _login(database_url, email, "my-own-long-password")  # no change required any more
+
+    given = cli.invoke(app, ["users", "reset-password", email, "--password", "a-new-long-one"])
+    assert given.exit_code == 0 and given.stdout == ""  # a given password is not echoed
+    with pytest.raises(PasswordChangeRequired):
+        _login(database_url, email, "a-new-long-one")
+    weak = cli.invoke(app, ["users", "reset-password", email, "--password", "short"])
+    assert weak.exit_code != 0
+    _login(database_url, email, "a-new-long-one", new_password="yet-another-password")
 
 
 def test_group_commands_refuse_what_does_not_exist(cli: CliRunner) -> None:
