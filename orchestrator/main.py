@@ -22,9 +22,9 @@ from orchestrator.auth import FirstAdmin, ensure_first_admin
 from orchestrator.domain import ChatModel, ToolHost
 from orchestrator.llm import NOT_CONFIGURED_MESSAGE, warm_up
 from orchestrator.runtime.services import Services, open_services
-from orchestrator.settings import FilesSettings, Settings
+from orchestrator.settings import ConfigError, FilesSettings, Settings
 
-__all__ = ["app", "create_app"]
+__all__ = ["StartupGuard", "app", "create_app"]
 
 logger = logging.getLogger(__name__)
 
@@ -106,6 +106,72 @@ def create_app(
         # A backstop only: the route stops at the file limit with its own message.
         max_file_bytes=file_limit * 2 + 1024 * 1024,
     )
+
+
+class StartupGuard:
+    """The app as uvicorn should run it: a configuration error at startup kept, not logged.
+
+    A `ConfigError` raised while the services open (a wrong MCP_TOKEN_KEY, a schema out of
+    date) would otherwise end the start with uvicorn's traceback; here uvicorn is only told
+    that startup failed, and `serve()` raises the error for the command to report on one line.
+    """
+
+    def __init__(self, app: Any) -> None:
+        """Guard `app`, an ASGI application with a lifespan."""
+        self.app = app
+        self.error: ConfigError | None = None
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        """Serve `scope`; for the lifespan, hold a startup failure until its cause is known.
+
+        Raises:
+            BaseException: what the app raised, unless a `ConfigError` at startup.
+        """
+        if scope["type"] != "lifespan":
+            await self.app(scope, receive, send)
+            return
+        held: list[Any] = []
+
+        async def hold(message: Any) -> None:
+            if message["type"] == "lifespan.startup.failed":
+                held.append(message)  # its message is a traceback
+                return
+            await send(message)
+
+        try:
+            await self.app(scope, receive, hold)
+        except ConfigError as error:
+            if not held:
+                raise
+            self.error = error
+            logging.getLogger("uvicorn.error").addFilter(_NoStartupFailedLine())
+            await send({"type": "lifespan.startup.failed", "message": ""})
+        except BaseException:
+            for message in held:
+                await send(message)
+            raise
+
+    async def serve(self, server: Any) -> None:
+        """Run `server` (a uvicorn server of this app) until it stops.
+
+        Raises:
+            ConfigError: the configuration stopped the startup (uvicorn's exit is dropped).
+            SystemExit: uvicorn's, when startup failed for another reason.
+        """
+        try:
+            await server.serve()
+        except SystemExit:
+            if self.error is None:
+                raise
+        if self.error is not None:
+            raise self.error
+
+
+class _NoStartupFailedLine(logging.Filter):
+    """Drops uvicorn's "Application startup failed" line: the command says why instead."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not record.getMessage().startswith("Application startup failed")
 
 
 app = create_app()

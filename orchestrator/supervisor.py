@@ -243,7 +243,11 @@ class Stack:
             )
 
     def run(self) -> int:
-        """Run until Ctrl-C; the exit status."""
+        """Run until Ctrl-C; the exit status.
+
+        Raises:
+            ConfigError: the orchestrator could not start with this configuration.
+        """
         self.check_free()
         with _instance_lock(self.settings.data_dir, self.url):
             return eventloop.run(self._run())
@@ -383,12 +387,13 @@ class Stack:
     ) -> int:
         import uvicorn
 
-        from orchestrator.main import create_app
+        from orchestrator.main import StartupGuard, create_app
 
         begun = time.monotonic()
-        application = create_app(settings, announce_model=False)
+        guard = StartupGuard(create_app(settings, announce_model=False))
+        application = guard.app
         config = uvicorn.Config(
-            application,
+            guard,
             host=settings.host,
             port=settings.port,
             log_level="warning",
@@ -406,13 +411,13 @@ class Stack:
 
         for number in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(number, stop)
-        task = asyncio.create_task(server.serve())
+        task = asyncio.create_task(guard.serve(server))
         with self.console.status("Starting the orchestrator…"):
             # uvicorn offers no "started" event to wait on; poll its flag.
             while not server.started and not task.done():  # noqa: ASYNC110
                 await asyncio.sleep(0.02)
         if not server.started:
-            await task
+            await task  # raises the ConfigError that stopped the start, if one did
             return 1
         if mcp_ready is not None and not mcp_ready.done():
             with self.console.status("Starting our MCP servers…"):

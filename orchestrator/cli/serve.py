@@ -35,11 +35,10 @@ def up() -> None:
     configure_logging(settings.log_level, json_logs=settings.production)
     try:
         stack = Stack(settings, console)
+        status = stack.run()
     except ConfigError as error:
         console.print(f"[red]Configuration error:[/red] {error}")
         raise typer.Exit(2) from error
-    try:
-        status = stack.run()
     except AlreadyRunning as running:
         console.print(f"The assistant is already running at {running.url}.")
         raise typer.Exit(0) from None
@@ -77,7 +76,7 @@ def _mutual_tls(settings: Settings) -> MutualTLS | None:
 def _serve_orchestrator(settings: Settings) -> None:
     import uvicorn
 
-    from orchestrator.main import create_app
+    from orchestrator.main import StartupGuard, create_app
     from orchestrator.telemetry import configure_logging
 
     configure_logging(settings.log_level, json_logs=settings.production)
@@ -93,7 +92,7 @@ def _serve_orchestrator(settings: Settings) -> None:
             f"[red]Port {port} is in use by another program.[/red] Set PORT to another port."
         )
         raise typer.Exit(1)
-    application = create_app(settings)
+    application = StartupGuard(create_app(settings))
     config = uvicorn.Config(
         application,
         host=host,
@@ -107,7 +106,7 @@ def _serve_orchestrator(settings: Settings) -> None:
     started = time.monotonic()
 
     async def serve() -> None:
-        task = asyncio.create_task(server.serve())
+        task = asyncio.create_task(application.serve(server))
         # uvicorn offers no "started" event to wait on; poll its flag.
         while not server.started and not task.done():  # noqa: ASYNC110
             await asyncio.sleep(0.02)
@@ -115,8 +114,12 @@ def _serve_orchestrator(settings: Settings) -> None:
             console.print(f"Orchestrator at {url} ({time.monotonic() - started:.1f} s)")
         await task
 
-    with contextlib.suppress(KeyboardInterrupt):
-        eventloop.run(serve())
+    try:
+        with contextlib.suppress(KeyboardInterrupt):
+            eventloop.run(serve())
+    except ConfigError as error:
+        console.print(f"[red]Configuration error:[/red] {error}")
+        raise typer.Exit(2) from error
     if not server.started:
         raise typer.Exit(1)
 
