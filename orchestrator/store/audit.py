@@ -63,7 +63,7 @@ class AuditRecord(BaseModel):
 
 @dataclass(frozen=True, slots=True)
 class AuditFilter:
-    """Which records: by actor (`user`: an id or an email), action, and time.
+    """Which records: by actor (`user`: an id, an email or "cli:<OS user>"), action, time.
 
     `action` ending with "." or "*" is a prefix ("auth." matches "auth.login"); otherwise
     it is matched exactly. `since` is inclusive, `until` exclusive.
@@ -78,7 +78,7 @@ class AuditFilter:
         """The SQL conditions of this filter."""
         conditions: list[ColumnElement[bool]] = []
         if self.user:
-            if "@" in self.user:
+            if "@" in self.user or ":" in self.user:  # an email, or "cli:" and an OS user
                 conditions.append(func.lower(audit_log.c.actor_email) == self.user.lower())
             else:
                 conditions.append(audit_log.c.actor_id == self.user)

@@ -11,7 +11,13 @@ import anyio
 import httpx
 import pytest
 
-from orchestrator.domain import ElicitationRequest, ToolCallContext, ToolOutcome, ToolPolicy
+from orchestrator.domain import (
+    AuditEvent,
+    ElicitationRequest,
+    ToolCallContext,
+    ToolOutcome,
+    ToolPolicy,
+)
 from orchestrator.store import AuditFilter
 from tests.api.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, Api
 from tests.api.test_openai_compat import _sdk
@@ -400,10 +406,25 @@ async def test_filters_pages_and_the_json_lines_export(api: Api) -> None:
     assert exported["detail"] == {"user": api.user_id}
 
 
+async def test_changes_made_from_the_command_line_are_found_by_their_operator(api: Api) -> None:
+    operator = f"cli:ops-{uuid.uuid4().hex[:6]}"
+    await api.services.audit.record(
+        AuditEvent("user.create", actor_email=operator, target_type="user", target_id="x")
+    )
+    [record] = await _records(api, user=operator)
+    assert (record["action"], record["actor_email"], record["actor_id"]) == (
+        "user.create",
+        operator,
+        None,
+    )
+    assert await _records(api, user=f"{operator}-else") == []
+
+
 @pytest.mark.parametrize(
     ("params", "field"),
     [
         ({"user": "not-an-id"}, "user"),
+        ({"user": "cli:"}, "user"),
         ({"since": "yesterday"}, None),
         ({"since": "2026-12-02T00:00:00Z", "until": "2026-12-01T00:00:00Z"}, "since"),
         ({"cursor": "bm90LWEtY3Vyc29y"}, "cursor"),

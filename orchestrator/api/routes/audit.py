@@ -42,17 +42,20 @@ def _filter(
     """The store's filter from the query.
 
     Raises:
-        InvalidInput: `user` is neither a user id nor an email, or `since` is not before
-            `until`.
+        InvalidInput: `user` is neither a user id, an email nor a command-line operator
+            ("cli:" and an OS user), or `since` is not before `until`.
     """
     if user is not None:
         user = user.strip()
-        if "@" not in user:
+        operator = user.startswith("cli:") and len(user) > len("cli:")
+        if "@" not in user and not operator:
             try:
                 user = str(uuid.UUID(user))
             except ValueError:
                 raise InvalidInput(
-                    "`user` is a user id (a UUID) or an email address.", detail={"field": "user"}
+                    "`user` is a user id (a UUID), an email address, or `cli:` and the OS "
+                    "user of a command-line change.",
+                    detail={"field": "user"},
                 ) from None
     start, end = _utc(since), _utc(until)
     if start is not None and end is not None and start >= end:
@@ -80,7 +83,8 @@ async def list_audit(
     admin: AdminUser,
     audit: AuditDep,
     user: Annotated[
-        str | None, Query(max_length=320, description="The actor: a user id or an email.")
+        str | None,
+        Query(max_length=320, description="The actor: a user id, an email, or cli:<OS user>."),
     ] = None,
     action: Annotated[
         str | None,
