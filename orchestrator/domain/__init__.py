@@ -46,6 +46,7 @@ from orchestrator.domain.conversations import (
     RunStatus,
 )
 from orchestrator.domain.errors import (
+    ApprovalUnavailable,
     AssistantError,
     Conflict,
     Forbidden,
@@ -144,6 +145,7 @@ __all__ = [
     "Actor",
     "Agent",
     "AgentBudget",
+    "ApprovalUnavailable",
     "AssistantError",
     "AudioPart",
     "AuditEvent",

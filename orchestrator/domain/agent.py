@@ -30,7 +30,7 @@ from orchestrator.domain.context import (
     plan_context,
 )
 from orchestrator.domain.conversations import RunControl, RunOutcome, RunStatus
-from orchestrator.domain.errors import AssistantError, ToolServerError
+from orchestrator.domain.errors import ApprovalUnavailable, AssistantError, ToolServerError
 from orchestrator.domain.events import (
     InputAnswered,
     InputRequired,
@@ -346,7 +346,7 @@ class Agent:
                 arguments=arguments if arguments is not None else call.arguments,
             )
         )
-        decision, outcome = "invalid", None
+        decision, outcome, reason = "invalid", None, None
         try:
             if spec is None:
                 outcome = error_outcome(f"There is no tool named {call.name!r}.")
@@ -356,7 +356,14 @@ class Agent:
                     f"got: {call.arguments[:200]}"
                 )
             else:
-                decision, outcome = await self._decide(call, spec, arguments, turn, journal)
+                try:
+                    decision, outcome = await self._decide(call, spec, arguments, turn, journal)
+                except ApprovalUnavailable as denial:  # no one to ask: denied, and why
+                    decision, outcome, reason = (
+                        "denied",
+                        error_outcome(denial.message),
+                        denial.reason,
+                    )
                 if outcome is None:
                     outcome = await self._invoke(call, spec, arguments, turn, journal)
                     if outcome.refused:  # a rule the host checked as the call was made
@@ -367,7 +374,7 @@ class Agent:
                 where = (turn.user_id, turn.conversation_id, turn.run_id, call.id)
                 server, tool = (spec.server, spec.tool) if spec else ("", call.name)
                 await self._audit.record(
-                    tool_call_event(where, server, tool, arguments, decision, outcome)
+                    tool_call_event(where, server, tool, arguments, decision, outcome, reason)
                 )
 
     async def _decide(

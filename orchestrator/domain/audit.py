@@ -32,7 +32,9 @@ Action names are dotted, the first part the area, so `action=auth.` filters by p
                           legacy_resealed, changed_meanwhile, unreadable (counts), retired
     secrets.rotate_master target ("master_key", its id); detail: rewrapped (kids)
     tool.call             detail: server, tool, arguments_digest, decision (auto,
-                          approved, denied, always-allowed, policy-denied, invalid);
+                          approved, denied, always-allowed, policy-denied, invalid;
+                          reason "approval_unavailable" when a call that needs approval
+                          is denied where no one can give it: /v1/chat/completions);
                           outcome ok | error (the tool's own) | fault (its server) |
                           refused | interrupted (the run stopped while it ran)
     tool.approve | tool.deny | tool.allow_always   a user's answer to an approval
@@ -190,11 +192,13 @@ def tool_call_event(
     arguments: Any,
     decision: str,
     outcome: ToolOutcome | None,
+    reason: str | None = None,
 ) -> AuditEvent:
     """The `tool.call` record of one call in a run.
 
     `where` is (user id, conversation id, run id, call id); `outcome` None means the call
-    was interrupted (the run cancelled or failed while it ran).
+    was interrupted (the run cancelled or failed while it ran); `reason`, why a call was
+    denied without asking anyone (`detail.reason`).
     """
     user_id, conversation_id, run_id, call_id = where
     if decision in _REFUSED:
@@ -219,5 +223,6 @@ def tool_call_event(
             "run_id": run_id,
             "conversation_id": conversation_id,
             "call_id": call_id,
-        },
+        }
+        | ({"reason": reason} if reason else {}),
     )

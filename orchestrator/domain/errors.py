@@ -26,6 +26,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 __all__ = [
+    "ApprovalUnavailable",
     "AssistantError",
     "Conflict",
     "Forbidden",
@@ -154,3 +155,16 @@ class ModelNotConfigured(Unavailable):
     """No language model is configured, so runs cannot start."""
 
     code = "model_not_configured"
+
+
+class ApprovalUnavailable(Exception):
+    """No one can approve a call here (an API without users present); it is denied.
+
+    `reason` is the audit record's `detail.reason`; the message is what the model reads.
+    """
+
+    def __init__(self, message: str, reason: str) -> None:
+        """A denial saying `message`, for `reason`."""
+        super().__init__(message)
+        self.message = message
+        self.reason = reason

@@ -110,7 +110,11 @@ class Interactions(Protocol):
         ...
 
     async def approval(self, run_id: str, call_id: str, tool: str) -> bool:
-        """The user's decision on a call of `tool`; may also grant it from now on."""
+        """The user's decision on a call of `tool`; may also grant it from now on.
+
+        Raises:
+            ApprovalUnavailable: no one can be asked here.
+        """
         ...
 
     async def elicitation(

@@ -24,6 +24,7 @@ from orchestrator.domain import (
     AccessPolicies,
     Agent,
     AgentBudget,
+    ApprovalUnavailable,
     AuditTrail,
     ChatModel,
     ElicitationAnswer,
@@ -42,7 +43,7 @@ from orchestrator.domain import (
     Turn,
     Usage,
     count_message_tokens,
-    error_outcome,
+    refusal_outcome,
 )
 
 __all__ = ["CompletionEvent", "CompletionService", "Finished", "TextChunk"]
@@ -84,7 +85,7 @@ class _Unattended:
         return False
 
     async def approval(self, run_id: str, call_id: str, tool: str) -> bool:
-        return False
+        raise ApprovalUnavailable(ASK_REFUSAL.format(name=tool), "approval_unavailable")
 
     async def elicitation(
         self, run_id: str, request_id: str, request: ElicitationRequest
@@ -93,25 +94,23 @@ class _Unattended:
 
 
 class _WithoutApprovals:
-    """The user's tools, where those that would wait for approval refuse instead."""
+    """The user's tools; a call listed as auto whose tool needs approval by now is refused.
+
+    Calls of tools listed as needing approval are denied by the loop (`_Unattended`).
+    """
 
     def __init__(self, tools: ToolHost) -> None:
         self._tools = tools
 
     async def list_tools(self, user_id: str) -> Sequence[ToolSpec]:
-        return [
-            spec.model_copy(update={"policy": ToolPolicy.AUTO})
-            if spec.policy is ToolPolicy.ASK
-            else spec
-            for spec in await self._tools.list_tools(user_id)
-        ]
+        return await self._tools.list_tools(user_id)
 
     async def call_tool(
         self, spec: ToolSpec, arguments: dict[str, Any], context: ToolCallContext
     ) -> ToolOutcome:
         current = {s.name: s for s in await self._tools.list_tools(context.user_id)}.get(spec.name)
         if current is not None and current.policy is ToolPolicy.ASK:
-            return error_outcome(ASK_REFUSAL.format(name=spec.name))
+            return refusal_outcome(ASK_REFUSAL.format(name=spec.name))
         return await self._tools.call_tool(spec, arguments, context)
 
     async def instructions(self, user_id: str, servers: Sequence[str]) -> str | None:

@@ -486,6 +486,30 @@ async def test_a_tool_call_through_the_openai_compatible_api_is_recorded(
     assert record.detail["arguments_digest"] == _digest({"a": 2, "b": 3})
 
 
+async def test_a_call_needing_approval_on_the_openai_compatible_api_is_recorded_as_denied(
+    open_api: OpenApi, fake_openai: FakeOpenAI
+) -> None:
+    demo = f"demo{uuid.uuid4().hex[:6]}"
+    fake_openai.script(
+        Reply(tool_calls=[FakeToolCall(f"{demo}__delete", json.dumps({"path": "/etc"}))]),
+        Reply(text="I could not delete it."),
+    )
+    async with open_api({demo: {"command": "in-process"}}, targets={demo: build()}) as api:
+        answer = await _sdk(api, api.alice).chat.completions.create(
+            model="assistant", messages=[{"role": "user", "content": "Delete /etc"}]
+        )
+        records, _ = await api.services.audit.page(
+            AuditFilter(user=api.alice_id, action="tool.call")
+        )
+    assert answer.choices[0].message.content == "I could not delete it."
+    [record] = records
+    assert (record.target_id, record.outcome) == (f"{demo}/delete", "refused")
+    assert (record.detail["decision"], record.detail["reason"]) == (
+        "denied",
+        "approval_unavailable",
+    )
+
+
 async def test_mcp_server_changes_are_recorded(open_api: OpenApi) -> None:
     name = f"srv{uuid.uuid4().hex[:6]}"
     async with open_api(targets={name: build()}) as api:
