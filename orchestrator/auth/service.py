@@ -188,6 +188,7 @@ class AuthService:
         pair, family = self._codec.issue(
             user_id=user.id, email=user.email, is_admin=user.is_admin, version=user.token_version
         )
+        await self._sessions.prune_now_and_then(self._codec.access_lifetime)
         await self._sessions.start(family, user.id, via=via, address=address, user_agent=user_agent)
         await self._users.save_refresh_token(
             pair.refresh_jti, family, user.id, pair.refresh_expires_at

@@ -81,6 +81,11 @@ class TokenCodec:
         self._access = timedelta(minutes=access_minutes)
         self._refresh = timedelta(days=refresh_days)
 
+    @property
+    def access_lifetime(self) -> timedelta:
+        """How long an access token is valid."""
+        return self._access
+
     def issue(
         self,
         *,

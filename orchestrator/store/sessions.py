@@ -8,18 +8,26 @@ those of an ended session.
 
 from __future__ import annotations
 
-from datetime import datetime
+import logging
+import time
+from datetime import datetime, timedelta
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy import and_, exists, func, insert, select, update
+from sqlalchemy import and_, delete, exists, func, insert, select, update
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from orchestrator.domain import NotFound
 from orchestrator.store.schema import refresh_tokens
 from orchestrator.store.schema_identity import sessions
 
-__all__ = ["SessionRecord", "SqlSessionStore"]
+__all__ = ["PRUNE_EVERY_SECONDS", "SessionRecord", "SqlSessionStore"]
+
+logger = logging.getLogger(__name__)
+
+PRUNE_EVERY_SECONDS = 600.0
+"""How often (at most, per process) logins prune ended and expired sessions."""
 
 
 class SessionRecord(BaseModel):
@@ -49,10 +57,51 @@ def _session(row: Any) -> SessionRecord:
 
 
 class SqlSessionStore:
-    """Sessions: started at login, listed, ended one by one."""
+    """Sessions: started at login, listed, ended one by one, pruned now and then."""
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, *, prune_every: float = PRUNE_EVERY_SECONDS) -> None:
         self._engine = engine
+        self._prune_every = prune_every
+        self._next_prune = 0.0
+
+    async def prune(self, keep: timedelta) -> int:
+        """Delete sessions ended, or whose refresh tokens all expired, more than `keep` ago.
+
+        Refresh tokens expired more than `keep` ago go too. `keep` is the access tokens'
+        lifetime: until then an ended session's row still refuses its access tokens (a
+        missing row refuses them as well). Returns how many sessions were deleted.
+        """
+        cutoff = func.now() - keep
+        alive = exists().where(
+            refresh_tokens.c.family == sessions.c.id, refresh_tokens.c.expires_at > cutoff
+        )
+        async with self._engine.begin() as conn:
+            gone = await conn.execute(
+                delete(sessions).where(
+                    (sessions.c.revoked_at < cutoff) | ((sessions.c.created_at < cutoff) & ~alive)
+                )
+            )
+            await conn.execute(delete(refresh_tokens).where(refresh_tokens.c.expires_at < cutoff))
+        return gone.rowcount
+
+    async def prune_now_and_then(self, keep: timedelta) -> None:
+        """`prune(keep)` if this process has not in the last `prune_every` seconds.
+
+        Called at login; a failure is logged, never the login's.
+        """
+        now = time.monotonic()
+        if now < self._next_prune:
+            return
+        self._next_prune = now + self._prune_every
+        try:
+            pruned = await self.prune(keep)
+        except SQLAlchemyError:
+            logger.warning(
+                "Pruning ended sessions failed; next try at a later login.", exc_info=True
+            )
+            return
+        if pruned:
+            logger.info("Pruned %d ended or expired sessions.", pruned)
 
     async def start(
         self,
