@@ -35,13 +35,25 @@ def _group(stack: Stack, name: str) -> dict[str, Any]:
     return found[0]
 
 
+SCROLL = """(body, target) => {
+    const top = target === null ? 0 : target === "" ? body.scrollHeight
+        : body.scrollTop + document.querySelector(target).getBoundingClientRect().top
+          - body.getBoundingClientRect().top;
+    body.scrollTo(0, top);
+}"""
+
+
 def _shots(page: Page, name: str) -> None:
+    """The list, then the editor's lower half, in light and dark (kept in /tmp too)."""
+    body = page.locator(".settings-body")
     for scheme in ("light", "dark"):
         page.emulate_media(color_scheme=scheme, reduced_motion="reduce")
         expect(page.locator("html")).to_have_attribute("data-theme", scheme)
-        path = screenshot(page, f"{name}-{scheme}")
         suffix = "" if scheme == "light" else "-dark"
-        shutil.copy(path, f"/tmp/groups-screen{suffix}.png")
+        for part, target in (("screen", None), ("members", "#details-form"), ("editor", "")):
+            body.evaluate(SCROLL, target)
+            path = screenshot(page, f"{name}-{part}-{scheme}")
+            shutil.copy(path, f"/tmp/groups-{part}{suffix}.png")
     page.emulate_media(color_scheme="light")
 
 

@@ -68,7 +68,7 @@ function renderList() {
           group.source === "oidc" ? badge("From SSO") : null,
           group.description ? el("div", { class: "muted", text: group.description }) : null,
         ),
-        el("td", { class: "num", text: summary.members }),
+        el("td", { text: summary.members }),
         el("td", {}, badge(summary.models, group.models === null ? "" : "accent")),
         el("td", { text: summary.rules }),
         el(
@@ -116,8 +116,15 @@ function openEditor(id) {
   renderModels(group.models);
   renderParts(group);
   renderList();
-  $("editor-heading").scrollIntoView({ block: "start" });
+  scrollToEditor();
   $("edit-name").focus({ preventScroll: true });
+}
+
+// Only the settings body scrolls (scrollIntoView would also shift the clipped page).
+function scrollToEditor() {
+  const body = document.querySelector(".settings-body");
+  const top = $("group-editor").getBoundingClientRect().top - body.getBoundingClientRect().top;
+  body.scrollTo({ top: body.scrollTop + top - 8 });
 }
 
 function closeEditor() {
@@ -194,13 +201,15 @@ function renderParts(group) {
             ),
           ),
         )
-      : [el("li", { class: "muted", text: "None: shared servers are limited to no group here." })]),
+      : [el("li", { class: "muted", text: "No shared server is limited to this group." })]),
   );
   const free = state.servers.filter((name) => !group.servers.includes(name));
   $("server-name").replaceChildren(
     el("option", { value: "", text: free.length ? "Choose a shared server" : "No shared server" }),
     ...free.map((name) => el("option", { value: name, text: name })),
   );
+  $("server-name").disabled = !free.length;
+  $("add-server").disabled = !free.length;
 }
 
 function renderToolOptions() {
