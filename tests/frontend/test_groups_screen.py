@@ -187,3 +187,44 @@ def test_the_sidebar_shows_the_display_name(
         expect(page.locator("#profile-email")).to_have_text(email)
     finally:
         context.close()
+
+
+def test_a_non_admin_gets_no_groups_screen_and_changes_nothing(
+    browser: Browser, stack: Stack
+) -> None:
+    email = _new_user(stack.orchestrator_url)
+    target = _api(stack, "POST", "/groups", json={"name": f"Locked {uuid.uuid4().hex[:6]}"})
+    assert target.status_code == 201
+    group = target.json()
+    context = _context(browser, stack.url)
+    try:
+        page = context.new_page()
+        log_in(page, email, "first-password-1")
+        page.goto("/settings")
+        sections = page.get_by_role("navigation", name="Settings sections")
+        expect(sections).not_to_contain_text("Groups")
+        token = page.locator("meta[name=csrf-token]").get_attribute("content") or ""
+        headers = {"X-CSRFToken": token}
+        me = next(
+            u["id"] for u in _api(stack, "GET", "/users").json()["items"] if u["email"] == email
+        )
+        attempts = [
+            page.request.get("/api/admin/groups"),
+            page.request.get("/api/admin/tools"),
+            page.request.post(
+                f"/api/admin/groups/{group['id']}/members", data={"user_id": me}, headers=headers
+            ),
+            page.request.patch(
+                f"/api/admin/groups/{group['id']}", data={"models": None}, headers=headers
+            ),
+            page.request.delete(f"/api/admin/groups/{group['id']}", headers=headers),
+        ]
+        for response in attempts:
+            assert response.status == 403
+            assert response.json()["error"]["type"] == "forbidden"
+        response = page.goto("/admin/groups")
+        assert response is not None and response.status == 403
+    finally:
+        context.close()
+    after = _api(stack, "GET", f"/groups/{group['id']}").json()
+    assert after["members"] == [] and after["models"] is None

@@ -266,7 +266,10 @@ async function change(node, method, path, body) {
     return updated;
   } catch (error) {
     showError("editor-error", error.message);
-    if (error.status === 404) await load();
+    if (error.status === 404) {
+      await load(); // deleted elsewhere: the list says so, and the editor closes
+      if (!opened()) showError("groups-error", error.message);
+    }
     return false;
   }
 }
