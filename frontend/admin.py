@@ -1,4 +1,4 @@
-"""The admin screens (users, MCP servers, usage, audit log) and the JSON they call.
+"""The admin screens (users, groups, MCP servers, usage, audit log) and the JSON they call.
 
 A non-admin gets no admin navigation, a 403 page for the screens and a 403 JSON error for
 the endpoints; the orchestrator checks again on every call, so a user demoted since they
@@ -95,6 +95,12 @@ def users_page() -> Any:
     return _page("users")
 
 
+@bp.get("/admin/groups")
+@admin_required
+def groups_page() -> Any:
+    return _page("groups")
+
+
 @bp.get("/admin/mcp")
 @admin_required
 def mcp_page() -> Any:
@@ -152,6 +158,76 @@ def reset_password(user_id: Any) -> Any:
     response = jsonify(call_as_user("POST", f"/users/{user_id}/password-reset", json=reset))
     response.headers["Cache-Control"] = "no-store"  # a generated password, shown once
     return response
+
+
+# -- groups -----------------------------------------------------------------------------
+# Passed on as they are: the orchestrator checks every field and says what is wrong.
+
+
+def _group(group_id: Any, *rest: str) -> str:
+    return "/".join([f"/groups/{group_id}", *(quote(part, safe="") for part in rest)])
+
+
+@bp.get("/api/admin/groups")
+@admin_required
+def list_groups() -> Any:
+    return _answer(call_as_user("GET", "/groups"))
+
+
+@bp.post("/api/admin/groups")
+@admin_required
+def create_group() -> Any:
+    return _answer(call_as_user("POST", "/groups", json=_body()), 201)
+
+
+@bp.patch("/api/admin/groups/<uuid:group_id>")
+@admin_required
+def update_group(group_id: Any) -> Any:
+    return _answer(call_as_user("PATCH", _group(group_id), json=_body()))
+
+
+@bp.delete("/api/admin/groups/<uuid:group_id>")
+@admin_required
+def delete_group(group_id: Any) -> Any:
+    return _answer(call_as_user("DELETE", _group(group_id)))
+
+
+@bp.post("/api/admin/groups/<uuid:group_id>/members")
+@admin_required
+def add_member(group_id: Any) -> Any:
+    return _answer(call_as_user("POST", _group(group_id, "members"), json=_body()))
+
+
+@bp.delete("/api/admin/groups/<uuid:group_id>/members/<uuid:user_id>")
+@admin_required
+def remove_member(group_id: Any, user_id: Any) -> Any:
+    return _answer(call_as_user("DELETE", _group(group_id, "members", str(user_id))))
+
+
+@bp.put("/api/admin/groups/<uuid:group_id>/policies")
+@admin_required
+def set_group_policy(group_id: Any) -> Any:
+    return _answer(call_as_user("PUT", _group(group_id, "policies"), json=_body()))
+
+
+@bp.delete("/api/admin/groups/<uuid:group_id>/policies/<string:server>/<string:tool>")
+@admin_required
+def remove_group_policy(group_id: Any, server: str, tool: str) -> Any:
+    return _answer(call_as_user("DELETE", _group(group_id, "policies", server, tool)))
+
+
+@bp.route("/api/admin/groups/<uuid:group_id>/servers/<string:server>", methods=["PUT", "DELETE"])
+@admin_required
+def group_server(group_id: Any, server: str) -> Any:
+    """Limit a shared MCP server to the group (PUT), or take the group off it (DELETE)."""
+    return _answer(call_as_user(request.method, _group(group_id, "servers", server)))
+
+
+@bp.get("/api/admin/tools")
+@admin_required
+def list_tools() -> Any:
+    """The tools on offer (an admin sees every shared server's), to pick rules from."""
+    return _answer(call_as_user("GET", "/tools"))
 
 
 # -- MCP servers --------------------------------------------------------------------------

@@ -85,7 +85,7 @@ _PENDING = "pending_password_change"
 
 
 def signed_in_user() -> dict[str, Any] | None:
-    """The session's user (`id`, `email`, `is_admin`), or None."""
+    """The session's user (`id`, `email`, `name` or None, `is_admin`), or None."""
     user = session.get("user")
     return user if isinstance(user, dict) and session.get("key") else None
 
@@ -147,7 +147,12 @@ def _start_session(key: str) -> dict[str, Any]:
         parts.credentials.forget(old)
     session.clear()
     current_app.session_interface.regenerate(session)  # type: ignore[attr-defined]
-    session["user"] = {"id": me["id"], "email": me["email"], "is_admin": me["is_admin"]}
+    session["user"] = {
+        "id": me["id"],
+        "email": me["email"],
+        "name": me.get("name") or None,
+        "is_admin": me["is_admin"],
+    }
     session["key"] = key
     return me
 

@@ -115,6 +115,20 @@ def _admin_users(page: Page, fake: FakeOpenAI) -> None:
     expect(page.locator("tr", has_text=ADMIN_EMAIL).first).to_be_visible()
 
 
+def _admin_groups(page: Page, fake: FakeOpenAI) -> None:
+    """A new group open in the editor, with a model list and a rule (no member: the rule
+    must not reach the admin's own chats in other tests)."""
+    page.goto("/admin/groups")
+    page.locator("#group-name").fill(f"Axe {uuid.uuid4().hex[:6]}")
+    page.get_by_role("button", name="Add group").click()
+    expect(page.locator("#group-editor")).to_be_visible()
+    page.locator("#models-only").check()
+    page.locator("#rule-server").fill("files")
+    page.get_by_role("button", name="Add rule").click()
+    expect(page.locator("#rules tr[data-rule='files/*']")).to_be_visible()
+    page.wait_for_load_state("networkidle")
+
+
 def _admin_mcp(page: Page, fake: FakeOpenAI) -> None:
     page.goto("/admin/mcp")
     expect(page.locator("main h1, main h2").first).to_be_visible()
@@ -181,6 +195,9 @@ SCREENS = [
     Screen("admin users", (1280, 800), "light", _admin_users),
     Screen("admin users, dark", (1280, 800), "dark", _admin_users),
     Screen("admin users on a phone", (390, 844), "light", _admin_users),
+    Screen("admin groups", (1280, 800), "light", _admin_groups),
+    Screen("admin groups, dark", (1280, 800), "dark", _admin_groups),
+    Screen("admin groups on a phone", (390, 844), "light", _admin_groups),
     Screen("admin MCP servers", (1280, 800), "light", _admin_mcp),
     Screen("admin MCP servers, dark", (1280, 800), "dark", _admin_mcp),
     Screen("admin usage", (1280, 800), "light", _admin_usage),

@@ -101,7 +101,9 @@ def test_signing_in_with_the_provider_ends_in_the_chat_as_a_new_user(
     page.wait_for_selector("body[data-ready]")
     assert page.url.startswith(stack.url)
     assert "code=" not in page.url  # the handoff code does not stay in the address bar
-    expect(page.locator(".user-email")).to_have_text(email)
+    # The sidebar shows the provider's display name; the email stays in its title.
+    expect(page.locator(".user-email")).to_have_text("Ada Lovelace")
+    expect(page.locator(".user-email")).to_have_attribute("title", email)
     shot = screenshot(page, "sso-signed-in")
     shutil.copy(shot, "/tmp/oidc-login.png")
     # Signed in for real: the settings screen shows the account the provider made.

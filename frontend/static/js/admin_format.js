@@ -159,3 +159,37 @@ export function auditOutcome(outcome) {
     return { text: outcome, tone: "danger" };
   return { text: outcome, tone: "warn" };
 }
+
+// -- groups -------------------------------------------------------------------------------
+
+// A group's row in the list: member count, its model restriction, its tool rules.
+export function groupSummary(group) {
+  const members = group.members.length;
+  let models = "Any model";
+  if (group.models !== null) {
+    models = group.models.length ? group.models.join(", ") : "No model";
+  }
+  const denied = group.policies.filter((rule) => rule.policy === "deny").length;
+  const asked = group.policies.length - denied;
+  const parts = [];
+  if (denied) parts.push(`${denied} denied`);
+  if (asked) parts.push(`${asked} ask`);
+  return { members: String(members), models, rules: parts.join(", ") || "None" };
+}
+
+export function ruleLabel(policy) {
+  return policy === "deny" ? "Deny" : policy === "ask" ? "Ask every time" : policy;
+}
+
+// The models to offer as checkboxes: those on offer, the group's own, and any typed,
+// each once, in that order.
+export function modelChoices(offered, current, typed = []) {
+  return [...new Set([...offered, ...(current || []), ...typed])];
+}
+
+// The tools a rule may name on `server`: "*" (every tool) first, then the server's tools
+// (`tool` is the name on its server; every tool when no server is typed yet).
+export function toolChoices(tools, server) {
+  const names = tools.filter((tool) => !server || tool.server === server).map((tool) => tool.tool);
+  return ["*", ...[...new Set(names)].sort()];
+}

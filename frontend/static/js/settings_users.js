@@ -1,10 +1,11 @@
 // Admin › Users: list, add (a generated password is shown once), disable or enable,
-// change role, reset a password.
+// change role, reset a password. Each row shows the user's groups and whether they must
+// choose a new password at their next login.
 
 import { formatWhen } from "./admin_format.js";
 import { $, busy, confirmAction, copyField, el, request, showError } from "./settings_ui.js";
 
-const me = document.querySelector(".user-email")?.textContent.trim();
+const me = document.querySelector(".user-email")?.dataset.email;
 
 async function load() {
   try {
@@ -30,13 +31,27 @@ function render(users) {
           {},
           el("span", { class: "cell-main", text: user.email }),
           user.email === me ? el("span", { class: "muted", text: " (you)" }) : null,
+          user.name ? el("div", { class: "muted", text: user.name }) : null,
         ),
         el("td", {}, user.is_admin ? badge("Admin", "accent") : badge("User", "")),
-        el("td", {}, user.is_active ? badge("Active", "ok") : badge("Disabled", "danger")),
+        el("td", { class: "user-groups" }, ...groupLinks(user.groups || [])),
+        el(
+          "td",
+          { class: "badges" },
+          user.is_active ? badge("Active", "ok") : badge("Disabled", "danger"),
+          user.password_change_required ? badge("Must change password", "warn") : null,
+        ),
         el("td", { text: formatWhen(user.created_at) }),
         el("td", { class: "actions" }, ...actions(user)),
       ),
     ),
+  );
+}
+
+function groupLinks(groups) {
+  if (!groups.length) return [el("span", { class: "muted", text: "None" })];
+  return groups.map((group) =>
+    el("a", { class: "badge", href: `/admin/groups#${group.id}`, text: group.name }),
   );
 }
 

@@ -63,8 +63,12 @@ class AccountOut(BaseModel):
 
     id: str
     email: str
+    name: str | None = None
     is_admin: bool
     is_active: bool
+    password_change_required: bool = Field(
+        default=False, description="Must choose a new password at the next login."
+    )
     created_at: datetime
     groups: list[GroupRef] = Field(default_factory=list[GroupRef])
 
@@ -74,8 +78,10 @@ class AccountOut(BaseModel):
         return cls(
             id=record.id,
             email=record.email,
+            name=record.name,
             is_admin=record.is_admin,
             is_active=record.is_active,
+            password_change_required=record.password_change_required,
             created_at=record.created_at,
             groups=[GroupRef(id=group_id, name=name) for group_id, name in groups or ()],
         )
