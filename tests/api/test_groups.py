@@ -273,9 +273,11 @@ async def test_a_group_limits_the_models_its_members_may_use(
         headers=api.headers,
     )
     _error(completion, 403, "forbidden")
-    assert (await api.client.get("/v1/models", headers=api.headers)).json()["data"] == []
+    # The lists offer what the group allows instead of the default it does not.
+    listed = (await api.client.get("/v1/models", headers=api.headers)).json()["data"]
+    assert [m["id"] for m in listed] == ["small-model"]
     models = (await api.client.get("/api/v1/models", headers=api.headers)).json()
-    assert models["items"] == [] and "gpt-5" in models["message"]
+    assert [(m["id"], m["default"]) for m in models["items"]] == [("small-model", True)]
 
     fake_openai.script(Reply(text="small hello"))
     accepted = await conversation.send("hello", model="small-model")
@@ -359,3 +361,12 @@ async def test_groups_hold_over_the_websocket_too(
     assert result["is_error"]
     assert events[-1]["event"] == "run.completed"
     assert [call for call in tools.calls if call[0] == "files__read"] == []
+
+
+async def test_a_group_allowing_no_model_leaves_empty_lists_that_say_why(api: Api) -> None:
+    admin = await _admin(api)
+    group = await _group(api, admin, models=[])
+    await _join(api, admin, group["id"], api.user_id)
+    assert (await api.client.get("/v1/models", headers=api.headers)).json()["data"] == []
+    models = (await api.client.get("/api/v1/models", headers=api.headers)).json()
+    assert models["items"] == [] and "gpt-5" in models["message"]

@@ -344,10 +344,11 @@ async function loadModels() {
     }
     if (!models.items.length) {
       const option = document.createElement("option");
+      option.value = ""; // sends no model name: the server answers why there is none
       option.textContent = "No model";
       select.append(option);
     }
-    if (!models.configured && models.message) showAlert(models.message);
+    if ((!models.configured || !models.items.length) && models.message) showAlert(models.message);
   } catch (error) {
     showAlert(error.message);
   }

@@ -18,16 +18,23 @@ async def list_models(user: CurrentUser, services: ServicesDep) -> ModelList:
 
     `provider` is "openai", the base URL of an OpenAI-compatible server, or "local" for the
     model running on this machine (then `message` says so). Only the models the caller's
-    groups allow are listed.
+    groups allow are listed: when they exclude the default, the models they name instead.
     """
     info = services.models.info
     if not info.configured:
         return ModelList(items=[], configured=False, message=NOT_CONFIGURED_MESSAGE)
     if not await services.models.completions.allowed_models(user.user_id, [info.name]):
+        # The default is not theirs to use: offer what their groups do allow, if anything.
+        allowed = sorted((await services.groups.access(user.user_id)).models or ())
         return ModelList(
-            items=[],
+            items=[
+                ModelOut(id=name, provider=info.provider, default=index == 0)
+                for index, name in enumerate(allowed)
+            ],
             configured=True,
-            message=f"Your groups do not allow the model {info.name!r}; ask an administrator.",
+            message=None
+            if allowed
+            else f"Your groups do not allow the model {info.name!r}; ask an administrator.",
         )
     return ModelList(
         items=[ModelOut(id=info.name, provider=info.provider, default=True)],

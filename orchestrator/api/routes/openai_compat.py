@@ -170,11 +170,13 @@ async def chat_completions(
 async def list_models(user: CurrentUser, services: ServicesDep) -> dict[str, Any]:
     """The model the assistant answers with (also reachable as `assistant`).
 
-    Only if the caller's groups allow it: an empty list when they do not.
+    Only if the caller's groups allow it; when they do not, the models they name instead
+    (an empty list when they name none).
     """
     if not services.models.info.configured:
         return {"object": "list", "data": []}
     model = services.settings.openai.model
     if not await services.models.completions.allowed_models(user.user_id, [model]):
-        return {"object": "list", "data": []}
+        allowed = sorted((await services.groups.access(user.user_id)).models or ())
+        return {"object": "list", "data": [model_entry(name) for name in allowed]}
     return {"object": "list", "data": [model_entry(model), model_entry("assistant")]}
