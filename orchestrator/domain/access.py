@@ -110,6 +110,12 @@ class Access(BaseModel):
         """Those of `models` the user may use, in order."""
         return [model for model in models if self.allows_model(model)]
 
+    def offered_models(self, default: str) -> list[str]:
+        """The models to offer the user: the default if allowed, else those the groups name."""
+        if self.allows_model(default):
+            return [default]
+        return sorted(self.models or ())
+
     def check_model(self, model: str) -> None:
         """Refuse a model the user's groups do not allow.
 

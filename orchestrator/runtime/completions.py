@@ -203,11 +203,11 @@ class CompletionService:
         if self._access is not None:
             (await self._access.access(user_id)).check_model(model)
 
-    async def allowed_models(self, user_id: str, models: Sequence[str]) -> list[str]:
-        """Those of `models` the user's groups allow, in order."""
+    async def offered_models(self, user_id: str, default: str) -> list[str]:
+        """The models to offer the user: `default` if their groups allow it, else theirs."""
         if self._access is None:
-            return list(models)
-        return (await self._access.access(user_id)).allowed_models(models)
+            return [default]
+        return (await self._access.access(user_id)).offered_models(default)
 
     async def complete(
         self, user_id: str, model: str, messages: list[Message]

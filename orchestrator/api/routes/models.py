@@ -23,17 +23,17 @@ async def list_models(user: CurrentUser, services: ServicesDep) -> ModelList:
     info = services.models.info
     if not info.configured:
         return ModelList(items=[], configured=False, message=NOT_CONFIGURED_MESSAGE)
-    if not await services.models.completions.allowed_models(user.user_id, [info.name]):
+    offered = await services.models.completions.offered_models(user.user_id, info.name)
+    if offered != [info.name]:
         # The default is not theirs to use: offer what their groups do allow, if anything.
-        allowed = sorted((await services.groups.access(user.user_id)).models or ())
         return ModelList(
             items=[
                 ModelOut(id=name, provider=info.provider, default=index == 0)
-                for index, name in enumerate(allowed)
+                for index, name in enumerate(offered)
             ],
             configured=True,
             message=None
-            if allowed
+            if offered
             else f"Your groups do not allow the model {info.name!r}; ask an administrator.",
         )
     return ModelList(

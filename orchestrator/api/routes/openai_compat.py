@@ -176,7 +176,7 @@ async def list_models(user: CurrentUser, services: ServicesDep) -> dict[str, Any
     if not services.models.info.configured:
         return {"object": "list", "data": []}
     model = services.settings.openai.model
-    if not await services.models.completions.allowed_models(user.user_id, [model]):
-        allowed = sorted((await services.groups.access(user.user_id)).models or ())
-        return {"object": "list", "data": [model_entry(name) for name in allowed]}
+    offered = await services.models.completions.offered_models(user.user_id, model)
+    if offered != [model]:
+        return {"object": "list", "data": [model_entry(name) for name in offered]}
     return {"object": "list", "data": [model_entry(model), model_entry("assistant")]}
